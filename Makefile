@@ -1,0 +1,185 @@
+# Makefile: builds libshared (static and shared), producer, consumer, tests, benchmarks, examples.
+#
+#   make              build everything (installs missing packages when root)
+#   make demo         the main job: a batch compressed through the ring, verified
+#   make test         run the whole test suite
+#   make asan | tsan  the test suite under AddressSanitizer+UBSan / ThreadSanitizer
+#   make valgrind     the ring unit tests under valgrind memcheck
+#   make bench        benchmarks (not tests)
+#   make install PREFIX=/usr/local DESTDIR=
+#
+# SANITIZE=address,undefined or SANITIZE=thread builds into build/<name>/.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+DESTDIR ?=
+
+override CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -pthread \
+	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral \
+	-Ilibshared/include -MMD -MP
+override LDLIBS += -pthread -lrt
+
+ifneq ($(SANITIZE),)
+  ifeq ($(findstring thread,$(SANITIZE)),thread)
+    B ?= build/tsan
+  else
+    B ?= build/asan
+  endif
+  override CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+  override LDFLAGS += -fsanitize=$(SANITIZE)
+else
+  B ?= build
+endif
+
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n' $(1) $(2)
+endif
+
+# System packages this project needs, as Debian names them.
+DEB_PKGS := build-essential pkg-config liblz4-dev lz4 check util-linux
+DEPS_OK := $(shell pkg-config --exists check liblz4 2>/dev/null && command -v lz4 >/dev/null && echo yes)
+
+LZ4_CFLAGS   = $(shell pkg-config --cflags liblz4 2>/dev/null)
+LZ4_LIBS     = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm)
+
+LIB_SRC   := $(sort $(wildcard libshared/src/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+LIB_A     := $(B)/libshared.a
+SO_NAME   := libshared.so.0
+LIB_SO    := $(B)/$(SO_NAME)
+
+PROG_NAMES := producer consumer
+PROGS     := $(foreach p,$(PROG_NAMES),$(if $(wildcard $(p)/*.c),$(B)/$(p)))
+
+TEST_SRC  := $(sort $(wildcard tests/check_*.c))
+TESTS     := $(TEST_SRC:tests/%.c=$(B)/tests/%)
+TOOL_SRC  := $(sort $(wildcard tests/tool_*.c))
+TOOLS     := $(TOOL_SRC:tests/%.c=$(B)/tests/%)
+TUTIL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tests/testutil.c))
+SHTESTS   := $(sort $(wildcard tests/test_*.sh))
+
+BENCH_SRC := $(sort $(wildcard bench/*.c))
+BENCHES   := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
+EX_SRC    := $(sort $(wildcard examples/*.c))
+EXAMPLES  := $(EX_SRC:examples/%.c=$(B)/examples/%)
+
+.PHONY: all build deps lib programs tests test check run-tests asan tsan valgrind \
+	bench demo install uninstall clean
+.DEFAULT_GOAL := all
+
+# Public targets check the dependencies first, then build in a fresh make so
+# that pkg-config sees packages installed a moment ago.
+all: deps
+	@$(MAKE) --no-print-directory build
+build: lib programs tests $(BENCHES) $(EXAMPLES)
+
+# Installs the missing packages when run as root; otherwise names them.
+deps:
+ifneq ($(DEPS_OK),yes)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "make: installing missing packages: $(DEB_PKGS)"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS) || \
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(DEB_PKGS); }; \
+	else \
+		echo "make: missing build dependencies; install them with:" >&2; \
+		echo "  sudo apt-get install $(DEB_PKGS)" >&2; exit 1; \
+	fi
+endif
+
+lib: $(LIB_A) $(LIB_SO) $(B)/libshared.pc
+programs: $(PROGS)
+tests: $(TESTS) $(TOOLS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(SO_NAME) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
+	$(Q)ln -sf $(SO_NAME) $(B)/libshared.so
+
+$(B)/libshared.pc: libshared/libshared.pc.in Makefile
+	@mkdir -p $(@D)
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		-e 's|@VERSION@|$(shell sed -n 's/^\#define SP_VERSION_STRING "\(.*\)"/\1/p' libshared/include/shared/ring.h)|' $< > $@
+
+# Each program is every .c file in its folder, over the static library.
+.SECONDEXPANSION:
+$(PROGS): $(B)/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard %/*.c)) $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
+
+$(B)/tests/check_%: $(B)/tests/check_%.o $(TUTIL_OBJ) $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LZ4_LIBS) $(LDLIBS)
+
+$(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_OBJ) $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
+
+$(B)/bench/%: $(B)/bench/%.o $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS) -lm
+
+$(B)/examples/%: $(B)/examples/%.o $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS) -lm
+
+# The suite: every Check binary, then every shell test that drives the real
+# executables.  Each prints its own summary; the run fails if any fails.
+test check: deps
+	@$(MAKE) --no-print-directory run-tests
+run-tests: lib programs tests
+	@B=$(B) tests/run.sh $(TESTS) $(SHTESTS)
+
+asan:
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined test
+tsan:
+	@$(MAKE) --no-print-directory SANITIZE=thread test
+
+valgrind: deps
+	@$(MAKE) --no-print-directory tests
+	@B=$(B) SP_VALGRIND=1 tests/run.sh $(filter %check_ring,$(TESTS))
+
+bench: all
+	@B=$(B) bench/run.sh
+
+demo: all
+	@B=$(B) examples/demo.sh
+
+install: lib programs
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/shared $(DESTDIR)$(BINDIR)
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libshared.so
+	install -m 644 libshared/include/shared/*.h $(DESTDIR)$(INCDIR)/shared/
+	install -m 644 $(B)/libshared.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/)
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libshared.a $(DESTDIR)$(LIBDIR)/$(SO_NAME) \
+		$(DESTDIR)$(LIBDIR)/libshared.so $(DESTDIR)$(LIBDIR)/pkgconfig/libshared.pc
+	rm -rf $(DESTDIR)$(INCDIR)/shared
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROG_NAMES))
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,167 @@
+/* testutil.c: unique names, cleanup of /dev/shm, and spawning of helper tools for tests. */
+#include "testutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static pid_t runner_pid;
+/* A counter shared with forked test children, so names stay unique across
+ * Check's fork-per-test. */
+static _Atomic unsigned *counter;
+
+static void cleanup_at_exit(void)
+{
+	if (getpid() == runner_pid)
+		tu_cleanup();
+}
+
+void tu_init(void)
+{
+	runner_pid = getpid();
+	counter = mmap(NULL, sizeof(*counter), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (counter == MAP_FAILED) {
+		perror("tu_init: mmap");
+		exit(1);
+	}
+	atexit(cleanup_at_exit);
+}
+
+char *tu_name(char *buf, size_t size, const char *tag)
+{
+	unsigned n = atomic_fetch_add(counter, 1);
+
+	snprintf(buf, size, "t%ld-%s-%u", (long)runner_pid, tag, n);
+	return buf;
+}
+
+int tu_cleanup(void)
+{
+	char mark[32], path[512];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(mark, sizeof(mark), "t%ld-", (long)runner_pid);
+	d = opendir("/dev/shm");
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		if (!strstr(e->d_name, mark))
+			continue;
+		snprintf(path, sizeof(path), "/dev/shm/%s", e->d_name);
+		if (unlink(path) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+const char *tu_tool(const char *name, char *buf, size_t size)
+{
+	const char *b = getenv("B");
+
+	snprintf(buf, size, "%s/tests/%s", b && *b ? b : "build", name);
+	return buf;
+}
+
+pid_t tu_spawn(char *const argv[], int *out_fd)
+{
+	posix_spawn_file_actions_t fa;
+	int p[2] = { -1, -1 };
+	pid_t pid;
+	int err;
+
+	posix_spawn_file_actions_init(&fa);
+	if (out_fd) {
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			err = errno;
+			posix_spawn_file_actions_destroy(&fa);
+			return -err;
+		}
+		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	}
+	/* The tools ask for SIGKILL when their parent dies (SP_TEST_PARENT). */
+	char ppid[32];
+	snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
+	setenv("SP_TEST_PARENT", ppid, 1);
+	err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (out_fd) {
+		close(p[1]);
+		if (err)
+			close(p[0]);
+		else
+			*out_fd = p[0];
+	}
+	return err ? -err : pid;
+}
+
+int tu_wait(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+char *tu_slurp(int fd, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	ssize_t r;
+
+	while (buf) {
+		if (n + 1 >= cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	if (buf)
+		buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+void tu_tool_init(void)
+{
+	const char *p = getenv("SP_TEST_PARENT");
+
+	if (!p)
+		return;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* The parent may have died before prctl took effect. */
+	if ((long)getppid() != strtol(p, NULL, 10))
+		_exit(70);
+}
