@@ -166,9 +166,14 @@ struct sp_ring_stat {
 	uint64_t recs_out, bytes_out;  /* released since creation */
 	unsigned writers;        /* seals expected */
 	unsigned sealed;         /* seals given */
-	unsigned attached;       /* handles attached now */
+	unsigned attached;       /* live handles attached now */
+	unsigned readers;        /* of which have taken a record */
+	unsigned writers_live;   /* of which have put a record */
+	unsigned dead;           /* slots of handles that died attached */
 	unsigned readers_waiting, writers_waiting;
 };
+/* Fills *st.  Checks each participant's liveness (a system call each), so it
+ * is for monitoring, not the fast path.  Returns 0. */
 int sp_ring_stat(sp_ring *r, struct sp_ring_stat *st);
 size_t sp_ring_max_record(const sp_ring *r);
 size_t sp_ring_size(sp_ring *r);   /* records waiting (approximate) */
