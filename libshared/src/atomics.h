@@ -1,0 +1,29 @@
+/* atomics.h: private: the few memory-ordering helpers the library uses, and a spin-wait hint. */
+#ifndef SP_ATOMICS_H
+#define SP_ATOMICS_H
+
+#include <stdatomic.h>
+
+/* Each call site says what it orders against; these names only make the
+ * order visible where it is used. */
+#define load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
+#define load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
+#define store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+#define store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
+#define cas_acq_rel(p, e, v) \
+	atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_acq_rel, \
+						memory_order_acquire)
+#define cas_seq_cst(p, e, v) atomic_compare_exchange_strong((p), (e), (v))
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+#endif

@@ -1,0 +1,816 @@
+/* ring.c: the multi-producer multi-consumer record ring: claim, commit, take, release, wait. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shared/ring.h"
+#include "atomics.h"
+#include "ring_layout.h"
+#include "seg.h"
+
+/* How long a waiter spins before it sleeps, and the longest single sleep: a
+ * lost doorbell post costs at most one slice, and a dead peer is looked for
+ * once per slice. */
+#define SPIN_NS 30000LL
+#define SLICE_NS 20000000LL
+
+struct sp_ring {
+	struct sp_seg seg;
+	struct sp_ring_body *b;
+	unsigned char *data;     /* data area, mapped twice back to back */
+	uint64_t cap, mask;
+	uint32_t max_record;
+	uint32_t writers;        /* validated copy of b->writers */
+	uint64_t rel_cache;      /* a recent rd_release, to spare the shared line */
+	sem_t *sem_data;         /* doorbell for readers */
+	sem_t *sem_space;        /* doorbell for writers */
+	unsigned reserved;       /* reservations not yet committed */
+	unsigned role;
+	int sealed;
+};
+
+static inline struct sp_rec *rec_at(const sp_ring *r, uint64_t pos)
+{
+	return (struct sp_rec *)(r->data + (pos & r->mask));
+}
+
+static inline uint64_t stride_of(uint64_t size)
+{
+	return RING_REC_HDR + ((size + 7) & ~(uint64_t)7);
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- creation, attachment --------------------------------------------- */
+
+static size_t ring_size(const void *arg)
+{
+	const struct sp_ring_opts *o = arg;
+
+	return RING_DATA_OFF + o->capacity;
+}
+
+static int ring_init(struct sp_seg *s, const void *arg)
+{
+	const struct sp_ring_opts *o = arg;
+	struct sp_ring_body *b = (struct sp_ring_body *)(s->base + RING_BODY_OFF);
+
+	s->hdr->body_off = RING_BODY_OFF;
+	b->capacity = o->capacity;
+	b->max_record = (uint32_t)(o->capacity / 4);
+	b->writers = o->writers;
+	/* The file is zero-filled: positions, locks and counts start at 0. */
+	return 0;
+}
+
+static int ring_validate(const struct sp_seg *s)
+{
+	const struct sp_ring_body *b;
+	uint64_t cap = s->hdr->size - RING_DATA_OFF;
+
+	if (s->hdr->body_off != RING_BODY_OFF || s->nslots != SP_SEG_MAX_SLOTS)
+		return -EBADMSG;
+	b = (const struct sp_ring_body *)(s->base + RING_BODY_OFF);
+	if (b->capacity != cap || b->max_record != cap / 4 || b->writers == 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Maps the header and data area, then the data area again right after it. */
+static int ring_map(struct sp_seg *s, int fd, size_t size)
+{
+	uint64_t cap;
+	unsigned char *base;
+	size_t total;
+
+	if (size <= RING_DATA_OFF)
+		return -EBADMSG;
+	cap = size - RING_DATA_OFF;
+	if (cap < SP_RING_MIN_CAPACITY || cap > SP_RING_MAX_CAPACITY || (cap & (cap - 1)))
+		return -EBADMSG;
+	total = RING_DATA_OFF + 2 * cap;
+	base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	if (mmap(base, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
+	    mmap(base + size, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 RING_DATA_OFF) == MAP_FAILED) {
+		int err = errno;
+		munmap(base, total);
+		return -err;
+	}
+	s->base = base;
+	s->map_size = total;
+	return 0;
+}
+
+static const char *const sem_suffix[2] = { ".data", ".space" };
+
+static void ring_sems_unlink(const char *name)
+{
+	char sn[160];
+
+	for (int i = 0; i < 2; i++)
+		if (!sp_seg_shm_name(sn, sizeof(sn), name, sem_suffix[i]))
+			sem_unlink(sn);
+}
+
+/* The semaphores are doorbells only, so opening them with O_CREAT on attach
+ * is harmless: a lost one is simply recreated. */
+static sem_t *sem_open_mode(const char *name, const char *suffix, unsigned mode, int created)
+{
+	char sn[160], path[200];
+	sem_t *sem;
+
+	if (sp_seg_shm_name(sn, sizeof(sn), name, suffix))
+		return SEM_FAILED;
+	sem = sem_open(sn, O_CREAT, (mode_t)mode, 0);
+	/* sem_open's mode passes through umask; make it exactly as asked. */
+	if (sem != SEM_FAILED && created) {
+		snprintf(path, sizeof(path), SP_SHM_DIR "sem.%s", sn + 1);
+		if (chmod(path, (mode_t)mode) < 0) {
+			int err = errno;
+			sem_close(sem);
+			errno = err;
+			return SEM_FAILED;
+		}
+	}
+	return sem;
+}
+
+static const struct sp_seg_ops ring_ops = {
+	.kind = SP_KIND_RING,
+	.size = ring_size,
+	.init = ring_init,
+	.validate = ring_validate,
+	.map = ring_map,
+	.extra_unlink = ring_sems_unlink,
+};
+
+int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *opts,
+		 sp_ring **out)
+{
+	struct sp_ring_opts o = { 0 };
+	sp_ring *r;
+	int rc;
+
+	*out = NULL;
+	if (flags & ~(SP_CREATE | SP_EXCL))
+		return -EINVAL;
+	if (opts)
+		o = *opts;
+	if (!o.capacity)
+		o.capacity = SP_RING_DEFAULT_CAPACITY;
+	if (!o.writers)
+		o.writers = 1;
+	if (o.capacity < SP_RING_MIN_CAPACITY || o.capacity > SP_RING_MAX_CAPACITY ||
+	    (o.capacity & (o.capacity - 1)) || o.mode > 0777 || o.writers > (1u << 20))
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	rc = sp_seg_open(&r->seg, name, flags, o.mode, &ring_ops, &o);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	r->b = (struct sp_ring_body *)(r->seg.base + RING_BODY_OFF);
+	r->data = r->seg.base + RING_DATA_OFF;
+	r->cap = r->seg.hdr->size - RING_DATA_OFF;
+	r->mask = r->cap - 1;
+	r->max_record = (uint32_t)(r->cap / 4);
+	r->writers = r->b->writers;
+	r->sem_data = sem_open_mode(name, sem_suffix[0], o.mode ? o.mode : 0600, r->seg.created);
+	r->sem_space = sem_open_mode(name, sem_suffix[1], o.mode ? o.mode : 0600, r->seg.created);
+	if (r->sem_data == SEM_FAILED || r->sem_space == SEM_FAILED) {
+		rc = -errno;
+		sp_ring_close(r);
+		if (rc == 0)
+			rc = -EIO;
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int sp_ring_unlink(const char *name)
+{
+	return sp_seg_unlink(name, &ring_ops);
+}
+
+const char *sp_ring_name(const sp_ring *r)
+{
+	return r->seg.name;
+}
+
+size_t sp_ring_max_record(const sp_ring *r)
+{
+	return r->max_record;
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+/* Rings a doorbell if someone sleeps on it.  The caller has just made its
+ * change with a sequentially consistent operation; the sleeper increments
+ * `sleepers` (seq_cst) before re-checking the ring, so either the sleeper
+ * sees the change or we see the sleeper.  The post is skipped when enough
+ * are pending already, so the count stays small. */
+static void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
+{
+	uint32_t n = atomic_load(sleepers);
+	int v = 0;
+
+	if (!n)
+		return;
+	if (sem_getvalue(sem, &v) == 0 && v >= (int)(all ? n : 1))
+		return;
+	for (uint32_t i = 0; i < (all ? n : 1); i++)
+		sem_post(sem);
+}
+
+struct waiter {
+	long long timeout;
+	int64_t start, deadline;
+};
+
+/* After an attempt that would block: returns 0 to spin once more, 1 to go
+ * to sleep, or -EAGAIN / -ETIMEDOUT to give up. */
+static int wait_phase(struct waiter *w)
+{
+	int64_t now;
+
+	if (w->timeout == 0)
+		return -EAGAIN;
+	now = mono_ns();
+	if (!w->start) {
+		w->start = now;
+		w->deadline = w->timeout < 0 ? INT64_MAX : now + w->timeout;
+	}
+	if (now >= w->deadline)
+		return -ETIMEDOUT;
+	if (now - w->start < SPIN_NS) {
+		for (int i = 0; i < 32; i++)
+			cpu_relax();
+		return 0;
+	}
+	return 1;
+}
+
+/* Sleeps on sem for one slice at most, or until the deadline. */
+static void sleep_slice(sem_t *sem, const struct waiter *w)
+{
+	int64_t until = mono_ns() + SLICE_NS;
+	struct timespec ts;
+
+	if (until > w->deadline)
+		until = w->deadline;
+	ts.tv_sec = until / 1000000000;
+	ts.tv_nsec = until % 1000000000;
+	/* EINTR and ETIMEDOUT alike send the caller back to re-check. */
+	sem_clockwait(sem, CLOCK_MONOTONIC, &ts);
+}
+
+/* Takes a claim lock (wr_lock or rd_lock).  Holders keep it for a few stores,
+ * so spin; past a while check that the holder lives, and take the lock over
+ * from a dead one.  The sections are written so that a successor can go on
+ * from wherever a dead holder stopped (see ring_layout.h). */
+static void claim_lock(sp_ring *r, _Atomic uint32_t *l)
+{
+	uint32_t exp = 0;
+
+	/* Acquire: what the previous holder wrote under the lock is visible. */
+	if (atomic_compare_exchange_weak_explicit(l, &exp, r->seg.token, memory_order_acquire,
+						  memory_order_relaxed))
+		return;
+	for (unsigned n = 1;; n++) {
+		exp = load_relaxed(l);
+		if (exp == 0) {
+			if (atomic_compare_exchange_weak_explicit(l, &exp, r->seg.token,
+					memory_order_acquire, memory_order_relaxed))
+				return;
+			continue;
+		}
+		if (n % 256)
+			cpu_relax();
+		else if (n % 4096)
+			sched_yield();
+		else if (!sp_seg_alive(&r->seg, exp)) {
+			if (cas_acq_rel(l, &exp, r->seg.token))
+				return;
+		} else {
+			/* A stopped holder: back off rather than burn a core. */
+			struct timespec ts = { 0, 200000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+static void claim_unlock(_Atomic uint32_t *l)
+{
+	/* Release: the section's stores are visible to the next holder. */
+	store_release(l, 0);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+int sp_ring_closed(sp_ring *r)
+{
+	/* Acquire: pairs with the seal's increment, after the sealer's commits. */
+	return load_acquire(&r->b->sealed) >= r->writers;
+}
+
+/* One attempt to claim stride bytes.  Returns 0, -EAGAIN, or an error. */
+static int try_claim(sp_ring *r, size_t len, struct sp_msg *m)
+{
+	struct sp_ring_body *b = r->b;
+	uint64_t need = stride_of(len), p, rel;
+	struct sp_rec *h;
+
+	if (r->sealed || sp_ring_closed(r))
+		return -EPIPE;
+	/* Cheap look before taking the lock: is there room at all? */
+	p = load_relaxed(&b->wr_claim);
+	if (p + need - r->rel_cache > r->cap) {
+		/* Acquire: the readers' last reads of that space happened before
+		 * they released it, so our writes to it come after. */
+		r->rel_cache = load_acquire(&b->rd_release);
+		if (p + need - r->rel_cache > r->cap)
+			return -EAGAIN;
+	}
+	claim_lock(r, &b->wr_lock);
+	p = load_relaxed(&b->wr_claim);
+	rel = load_acquire(&b->rd_release);
+	if (rel > p || p - rel > r->cap) {
+		claim_unlock(&b->wr_lock);
+		return -EBADMSG;
+	}
+	r->rel_cache = rel;
+	if (p + need - rel > r->cap) {
+		claim_unlock(&b->wr_lock);
+		return -EAGAIN;
+	}
+	h = rec_at(r, p);
+	store_relaxed(&h->size, (uint32_t)len);
+	store_relaxed(&h->len, 0);
+	store_relaxed(&h->ctl, CTL(REC_CLAIMED, r->seg.token));
+	/* Release: the header is whole before any reader can see wr_claim
+	 * move past it. */
+	store_release(&b->wr_claim, p + need);
+	claim_unlock(&b->wr_lock);
+	m->data = (unsigned char *)h + RING_REC_HDR;
+	m->len = len;
+	m->pos = p;
+	m->cookie = CTL(REC_CLAIMED, r->seg.token);
+	return 0;
+}
+
+int sp_ring_reserve(sp_ring *r, size_t len, struct sp_msg *m, long long timeout_ns)
+{
+	struct waiter w = { .timeout = timeout_ns };
+	int rc;
+
+	if (len > r->max_record)
+		return -EMSGSIZE;
+	if (!(r->role & ROLE_WRITER)) {
+		r->role |= ROLE_WRITER;
+		store_relaxed(&r->seg.me->role, r->role);
+	}
+	for (;;) {
+		rc = try_claim(r, len, m);
+		if (rc != -EAGAIN)
+			break;
+		rc = wait_phase(&w);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			continue;
+		atomic_fetch_add(&r->b->wr_sleepers, 1);
+		rc = try_claim(r, len, m);
+		if (rc == -EAGAIN)
+			sleep_slice(r->sem_space, &w);
+		atomic_fetch_sub(&r->b->wr_sleepers, 1);
+		if (rc != -EAGAIN)
+			break;
+	}
+	if (rc == 0)
+		r->reserved++;
+	return rc;
+}
+
+int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
+{
+	struct sp_rec *h = rec_at(r, m->pos);
+	uint64_t exp = m->cookie;
+
+	if (len > m->len || !r->reserved)
+		return -EINVAL;
+	store_relaxed(&h->len, (uint32_t)len);
+	/* seq_cst (a full barrier): the payload and len are visible before
+	 * COMMITTED (release), and the commit is ordered before our look at
+	 * rd_sleepers in doorbell() (see there).  The CAS also tells us if the
+	 * record was taken from us, which happens only to a closed handle. */
+	if (!cas_seq_cst(&h->ctl, &exp, CTL(REC_COMMITTED, r->seg.token)))
+		return -ESTALE;
+	r->reserved--;
+	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
+	sp_slot_add(r->seg.me, CNT_BYTES_IN, len);
+	doorbell(&r->b->rd_sleepers, r->sem_data, 0);
+	return 0;
+}
+
+int sp_ring_put(sp_ring *r, const void *buf, size_t len, long long timeout_ns)
+{
+	struct sp_msg m;
+	int rc = sp_ring_reserve(r, len, &m, timeout_ns);
+
+	if (rc)
+		return rc;
+	if (len)
+		memcpy(m.data, buf, len);
+	return sp_ring_commit(r, &m, len);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* Reads and checks the header at q, a position the caller knows is below
+ * wr_claim and not yet released.  Returns the ctl word, or 0 if the header
+ * is impossible (corrupt).  *stride gets the record's length in the ring. */
+static uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit, uint64_t *stride)
+{
+	struct sp_rec *h = rec_at(r, q);
+	/* Acquire: pairs with the commit's release, so the payload is visible
+	 * once COMMITTED is. */
+	uint64_t c = load_acquire(&h->ctl);
+	uint32_t size = load_relaxed(&h->size);
+	unsigned st = CTL_STATE(c);
+
+	if (st < REC_CLAIMED || st > REC_ABANDONED || size > r->max_record)
+		return 0;
+	*stride = stride_of(size);
+	if (*stride > limit - q)
+		return 0;
+	return c;
+}
+
+/* Moves rd_release past every finished record at its head, then wakes
+ * writers if space was freed. */
+static int advance_release(sp_ring *r)
+{
+	struct sp_ring_body *b = r->b;
+	int moved = 0;
+
+	for (;;) {
+		uint64_t q = load_acquire(&b->rd_release), claim, stride, c;
+		unsigned st;
+
+		claim = load_acquire(&b->rd_claim);
+		if (q >= claim)
+			break;
+		c = read_header(r, q, claim, &stride);
+		/* Re-check: if rd_release moved, the header may already be
+		 * reused and what we read means nothing. */
+		if (load_acquire(&b->rd_release) != q)
+			continue;
+		if (!c)
+			return -EBADMSG;
+		st = CTL_STATE(c);
+		if (st != REC_RELEASED && st != REC_ABANDONED)
+			break;
+		/* seq_cst: orders the release before the look at wr_sleepers. */
+		if (cas_seq_cst(&b->rd_release, &q, q + stride))
+			moved = 1;
+	}
+	if (moved)
+		doorbell(&b->wr_sleepers, r->sem_space, 0);
+	return 0;
+}
+
+/* One attempt to take the record at rd_claim.  Returns 0 with *m filled,
+ * -EAGAIN (nothing ready), -EPIPE (closed and drained), -EMSGSIZE (the
+ * record is longer than maxlen: left in place, m->len tells), or an error. */
+static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen)
+{
+	struct sp_ring_body *b = r->b;
+	uint64_t q, w, c, stride;
+	int closed, skipped = 0, rc = -EAGAIN;
+
+	/* Closed is read before emptiness: a seal follows its sealer's last
+	 * commit, so if we see the seal and then an empty ring, it is drained. */
+	closed = sp_ring_closed(r);
+	q = load_relaxed(&b->rd_claim);
+	w = load_acquire(&b->wr_claim);
+	if (q == w)
+		return closed ? -EPIPE : -EAGAIN;
+	claim_lock(r, &b->rd_lock);
+	for (;;) {
+		q = load_relaxed(&b->rd_claim);
+		/* Acquire: headers below wr_claim are whole. */
+		w = load_acquire(&b->wr_claim);
+		if (q > w || w - q > r->cap) {
+			rc = -EBADMSG;
+			break;
+		}
+		if (q == w) {
+			rc = closed ? -EPIPE : -EAGAIN;
+			break;
+		}
+		c = read_header(r, q, w, &stride);
+		if (!c) {
+			rc = -EBADMSG;
+			break;
+		}
+		if (CTL_STATE(c) == REC_CLAIMED) {
+			rc = -EAGAIN;       /* its writer is still at work */
+			break;
+		}
+		if (CTL_STATE(c) != REC_COMMITTED) {
+			/* ABANDONED, or TAKEN by a taker that died in this
+			 * section: step over it (adoption finds the latter). */
+			store_release(&b->rd_claim, q + stride);
+			skipped = 1;
+			continue;
+		}
+		struct sp_rec *h = rec_at(r, q);
+		uint32_t len = load_relaxed(&h->len);
+
+		if (len > stride - RING_REC_HDR) {
+			rc = -EBADMSG;
+			break;
+		}
+		if (len > maxlen) {
+			m->len = len;
+			rc = -EMSGSIZE;
+			break;
+		}
+		if (!cas_acq_rel(&h->ctl, &c, CTL(REC_TAKEN, r->seg.token)))
+			continue;           /* abandoned under us: look again */
+		/* Release: the TAKEN mark is set before rd_claim moves on. */
+		store_release(&b->rd_claim, q + stride);
+		m->data = (unsigned char *)h + RING_REC_HDR;
+		m->len = len;
+		m->pos = q;
+		m->cookie = CTL(REC_TAKEN, r->seg.token);
+		rc = 0;
+		break;
+	}
+	claim_unlock(&b->rd_lock);
+	if (skipped)
+		advance_release(r);
+	return rc;
+}
+
+/* Slow-path repairs a waiting reader makes once per slice: abandon a record
+ * whose writer died at rd_claim, and adopt a record whose reader died.
+ * Returns 0 with *m filled when it adopted one, else -EAGAIN. */
+static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
+{
+	struct sp_ring_body *b = r->b;
+	uint64_t q, w, c, stride, claim;
+
+	/* A dead writer's claim at the head of the queue. */
+	q = load_acquire(&b->rd_claim);
+	w = load_acquire(&b->wr_claim);
+	if (q < w && w - q <= r->cap) {
+		c = read_header(r, q, w, &stride);
+		if (c && CTL_STATE(c) == REC_CLAIMED && !sp_seg_alive(&r->seg, CTL_TOKEN(c)) &&
+		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL(REC_ABANDONED, CTL_TOKEN(c))))
+			doorbell(&b->rd_sleepers, r->sem_data, 1);
+	}
+	/* Records taken by readers that died: walk [rd_release, rd_claim). */
+	claim = load_acquire(&b->rd_claim);
+	for (q = load_acquire(&b->rd_release); q < claim; q += stride) {
+		c = read_header(r, q, claim, &stride);
+		/* The header is meaningful only if rd_release has not passed q. */
+		if (load_acquire(&b->rd_release) > q)
+			break;
+		if (!c)
+			return -EBADMSG;
+		if (CTL_STATE(c) != REC_TAKEN || CTL_TOKEN(c) == r->seg.token ||
+		    sp_seg_alive(&r->seg, CTL_TOKEN(c)))
+			continue;
+		struct sp_rec *h = rec_at(r, q);
+		uint32_t len = load_relaxed(&h->len);
+
+		if (len > stride - RING_REC_HDR || len > maxlen)
+			continue;
+		/* A TAKEN record is released only by its owner, so a dead
+		 * owner's record cannot be reused under us: the CAS is safe. */
+		if (cas_acq_rel(&h->ctl, &c, CTL(REC_TAKEN, r->seg.token))) {
+			m->data = (unsigned char *)h + RING_REC_HDR;
+			m->len = len;
+			m->pos = q;
+			m->cookie = CTL(REC_TAKEN, r->seg.token);
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, long long timeout_ns)
+{
+	struct waiter w = { .timeout = timeout_ns };
+	int rc;
+
+	if (!(r->role & ROLE_READER)) {
+		r->role |= ROLE_READER;
+		store_relaxed(&r->seg.me->role, r->role);
+	}
+	for (;;) {
+		rc = try_take(r, m, maxlen);
+		if (rc != -EAGAIN)
+			return rc;
+		rc = wait_phase(&w);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			continue;
+		rc = recover_for_reader(r, m, maxlen);
+		if (rc != -EAGAIN)
+			return rc;
+		atomic_fetch_add(&r->b->rd_sleepers, 1);
+		rc = try_take(r, m, maxlen);
+		if (rc == -EAGAIN)
+			sleep_slice(r->sem_data, &w);
+		atomic_fetch_sub(&r->b->rd_sleepers, 1);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+}
+
+int sp_ring_peek(sp_ring *r, struct sp_msg *m, long long timeout_ns)
+{
+	return take(r, m, SIZE_MAX, timeout_ns);
+}
+
+int sp_ring_release(sp_ring *r, struct sp_msg *m)
+{
+	struct sp_rec *h = rec_at(r, m->pos);
+	uint64_t exp = m->cookie;
+
+	if (CTL_STATE(exp) != REC_TAKEN || CTL_TOKEN(exp) != r->seg.token)
+		return -EINVAL;
+	/* Release: our reads of the payload are done before anyone may see the
+	 * record as free and overwrite it. */
+	if (!cas_acq_rel(&h->ctl, &exp, CTL(REC_RELEASED, r->seg.token)))
+		return -ESTALE;
+	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
+	sp_slot_add(r->seg.me, CNT_BYTES_OUT, m->len);
+	m->cookie = 0;
+	return advance_release(r);
+}
+
+ssize_t sp_ring_get(sp_ring *r, void *buf, size_t bufsize, long long timeout_ns)
+{
+	struct sp_msg m;
+	int rc = take(r, &m, bufsize, timeout_ns);
+
+	if (rc)
+		return rc;
+	if (m.len)
+		memcpy(buf, m.data, m.len);
+	rc = sp_ring_release(r, &m);
+	return rc ? rc : (ssize_t)m.len;
+}
+
+/* ---- sealing, closing, queries ----------------------------------------- */
+
+int sp_ring_seal(sp_ring *r)
+{
+	if (r->sealed)
+		return 0;
+	if (r->reserved)
+		return -EBUSY;
+	r->sealed = 1;
+	r->role |= ROLE_SEALED;
+	store_relaxed(&r->seg.me->role, r->role);
+	/* seq_cst: after our commits (release for readers who see the seal),
+	 * and before the look at the sleepers. */
+	atomic_fetch_add(&r->b->sealed, 1);
+	doorbell(&r->b->rd_sleepers, r->sem_data, 1);
+	doorbell(&r->b->wr_sleepers, r->sem_space, 1);
+	return 0;
+}
+
+/* Marks this handle's uncommitted records ABANDONED so readers need not wait
+ * for a liveness check to step over them. */
+static void abandon_mine(sp_ring *r)
+{
+	struct sp_ring_body *b = r->b;
+	uint64_t q, w, c, stride;
+
+	w = load_acquire(&b->wr_claim);
+	for (q = load_acquire(&b->rd_claim); q < w && r->reserved; q += stride) {
+		c = read_header(r, q, w, &stride);
+		if (load_acquire(&b->rd_release) > q || !c)
+			break;
+		if (c == CTL(REC_CLAIMED, r->seg.token) &&
+		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL(REC_ABANDONED, r->seg.token)))
+			r->reserved--;
+	}
+	doorbell(&b->rd_sleepers, r->sem_data, 1);
+}
+
+void sp_ring_close(sp_ring *r)
+{
+	if (!r)
+		return;
+	if (r->seg.base && r->reserved)
+		abandon_mine(r);
+	if (r->sem_data && r->sem_data != SEM_FAILED)
+		sem_close(r->sem_data);
+	if (r->sem_space && r->sem_space != SEM_FAILED)
+		sem_close(r->sem_space);
+	sp_seg_close(&r->seg);
+	free(r);
+}
+
+int sp_ring_stat(sp_ring *r, struct sp_ring_stat *st)
+{
+	struct sp_ring_body *b = r->b;
+	uint64_t rel, wc;
+
+	memset(st, 0, sizeof(*st));
+	st->capacity = r->cap;
+	st->max_record = r->max_record;
+	rel = load_acquire(&b->rd_release);
+	wc = load_acquire(&b->wr_claim);
+	st->used = wc >= rel ? wc - rel : 0;
+	st->recs_in = sp_seg_count(&r->seg, CNT_RECS_IN);
+	st->bytes_in = sp_seg_count(&r->seg, CNT_BYTES_IN);
+	st->recs_out = sp_seg_count(&r->seg, CNT_RECS_OUT);
+	st->bytes_out = sp_seg_count(&r->seg, CNT_BYTES_OUT);
+	st->records = st->recs_in > st->recs_out ? st->recs_in - st->recs_out : 0;
+	st->writers = r->writers;
+	st->sealed = load_relaxed(&b->sealed);
+	st->readers_waiting = load_relaxed(&b->rd_sleepers);
+	st->writers_waiting = load_relaxed(&b->wr_sleepers);
+	for (unsigned i = 0; i < r->seg.nslots; i++) {
+		struct sp_slot *sl = &r->seg.slots[i];
+		uint32_t t = load_acquire(&sl->token), role;
+
+		if (!t)
+			continue;
+		if (!sp_seg_alive(&r->seg, t)) {
+			st->dead++;
+			continue;
+		}
+		role = load_relaxed(&sl->role);
+		st->attached++;
+		st->readers += !!(role & ROLE_READER);
+		st->writers_live += !!(role & ROLE_WRITER);
+	}
+	return 0;
+}
+
+size_t sp_ring_size(sp_ring *r)
+{
+	uint64_t in = sp_seg_count(&r->seg, CNT_RECS_IN);
+	uint64_t out = sp_seg_count(&r->seg, CNT_RECS_OUT);
+
+	return in > out ? (size_t)(in - out) : 0;
+}
+
+int sp_ring_empty(sp_ring *r)
+{
+	struct sp_ring_body *b = r->b;
+	uint64_t q = load_acquire(&b->rd_claim), w = load_acquire(&b->wr_claim), stride;
+	uint64_t c;
+
+	if (q >= w)
+		return 1;
+	c = read_header(r, q, w, &stride);
+	return !c || CTL_STATE(c) != REC_COMMITTED;
+}
+
+int sp_ring_full(sp_ring *r)
+{
+	struct sp_ring_body *b = r->b;
+	uint64_t rel = load_acquire(&b->rd_release), w = load_acquire(&b->wr_claim);
+
+	return w < rel || w - rel + RING_REC_HDR > r->cap;
+}
+
+unsigned sp_version_number(void)
+{
+	return SP_VERSION_NUMBER;
+}
+
+const char *sp_version_string(void)
+{
+	return SP_VERSION_STRING;
+}

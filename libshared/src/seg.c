@@ -1,0 +1,427 @@
+/* seg.c: named shared-memory objects: create/attach under flock, validation, participant liveness. */
+#include "seg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shared/ring.h"
+
+_Static_assert(sizeof(struct sp_slot) == 64, "participant slot is one cache line");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
+	       "atomics shared across processes must be lock-free");
+
+int sp_name_check(const char *name)
+{
+	size_t n;
+
+	if (!name || !*name || name[0] == '.')
+		return -EINVAL;
+	for (n = 0; name[n]; n++) {
+		char c = name[n];
+		if (n >= SP_NAME_MAX)
+			return -ENAMETOOLONG;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+int sp_seg_shm_name(char *buf, size_t size, const char *name, const char *suffix)
+{
+	int n = snprintf(buf, size, "/" SP_SEG_PREFIX "%s%s", name, suffix ? suffix : "");
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int sp_seg_lock_path(char *buf, size_t size, const char *name)
+{
+	int n = snprintf(buf, size, SP_SHM_DIR SP_SEG_PREFIX "%s.lock", name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* OFD lock on byte `at` of fd: F_OFD_SETLK (type F_WRLCK or F_UNLCK) or
+ * F_OFD_GETLK.  Returns 0 or -errno; for GETLK, *type gets the holder's. */
+static int ofd_lock(int fd, int cmd, short type, off_t at, short *out)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = at, .l_len = 1 };
+
+	if (fcntl(fd, cmd, &fl) < 0)
+		return -errno;
+	if (out)
+		*out = fl.l_type;
+	return 0;
+}
+
+static int flock_retry(int fd, int op)
+{
+	while (flock(fd, op) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* Opens NAME's lock file and takes its flock, making sure the file we lock is
+ * still the one at the path (a concurrent unlink may have replaced it: then
+ * our lock would serialise nothing). */
+static int lock_file_open(const char *name, int create, unsigned mode, int *fdp)
+{
+	char path[256];
+	struct stat a, b;
+	int fd, rc;
+
+	rc = sp_seg_lock_path(path, sizeof(path), name);
+	if (rc)
+		return rc;
+	for (;;) {
+		int made = 0;
+
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 && errno == ENOENT && create) {
+			fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, 0600);
+			made = fd >= 0;
+			if (fd < 0 && errno == EEXIST)
+				continue;
+		}
+		if (fd < 0)
+			return -errno;
+		/* umask does not apply to fchmod, so the mode is exactly as asked. */
+		if (made && fchmod(fd, mode) < 0) {
+			rc = -errno;
+			close(fd);
+			unlink(path);
+			return rc;
+		}
+		rc = flock_retry(fd, LOCK_EX);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev) {
+			*fdp = fd;
+			return 0;
+		}
+		close(fd);        /* unlinked or replaced under us: try again */
+		if (!create)
+			return -ENOENT;
+	}
+}
+
+static int map_plain(struct sp_seg *s, int fd, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	s->base = p;
+	s->map_size = size;
+	return 0;
+}
+
+/* Checks the common header of an existing segment of st_size bytes, read
+ * with pread so that a short file cannot fault.  Returns 0, 1 for "an
+ * unfinished creation" (its creator died holding the flock), or -errno. */
+static int check_header(int fd, off_t st_size, enum sp_kind kind, struct sp_seg_hdr *h)
+{
+	ssize_t n;
+
+	if (st_size == 0)
+		return 1;
+	memset(h, 0, sizeof(*h));
+	do
+		n = pread(fd, h, sizeof(*h), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(h->magic) || h->magic != SP_SEG_MAGIC) {
+		/* A creator killed between ftruncate and writing the magic leaves
+		 * zeroes; anything else is not ours. */
+		for (ssize_t i = 0; i < n; i++)
+			if (((unsigned char *)h)[i])
+				return -EPROTO;
+		return 1;
+	}
+	if ((size_t)n < sizeof(*h))
+		return -EBADMSG;
+	if (h->version != SP_SEG_VERSION)
+		return -EPROTO;
+	if (atomic_load_explicit(&h->state, memory_order_relaxed) == SP_SEG_INIT)
+		return 1;
+	if (h->kind != (uint32_t)kind)
+		return -EPROTO;
+	if (atomic_load_explicit(&h->state, memory_order_relaxed) != SP_SEG_READY ||
+	    h->size != (uint64_t)st_size)
+		return -EBADMSG;
+	if (h->nslots == 0 || h->nslots > SP_SEG_MAX_SLOTS || h->slots_off < sizeof(*h) ||
+	    h->slots_off % 64 || h->slots_off + (uint64_t)h->nslots * sizeof(struct sp_slot) > h->size ||
+	    h->body_off < sizeof(*h) || h->body_off >= h->size)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Takes a free participant slot: the first whose OFD byte nobody holds. */
+static int join(struct sp_seg *s)
+{
+	struct sp_seg_hdr *h = s->hdr;
+
+	for (unsigned i = 0; i < s->nslots; i++) {
+		struct sp_slot *sl = &s->slots[i];
+		int rc = ofd_lock(s->lockfd, F_OFD_SETLK, F_WRLCK, 1 + (off_t)i, NULL);
+		uint32_t gen;
+
+		if (rc == -EAGAIN || rc == -EACCES)
+			continue;
+		if (rc)
+			return rc;
+		/* Ours.  A non-zero token means its last holder died attached:
+		 * fold its counters into the retired totals before reuse. */
+		if (atomic_load_explicit(&sl->token, memory_order_relaxed)) {
+			for (unsigned k = 0; k < 6; k++)
+				atomic_fetch_add_explicit(&h->retired[k],
+					atomic_exchange_explicit(&sl->count[k], 0, memory_order_relaxed),
+					memory_order_relaxed);
+		}
+		gen = (atomic_load_explicit(&sl->gen, memory_order_relaxed) + 1) & SP_TOKEN_GEN_MASK;
+		if (!gen)
+			gen = 1;
+		atomic_store_explicit(&sl->gen, gen, memory_order_relaxed);
+		atomic_store_explicit(&sl->pid, (uint32_t)getpid(), memory_order_relaxed);
+		atomic_store_explicit(&sl->role, 0, memory_order_relaxed);
+		s->token = ((uint32_t)(i + 1) << 24) | gen;
+		s->me = sl;
+		/* Release: the fields above are visible to whoever sees the token. */
+		atomic_store_explicit(&sl->token, s->token, memory_order_release);
+		return 0;
+	}
+	return -EUSERS;
+}
+
+int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mode,
+		const struct sp_seg_ops *ops, const void *arg)
+{
+	int create = !!(flags & SP_CREATE);
+	char shm[160];
+	struct sp_seg_hdr h;
+	struct stat st;
+	int fd = -1, rc, fresh = 0;
+	size_t size = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->lockfd = s->shmfd = -1;
+	rc = sp_name_check(name);
+	if (rc)
+		return rc;
+	if (!mode)
+		mode = 0600;
+	if (mode & ~0777u)
+		return -EINVAL;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	rc = sp_seg_shm_name(shm, sizeof(shm), name, NULL);
+	if (rc)
+		return rc;
+	rc = lock_file_open(name, create, mode, &s->lockfd);
+	if (rc)
+		return rc;
+
+	/* Under the flock from here on: nobody else creates, repairs or
+	 * removes this object until we are done. */
+	fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+	if (fd < 0 && errno == ENOENT && create) {
+		fd = shm_open(shm, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, mode);
+		fresh = 1;
+	}
+	if (fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (!fresh) {
+		if (flags & SP_EXCL) {
+			rc = -EEXIST;
+			goto fail;
+		}
+		if (fstat(fd, &st) < 0) {
+			rc = -errno;
+			goto fail;
+		}
+		rc = check_header(fd, st.st_size, ops->kind, &h);
+		if (rc < 0)
+			goto fail;
+		if (rc == 1) {
+			/* Unfinished creation: its creator died under the flock. */
+			if (!create) {
+				rc = -ENOENT;
+				goto fail;
+			}
+			fresh = 1;
+		} else {
+			size = st.st_size;
+		}
+	}
+	if (fresh) {
+		size = ops->size(arg);
+		if (!size) {
+			rc = -EINVAL;
+			goto fail_unlink;
+		}
+		if (fchmod(fd, mode) < 0 || ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)size) < 0) {
+			rc = -errno;
+			goto fail_unlink;
+		}
+		/* Reserve the pages now: a full /dev/shm fails here with ENOSPC,
+		 * not with SIGBUS at some later store. */
+		rc = -posix_fallocate(fd, 0, (off_t)size);
+		if (rc)
+			goto fail_unlink;
+	}
+	rc = ops->map ? ops->map(s, fd, size) : map_plain(s, fd, size);
+	if (rc)
+		goto fail_fresh;
+	s->hdr = (struct sp_seg_hdr *)s->base;
+	if (fresh) {
+		struct sp_seg_hdr *nh = s->hdr;
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		nh->magic = SP_SEG_MAGIC;
+		nh->version = SP_SEG_VERSION;
+		nh->kind = ops->kind;
+		nh->size = size;
+		atomic_store_explicit(&nh->state, SP_SEG_INIT, memory_order_relaxed);
+		nh->nslots = SP_SEG_MAX_SLOTS;
+		nh->slots_off = sizeof(*nh);
+		nh->body_off = nh->slots_off + SP_SEG_MAX_SLOTS * sizeof(struct sp_slot);
+		nh->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+		nh->creator_pid = (uint32_t)getpid();
+		nh->creator_uid = (uint32_t)getuid();
+		s->slots = (struct sp_slot *)(s->base + nh->slots_off);
+		s->nslots = nh->nslots;
+		rc = ops->init(s, arg);
+		if (rc)
+			goto fail_fresh;
+		/* Release: the whole initialised segment is visible to anyone
+		 * who reads READY (attachers also hold the flock, which orders
+		 * the same; this keeps lock-free readers of state honest). */
+		atomic_store_explicit(&nh->state, SP_SEG_READY, memory_order_release);
+		s->created = 1;
+	} else {
+		/* Use the copies checked above, not the live header: a peer may
+		 * change it after the check. */
+		s->slots = (struct sp_slot *)(s->base + h.slots_off);
+		s->nslots = h.nslots;
+		rc = ops->validate ? ops->validate(s) : 0;
+		if (rc)
+			goto fail;
+	}
+	if (ops->extra_open) {
+		rc = ops->extra_open(s, mode);
+		if (rc)
+			goto fail_fresh;
+	}
+	rc = join(s);
+	if (rc)
+		goto fail_fresh;
+	close(fd);
+	flock_retry(s->lockfd, LOCK_UN);
+	return 0;
+
+fail_fresh:
+	if (!fresh)
+		goto fail;
+fail_unlink:
+	shm_unlink(shm);
+	if (ops->extra_unlink)
+		ops->extra_unlink(name);
+	{
+		char path[256];
+		if (!sp_seg_lock_path(path, sizeof(path), name))
+			unlink(path);
+	}
+fail:
+	if (s->base)
+		munmap(s->base, s->map_size);
+	s->base = NULL;
+	if (fd >= 0)
+		close(fd);
+	close(s->lockfd);
+	s->lockfd = -1;
+	return rc;
+}
+
+void sp_seg_close(struct sp_seg *s)
+{
+	if (s->me) {
+		struct sp_slot *sl = s->me;
+
+		for (unsigned k = 0; k < 6; k++)
+			atomic_fetch_add_explicit(&s->hdr->retired[k],
+				atomic_exchange_explicit(&sl->count[k], 0, memory_order_relaxed),
+				memory_order_relaxed);
+		/* Release: our last stores to the ring precede the slot's
+		 * release; from now on our token reads as dead. */
+		atomic_store_explicit(&sl->token, 0, memory_order_release);
+	}
+	if (s->base)
+		munmap(s->base, s->map_size);
+	if (s->lockfd >= 0)
+		close(s->lockfd);       /* drops our OFD byte */
+	s->base = NULL;
+	s->me = NULL;
+	s->lockfd = -1;
+}
+
+int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops)
+{
+	char shm[160], path[256];
+	int fd, rc, locked;
+
+	rc = sp_name_check(name);
+	if (rc)
+		return rc;
+	if (sp_seg_shm_name(shm, sizeof(shm), name, NULL) ||
+	    sp_seg_lock_path(path, sizeof(path), name))
+		return -ENAMETOOLONG;
+	locked = lock_file_open(name, 0, 0, &fd) == 0;
+	rc = shm_unlink(shm) < 0 ? -errno : 0;
+	if (ops && ops->extra_unlink)
+		ops->extra_unlink(name);
+	unlink(path);
+	if (locked)
+		close(fd);
+	return rc;
+}
+
+int sp_seg_alive(const struct sp_seg *s, uint32_t t)
+{
+	uint32_t i = SP_TOKEN_INDEX(t);
+	short type = F_UNLCK;
+
+	if (t == s->token)
+		return 1;
+	if (t == 0 || i >= s->nslots)
+		return 0;
+	/* A token names one attachment: once its slot is freed or reissued,
+	 * that attachment is over, whatever process holds the slot now. */
+	if (atomic_load_explicit(&s->slots[i].token, memory_order_acquire) != t)
+		return 0;
+	if (ofd_lock(s->lockfd, F_OFD_GETLK, F_WRLCK, 1 + (off_t)i, &type) < 0)
+		return 1;  /* cannot tell: assume alive, never take from the living */
+	return type != F_UNLCK;
+}
+
+uint64_t sp_seg_count(const struct sp_seg *s, unsigned i)
+{
+	uint64_t sum = atomic_load_explicit(&s->hdr->retired[i], memory_order_relaxed);
+
+	for (unsigned k = 0; k < s->nslots; k++)
+		sum += atomic_load_explicit(&s->slots[k].count[i], memory_order_relaxed);
+	return sum;
+}

@@ -1,0 +1,161 @@
+/* seg.h: private: named shared-memory objects (segment + lock file) and their participant tables. */
+#ifndef SP_SEG_H
+#define SP_SEG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * Every named object of this library is a pair of files in /dev/shm:
+ *
+ *   shmpipe.NAME        the segment, created with shm_open("/shmpipe.NAME")
+ *   shmpipe.NAME.lock   the lock file (a regular file beside it)
+ *
+ * (plus, for some kinds, named semaphores "/shmpipe.NAME.SUFFIX").
+ * Object kinds share one namespace: the segment's header says which kind it
+ * is, and attaching as the wrong kind fails with -EPROTO.
+ *
+ * Why two kinds of file lock.  flock(2) locks belong to the open file
+ * description and are released by the kernel when the last descriptor to it
+ * closes, which includes process death; but a flock covers the whole file, so
+ * it can say "someone holds it" and not "who".  OFD byte-range locks
+ * (F_OFD_SETLK, Linux 3.15+) have the same lifetime rules, but cover byte
+ * ranges, so each participant can hold one byte and anyone can ask, with
+ * F_OFD_GETLK, whether the holder of byte i is still alive.  Classic POSIX
+ * fcntl locks are unusable for this: they belong to the process, and closing
+ * any descriptor of the file drops them all.  On Linux flock and OFD locks do
+ * not interact, so the two uses below never contend with each other.
+ *
+ * Lock file layout (no data is ever written to it; only locks):
+ *   flock(LOCK_EX)          serialises create, attach, repair and unlink.
+ *   OFD write lock, byte 0  unused (reserved).
+ *   OFD write lock, byte 1+i  held by the live participant in slot i.
+ *
+ * Lock order: the flock is taken before any OFD lock and held only for the
+ * length of an open or unlink; nothing blocks on an OFD lock (only SETLK and
+ * GETLK are used, never SETLKW), so there is no cycle.
+ */
+
+#define SP_SEG_PREFIX "shmpipe."
+#define SP_SHM_DIR "/dev/shm/"
+
+/* The common header that begins every segment.  Offsets in comments. */
+struct sp_seg_hdr {
+	uint64_t magic;          /*  0: SP_SEG_MAGIC */
+	uint32_t version;        /*  8: SP_SEG_VERSION, the layout version */
+	uint32_t kind;           /* 12: SP_KIND_*: what the segment holds */
+	uint64_t size;           /* 16: file size, bytes */
+	_Atomic uint32_t state;  /* 24: SP_SEG_INIT while created, SP_SEG_READY after */
+	uint32_t nslots;         /* 28: participant slots (<= SP_SEG_MAX_SLOTS) */
+	uint32_t slots_off;      /* 32: offset of the participant table */
+	uint32_t body_off;       /* 36: offset of the kind's own header */
+	int64_t created_ns;      /* 40: CLOCK_REALTIME at creation */
+	uint32_t creator_pid;    /* 48 */
+	uint32_t creator_uid;    /* 52 */
+	_Atomic uint64_t retired[6]; /* 56: counters of slots since reused */
+	uint8_t pad_[24];        /* 104: to 128 */
+};
+_Static_assert(sizeof(struct sp_seg_hdr) == 128, "segment header layout");
+
+#define SP_SEG_MAGIC 0x65706970706d6873ull /* "shmpipe" little-endian */
+#define SP_SEG_VERSION 1u
+#define SP_SEG_INIT 1u
+#define SP_SEG_READY 2u
+#define SP_SEG_MAX_SLOTS 128u
+
+enum sp_kind {
+	SP_KIND_RING = 1,
+	SP_KIND_SHM = 2,     /* plain named SharedMemory */
+	SP_KIND_SYNC = 3,    /* locks, semaphores, events, conditions, barriers */
+	SP_KIND_VALUE = 4,
+	SP_KIND_DICT = 5,
+	SP_KIND_LIST = 6,
+	SP_KIND_PIPE = 7,
+	SP_KIND_MAX_ = 32
+};
+
+/*
+ * A participant slot: one per attached handle, 64 bytes, its own cache line.
+ * token is written by the joiner under the flock; pid and role by the owner;
+ * counters by the owner only (relaxed load+store, no read-modify-write:
+ * single writer), read by anyone for statistics.
+ */
+struct sp_slot {
+	_Atomic uint32_t token;  /*  0: (index+1)<<24 | generation; 0 while free */
+	_Atomic uint32_t gen;    /*  4: generation of the last token issued */
+	_Atomic uint32_t pid;    /*  8 */
+	_Atomic uint32_t role;   /* 12: kind-specific role bits */
+	_Atomic uint64_t count[6]; /* 16: kind-specific counters (ring: recs/bytes in/out) */
+};
+
+/* A token names one attachment of one participant: never 0. */
+#define SP_TOKEN_INDEX(t) (((t) >> 24) - 1u)
+#define SP_TOKEN_GEN_MASK 0xffffffu
+
+/* An open object in this process. */
+struct sp_seg {
+	unsigned char *base;     /* the mapping */
+	size_t map_size;         /* bytes mapped (may exceed hdr->size) */
+	struct sp_seg_hdr *hdr;
+	struct sp_slot *slots;
+	struct sp_slot *me;      /* this handle's slot */
+	uint32_t nslots;         /* validated copy of hdr->nslots */
+	uint32_t token;          /* this handle's token */
+	int lockfd;              /* the lock file (O_CLOEXEC), holds our OFD byte */
+	int shmfd;               /* -1 once mapped */
+	unsigned created;        /* 1 if this open created the object */
+	char name[101];
+};
+
+/* Callbacks a kind gives sp_seg_open(). */
+struct sp_seg_ops {
+	enum sp_kind kind;
+	/* Size of the file for a new object, given the creation argument. */
+	size_t (*size)(const void *arg);
+	/* Initialises the kind's body of a new, zero-filled segment (under the
+	 * flock, before it is marked READY).  Returns 0 or -errno. */
+	int (*init)(struct sp_seg *s, const void *arg);
+	/* Checks the body of an existing segment (size already checked against
+	 * the file).  Returns 0, -EPROTO or -EBADMSG. */
+	int (*validate)(const struct sp_seg *s);
+	/* Maps the segment; NULL for a plain mmap of the whole file.  Returns 0
+	 * or -errno and sets s->base, s->map_size. */
+	int (*map)(struct sp_seg *s, int fd, size_t size);
+	/* Creates the kind's extra objects (semaphores) under the flock. */
+	int (*extra_open)(struct sp_seg *s, unsigned mode);
+	/* Removes the kind's extra objects by name. */
+	void (*extra_unlink)(const char *name);
+};
+
+/* Opens (SP_CREATE: creates if missing; SP_EXCL: must not exist) the object
+ * NAME of the given kind and joins its participant table.  mode: permission
+ * bits for new objects (0: 0600).  Returns 0 or -errno (see ring.h). */
+int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mode,
+		const struct sp_seg_ops *ops, const void *arg);
+/* Leaves the participant table and unmaps. */
+void sp_seg_close(struct sp_seg *s);
+/* Removes NAME's segment, lock file and extra objects.  Returns 0 or -ENOENT. */
+int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops);
+
+/* Path helpers: "/shmpipe.NAME" and "/dev/shm/shmpipe.NAME.lock". */
+int sp_seg_shm_name(char *buf, size_t size, const char *name, const char *suffix);
+int sp_seg_lock_path(char *buf, size_t size, const char *name);
+
+/* Is the participant holding token t alive?  1 alive, 0 dead (gone, or its
+ * slot reused).  A system call (F_OFD_GETLK) unless t is ours. */
+int sp_seg_alive(const struct sp_seg *s, uint32_t t);
+
+/* Owner-only counter update (single writer: relaxed load and store). */
+static inline void sp_slot_add(struct sp_slot *sl, unsigned i, uint64_t v)
+{
+	atomic_store_explicit(&sl->count[i],
+			      atomic_load_explicit(&sl->count[i], memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+/* Sum of counter i over live and retired slots. */
+uint64_t sp_seg_count(const struct sp_seg *s, unsigned i);
+
+#endif
