@@ -31,6 +31,7 @@ struct sp_ring {
 	uint32_t max_record;
 	uint32_t writers;        /* validated copy of b->writers */
 	uint64_t rel_cache;      /* a recent rd_release, to spare the shared line */
+	uint64_t wr_cache;       /* a recent wr_claim: headers below it are whole */
 	sem_t *sem_data;         /* doorbell for readers */
 	sem_t *sem_space;        /* doorbell for writers */
 	unsigned reserved;       /* reservations not yet committed */
@@ -285,7 +286,7 @@ static void sleep_slice(sem_t *sem, const struct waiter *w)
 	sem_clockwait(sem, CLOCK_MONOTONIC, &ts);
 }
 
-/* Takes a claim lock (wr_lock or rd_lock).  Holders keep it for a few stores,
+/* Takes the claim lock wr_lock.  Holders keep it for a few stores,
  * so spin; past a while check that the holder lives, and take the lock over
  * from a dead one.  The sections are written so that a successor can go on
  * from wherever a dead holder stopped (see ring_layout.h). */
@@ -502,65 +503,69 @@ static int advance_release(sp_ring *r)
 
 /* One attempt to take the record at rd_claim.  Returns 0 with *m filled,
  * -EAGAIN (nothing ready), -EPIPE (closed and drained), -EMSGSIZE (the
- * record is longer than maxlen: left in place, m->len tells), or an error. */
+ * record is longer than maxlen: left in place, m->len tells), or an error.
+ *
+ * Lock-free: a reader owns the record at q once its CAS moves rd_claim from
+ * q; it then marks the record TAKEN.  A header read at a stale q may be any
+ * bytes (the space may have been reused), but it is acted on only through
+ * the CAS from q, which succeeds only if rd_claim was still q, in which case
+ * the header was a real one: positions never repeat, so there is no ABA. */
 static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen)
 {
 	struct sp_ring_body *b = r->b;
-	uint64_t q, w, c, stride;
-	int closed, skipped = 0, rc = -EAGAIN;
+	uint64_t q, c, stride;
+	int closed, skipped = 0, rc;
 
 	/* Closed is read before emptiness: a seal follows its sealer's last
 	 * commit, so if we see the seal and then an empty ring, it is drained. */
 	closed = sp_ring_closed(r);
-	q = load_relaxed(&b->rd_claim);
-	w = load_acquire(&b->wr_claim);
-	if (q == w)
-		return closed ? -EPIPE : -EAGAIN;
-	claim_lock(r, &b->rd_lock);
 	for (;;) {
-		q = load_relaxed(&b->rd_claim);
-		/* Acquire: headers below wr_claim are whole. */
-		w = load_acquire(&b->wr_claim);
-		if (q > w || w - q > r->cap) {
-			rc = -EBADMSG;
-			break;
+		/* Acquire: pairs with the CAS of the reader before us, so the
+		 * headers it stepped over are not read stale. */
+		q = load_acquire(&b->rd_claim);
+		if (q >= r->wr_cache) {
+			/* Acquire: headers below wr_claim are whole. */
+			r->wr_cache = load_acquire(&b->wr_claim);
+			if (q == r->wr_cache) {
+				rc = closed ? -EPIPE : -EAGAIN;
+				break;
+			}
+			if (q > r->wr_cache || r->wr_cache - q > r->cap) {
+				rc = -EBADMSG;
+				break;
+			}
 		}
-		if (q == w) {
-			rc = closed ? -EPIPE : -EAGAIN;
-			break;
-		}
-		c = read_header(r, q, w, &stride);
-		if (!c) {
-			rc = -EBADMSG;
-			break;
-		}
-		if (CTL_STATE(c) == REC_CLAIMED) {
-			rc = -EAGAIN;       /* its writer is still at work */
+		c = read_header(r, q, r->wr_cache, &stride);
+		if (!c || CTL_STATE(c) == REC_CLAIMED) {
+			if (load_acquire(&b->rd_claim) != q)
+				continue;   /* stale: look again */
+			/* A real header: corrupt, or its writer is at work. */
+			rc = c ? -EAGAIN : -EBADMSG;
 			break;
 		}
 		if (CTL_STATE(c) != REC_COMMITTED) {
-			/* ABANDONED, or TAKEN by a taker that died in this
-			 * section: step over it (adoption finds the latter). */
-			store_release(&b->rd_claim, q + stride);
-			skipped = 1;
+			/* ABANDONED, or impossible here: step over it. */
+			if (cas_acq_rel(&b->rd_claim, &q, q + stride))
+				skipped = 1;
 			continue;
 		}
 		struct sp_rec *h = rec_at(r, q);
 		uint32_t len = load_relaxed(&h->len);
 
-		if (len > stride - RING_REC_HDR) {
-			rc = -EBADMSG;
-			break;
-		}
-		if (len > maxlen) {
+		if (len > stride - RING_REC_HDR || len > maxlen) {
+			if (load_acquire(&b->rd_claim) != q)
+				continue;
 			m->len = len;
-			rc = -EMSGSIZE;
+			rc = len > maxlen ? -EMSGSIZE : -EBADMSG;
 			break;
 		}
+		if (!cas_acq_rel(&b->rd_claim, &q, q + stride))
+			continue;
+		/* The position is ours; mark the record for crash recovery.  It
+		 * fails only if a reader adopted it, taking us for dead in the
+		 * instant between the two CASes: then it is theirs. */
 		if (!cas_acq_rel(&h->ctl, &c, CTL(REC_TAKEN, r->seg.token)))
-			continue;           /* abandoned under us: look again */
-		/* Release: the TAKEN mark is set before rd_claim moves on. */
-		store_release(&b->rd_claim, q + stride);
+			continue;
 		m->data = (unsigned char *)h + RING_REC_HDR;
 		m->len = len;
 		m->pos = q;
@@ -568,7 +573,6 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen)
 		rc = 0;
 		break;
 	}
-	claim_unlock(&b->rd_lock);
 	if (skipped)
 		advance_release(r);
 	return rc;
@@ -600,8 +604,12 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 			break;
 		if (!c)
 			return -EBADMSG;
-		if (CTL_STATE(c) != REC_TAKEN || CTL_TOKEN(c) == r->seg.token ||
-		    sp_seg_alive(&r->seg, CTL_TOKEN(c)))
+		/* COMMITTED below rd_claim: its taker died between moving
+		 * rd_claim and marking the record (or is in that instant now;
+		 * then its CAS fails and it looks again). */
+		if (CTL_STATE(c) != REC_COMMITTED &&
+		    (CTL_STATE(c) != REC_TAKEN || CTL_TOKEN(c) == r->seg.token ||
+		     sp_seg_alive(&r->seg, CTL_TOKEN(c))))
 			continue;
 		struct sp_rec *h = rec_at(r, q);
 		uint32_t len = load_relaxed(&h->len);
@@ -664,10 +672,13 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m)
 
 	if (CTL_STATE(exp) != REC_TAKEN || CTL_TOKEN(exp) != r->seg.token)
 		return -EINVAL;
-	/* Release: our reads of the payload are done before anyone may see the
-	 * record as free and overwrite it. */
-	if (!cas_acq_rel(&h->ctl, &exp, CTL(REC_RELEASED, r->seg.token)))
+	/* Only we move a record we hold (adopters take only from the dead, and
+	 * a live handle's slot keeps its token), so a plain store will do; the
+	 * check catches misuse.  Release: our reads of the payload are done
+	 * before anyone may see the record as free and overwrite it. */
+	if (load_relaxed(&h->ctl) != exp)
 		return -ESTALE;
+	store_release(&h->ctl, CTL(REC_RELEASED, r->seg.token));
 	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_OUT, m->len);
 	m->cookie = 0;

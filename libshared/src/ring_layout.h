@@ -49,23 +49,24 @@
  * - claimed, not written / written, not committed: the record stays CLAIMED
  *   by a dead token; the reader waiting at it checks the owner's liveness
  *   and marks it ABANDONED; readers then skip it.
- * - reader dies inside the take section (holding rd_lock): the lock is
- *   stolen; a record already marked TAKEN at rd_claim is skipped over and
- *   left to adoption.
+ * - reader dies between moving rd_claim past a record and marking it
+ *   TAKEN: the record is COMMITTED below rd_claim, and is adopted as below.
  * - taken, not released: a reader with nothing to do scans
- *   [rd_release, rd_claim) for TAKEN records of dead tokens and adopts one.
+ *   [rd_release, rd_claim) for TAKEN records of dead tokens (and COMMITTED
+ *   ones, see above) and adopts one.
  * - released, rd_release not advanced: any later release or skip advances it.
  * No step depends on a semaphore's count: semaphores only shorten sleeps.
  *
  * Lock rules:
  * - wr_lock (a token, 0 when free) guards wr_claim and the header words of
  *   the record being claimed.  Held for a few stores, never across a wait.
- * - rd_lock guards rd_claim and the COMMITTED->TAKEN move at rd_claim.
- * - rd_release, sealed and the sleeper counts are lock-free (CAS / add).
+ * - rd_claim moves by CAS: the reader whose CAS moves it from q owns the
+ *   record at q.  rd_release moves by CAS past RELEASED/ABANDONED records;
+ *   sealed and the sleeper counts by atomic add.
  * - ctl words move by CAS only, except the writer's first store of CLAIMED
  *   (under wr_lock, before the record is published by wr_claim).
- * - Lock order: wr_lock and rd_lock are never held together.
- * - A lock whose holder is dead is stolen by CAS from its token.
+ * - wr_lock is the only lock; a writer whose holder is dead is stolen by CAS
+ *   from the dead token.
  */
 
 #define RING_DATA_OFF 12288u
@@ -103,9 +104,8 @@ struct sp_ring_body {
 	_Atomic uint64_t wr_claim;     /*  72: end of the last claimed record */
 	uint8_t pad2_[48];
 	/* Readers. */
-	_Atomic uint32_t rd_lock;      /* 128: token of the taker, 0 free */
-	uint32_t pad3_;
-	_Atomic uint64_t rd_claim;     /* 136: next record to take */
+	_Atomic uint64_t rd_claim;     /* 128: next record to take */
+	uint64_t pad3_;
 	uint8_t pad4_[48];
 	_Atomic uint64_t rd_release;   /* 192: everything before is free space */
 	uint8_t pad5_[56];
