@@ -224,23 +224,24 @@ size_t sp_ring_max_record(const sp_ring *r)
 	return r->max_record;
 }
 
+static int advance_release(sp_ring *r);
+
 /* ---- waiting ------------------------------------------------------------ */
 
-/* Rings a doorbell if someone sleeps on it.  The caller has just made its
- * change with a sequentially consistent operation; the sleeper increments
- * `sleepers` (seq_cst) before re-checking the ring, so either the sleeper
- * sees the change or we see the sleeper.  The post is skipped when enough
- * are pending already, so the count stays small. */
+/* Rings a doorbell if someone sleeps on it: one post per event, or one per
+ * sleeper for `all`, never more pending posts than sleepers, so the count
+ * stays small.  The caller has just made its change with a sequentially
+ * consistent operation; a sleeper increments `sleepers` (seq_cst) before it
+ * re-checks the ring, so either the sleeper sees the change or we see the
+ * sleeper. */
 static void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
 {
 	uint32_t n = atomic_load(sleepers);
 	int v = 0;
 
-	if (!n)
+	if (!n || sem_getvalue(sem, &v) < 0 || v < 0 || (uint32_t)v >= n)
 		return;
-	if (sem_getvalue(sem, &v) == 0 && v >= (int)(all ? n : 1))
-		return;
-	for (uint32_t i = 0; i < (all ? n : 1); i++)
+	for (uint32_t i = all ? n - (uint32_t)v : 1; i > 0; i--)
 		sem_post(sem);
 }
 
@@ -400,6 +401,9 @@ int sp_ring_reserve(sp_ring *r, size_t len, struct sp_msg *m, long long timeout_
 			return rc;
 		if (rc == 0)
 			continue;
+		/* A reader may have died between marking its record RELEASED
+		 * and moving rd_release past it: finish its work. */
+		advance_release(r);
 		atomic_fetch_add(&r->b->wr_sleepers, 1);
 		rc = try_claim(r, len, m);
 		if (rc == -EAGAIN)
