@@ -347,11 +347,11 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m)
 		return -EPIPE;
 	/* Cheap look before taking the lock: is there room at all? */
 	p = load_relaxed(&b->wr_claim);
-	if (p + need - r->rel_cache > r->cap) {
+	if (p >= r->rel_cache && p + need - r->rel_cache > r->cap) {
 		/* Acquire: the readers' last reads of that space happened before
 		 * they released it, so our writes to it come after. */
 		r->rel_cache = load_acquire(&b->rd_release);
-		if (p + need - r->rel_cache > r->cap)
+		if (p >= r->rel_cache && p + need - r->rel_cache > r->cap)
 			return -EAGAIN;
 	}
 	claim_lock(r, &b->wr_lock);
