@@ -97,7 +97,7 @@ ifneq ($(DEPS_OK),yes)
 	fi
 endif
 
-lib: $(LIB_A) $(LIB_SO) $(B)/libshared.pc
+lib: $(LIB_A) $(LIB_SO)
 programs: $(PROGS)
 tests: $(TESTS) $(TOOLS)
 
@@ -115,10 +115,10 @@ $(LIB_SO): $(LIB_OBJ)
 	$(Q)$(CC) -shared -Wl,-soname,$(SO_NAME) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
 	$(Q)ln -sf $(SO_NAME) $(B)/libshared.so
 
-$(B)/libshared.pc: libshared/libshared.pc.in Makefile
-	@mkdir -p $(@D)
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-		-e 's|@VERSION@|$(shell sed -n 's/^\#define SP_VERSION_STRING "\(.*\)"/\1/p' libshared/include/shared/ring.h)|' $< > $@
+# The pkg-config file is written at install time, for the PREFIX given then.
+SP_VERSION = $(shell sed -n 's/^\#define SP_VERSION_STRING "\(.*\)"/\1/p' libshared/include/shared/ring.h)
+PC_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+	-e 's|@VERSION@|$(SP_VERSION)|'
 
 # Each program is every .c file in its folder, over the static library.
 .SECONDEXPANSION:
@@ -170,7 +170,7 @@ install: lib programs
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(SO_NAME) $(DESTDIR)$(LIBDIR)/libshared.so
 	install -m 644 libshared/include/shared/*.h $(DESTDIR)$(INCDIR)/shared/
-	install -m 644 $(B)/libshared.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed $(PC_SED) libshared/libshared.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libshared.pc
 	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/)
 
 uninstall:
