@@ -106,6 +106,24 @@ $(B)/%.o: %.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
+# The same library with the test-only crash points compiled in (crashpoint.h),
+# linked only by tests/tool_crash.
+CP_OBJ := $(LIB_SRC:%.c=$(B)/cp/%.o)
+CP_A   := $(B)/cp/libshared.a
+
+$(B)/cp/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$< [crash points])
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -DSP_CRASH_POINTS $(LZ4_CFLAGS) -c -o $@ $<
+
+$(CP_A): $(CP_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/tests/tool_crash: $(B)/tests/tool_crash.o $(TUTIL_OBJ) $(CP_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
+
 $(LIB_A): $(LIB_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^

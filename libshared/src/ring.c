@@ -14,6 +14,7 @@
 
 #include "shared/ring.h"
 #include "atomics.h"
+#include "crashpoint.h"
 #include "ring_layout.h"
 #include "seg.h"
 
@@ -355,6 +356,7 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m)
 			return -EAGAIN;
 	}
 	claim_lock(r, &b->wr_lock);
+	CRASH_POINT("claim.locked");
 	p = load_relaxed(&b->wr_claim);
 	rel = load_acquire(&b->rd_release);
 	if (rel > p || p - rel > r->cap) {
@@ -370,9 +372,11 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m)
 	store_relaxed(&h->size, (uint32_t)len);
 	store_relaxed(&h->len, 0);
 	store_relaxed(&h->ctl, CTL(REC_CLAIMED, r->seg.token));
+	CRASH_POINT("claim.header");
 	/* Release: the header is whole before any reader can see wr_claim
 	 * move past it. */
 	store_release(&b->wr_claim, p + need);
+	CRASH_POINT("claim.published");
 	claim_unlock(&b->wr_lock);
 	m->data = (unsigned char *)h + RING_REC_HDR;
 	m->len = len;
@@ -412,8 +416,10 @@ int sp_ring_reserve(sp_ring *r, size_t len, struct sp_msg *m, long long timeout_
 		if (rc != -EAGAIN)
 			break;
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		r->reserved++;
+		CRASH_POINT("reserve.done");
+	}
 	return rc;
 }
 
@@ -425,12 +431,14 @@ int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
 	if (len > m->len || !r->reserved)
 		return -EINVAL;
 	store_relaxed(&h->len, (uint32_t)len);
+	CRASH_POINT("commit.before");
 	/* seq_cst (a full barrier): the payload and len are visible before
 	 * COMMITTED (release), and the commit is ordered before our look at
 	 * rd_sleepers in doorbell() (see there).  The CAS also tells us if the
 	 * record was taken from us, which happens only to a closed handle. */
 	if (!cas_seq_cst(&h->ctl, &exp, CTL(REC_COMMITTED, r->seg.token)))
 		return -ESTALE;
+	CRASH_POINT("commit.after");
 	r->reserved--;
 	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_IN, len);
@@ -497,8 +505,10 @@ static int advance_release(sp_ring *r)
 		if (st != REC_RELEASED && st != REC_ABANDONED)
 			break;
 		/* seq_cst: orders the release before the look at wr_sleepers. */
-		if (cas_seq_cst(&b->rd_release, &q, q + stride))
+		if (cas_seq_cst(&b->rd_release, &q, q + stride)) {
 			moved = 1;
+			CRASH_POINT("release.advanced");
+		}
 	}
 	if (moved)
 		doorbell(&b->wr_sleepers, r->sem_space, 0);
@@ -565,6 +575,7 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen)
 		}
 		if (!cas_acq_rel(&b->rd_claim, &q, q + stride))
 			continue;
+		CRASH_POINT("take.claimed");
 		/* The position is ours; mark the record for crash recovery.  It
 		 * fails only if a reader adopted it, taking us for dead in the
 		 * instant between the two CASes: then it is theirs. */
@@ -574,6 +585,7 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen)
 		m->len = len;
 		m->pos = q;
 		m->cookie = CTL(REC_TAKEN, r->seg.token);
+		CRASH_POINT("take.marked");
 		rc = 0;
 		break;
 	}
@@ -683,6 +695,7 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m)
 	if (load_relaxed(&h->ctl) != exp)
 		return -ESTALE;
 	store_release(&h->ctl, CTL(REC_RELEASED, r->seg.token));
+	CRASH_POINT("release.marked");
 	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_OUT, m->len);
 	m->cookie = 0;

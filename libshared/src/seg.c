@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "shared/ring.h"
+#include "crashpoint.h"
 
 _Static_assert(sizeof(struct sp_slot) == 64, "participant slot is one cache line");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
@@ -281,6 +282,7 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 		rc = -posix_fallocate(fd, 0, (off_t)size);
 		if (rc)
 			goto fail_unlink;
+		CRASH_POINT("create.sized");
 	}
 	rc = ops->map ? ops->map(s, fd, size) : map_plain(s, fd, size);
 	if (rc)
@@ -304,6 +306,7 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 		nh->creator_uid = (uint32_t)getuid();
 		s->slots = (struct sp_slot *)(s->base + nh->slots_off);
 		s->nslots = nh->nslots;
+		CRASH_POINT("create.init");
 		rc = ops->init(s, arg);
 		if (rc)
 			goto fail_fresh;
@@ -329,6 +332,7 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 	rc = join(s);
 	if (rc)
 		goto fail_fresh;
+	CRASH_POINT("open.joined");
 	close(fd);
 	flock_retry(s->lockfd, LOCK_UN);
 	return 0;

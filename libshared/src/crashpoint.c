@@ -1,0 +1,27 @@
+/* crashpoint.c: the test-only crash points (see crashpoint.h); empty in normal builds. */
+#include "crashpoint.h"
+
+#ifdef SP_CRASH_POINTS
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sp_crash_point(const char *label)
+{
+	static const char *at;
+	static long skip;
+	static int loaded;
+
+	if (!loaded) {
+		const char *s = getenv("SP_CRASH_SKIP");
+
+		at = getenv("SP_CRASH_AT");
+		skip = s ? strtol(s, NULL, 10) : 0;
+		loaded = 1;
+	}
+	if (at && strcmp(at, label) == 0 && skip-- <= 0)
+		raise(SIGKILL);
+}
+#else
+typedef int sp_crashpoint_unused_;
+#endif

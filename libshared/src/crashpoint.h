@@ -1,0 +1,18 @@
+/* crashpoint.h: private: labelled steps where a test build (SP_CRASH_POINTS) kills the process. */
+#ifndef SP_CRASHPOINT_H
+#define SP_CRASHPOINT_H
+
+/*
+ * A build with -DSP_CRASH_POINTS (only the library the crash tests link,
+ * $(B)/cp/libshared.a) dies by SIGKILL at the point whose label equals the
+ * environment variable SP_CRASH_AT, after passing it SP_CRASH_SKIP times
+ * (default 0).  Every other build compiles the points to nothing.
+ */
+#ifdef SP_CRASH_POINTS
+void sp_crash_point(const char *label);
+#define CRASH_POINT(label) sp_crash_point(label)
+#else
+#define CRASH_POINT(label) ((void)0)
+#endif
+
+#endif

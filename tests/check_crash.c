@@ -1,0 +1,220 @@
+/* check_crash.c: a participant killed at each labelled step of create, put and get; the others recover. */
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shared/ring.h"
+#include "testutil.h"
+
+#define REC 64
+#define WAIT 10000000000LL  /* survivors' bound: recovery takes a slice or two */
+
+/* Runs tool_crash with args, killed at `label` after passing it `skip` times.
+ * Returns the exit status (137 when the crash point fired); the tool's
+ * stdout, if out is not NULL, goes into *out. */
+static int run_tool(const char *label, int skip, char **out, const char *a1, const char *a2,
+		    const char *a3, const char *a4)
+{
+	char tool[256], sk[16];
+	char *argv[] = { (char *)tu_tool("tool_crash", tool, sizeof(tool)), (char *)a1, (char *)a2,
+			 (char *)a3, (char *)a4, NULL };
+	int fd, st;
+	pid_t pid;
+
+	snprintf(sk, sizeof(sk), "%d", skip);
+	setenv("SP_CRASH_AT", label, 1);
+	setenv("SP_CRASH_SKIP", sk, 1);
+	pid = tu_spawn(argv, out ? &fd : NULL);
+	unsetenv("SP_CRASH_AT");
+	unsetenv("SP_CRASH_SKIP");
+	ck_assert_int_gt(pid, 0);
+	if (out)
+		*out = tu_slurp(fd, NULL);
+	st = tu_wait(pid);
+	return st;
+}
+
+static void put_seq(sp_ring *r, long seq)
+{
+	unsigned char buf[REC];
+
+	memcpy(buf, &seq, 8);
+	memset(buf + 8, (int)(seq & 0xff), REC - 8);
+	ck_assert_int_eq(sp_ring_put(r, buf, REC, WAIT), 0);
+}
+
+/* Takes one record with a bound, checks its pattern, returns its seq, or -1
+ * for -EPIPE (closed and drained). */
+static long get_seq(sp_ring *r)
+{
+	unsigned char buf[REC + 8];
+	ssize_t n = sp_ring_get(r, buf, sizeof(buf), WAIT);
+	long seq;
+
+	if (n == -EPIPE)
+		return -1;
+	ck_assert_msg(n == REC, "get returned %zd (%s)", n, n < 0 ? strerror((int)-n) : "short");
+	memcpy(&seq, buf, 8);
+	for (int k = 8; k < REC; k++)
+		ck_assert_msg(buf[k] == (unsigned char)(seq & 0xff), "record %ld is torn", seq);
+	return seq;
+}
+
+static const char *const writer_points[] = {
+	"claim.locked", "claim.header", "claim.published", "reserve.done",
+	"commit.before", "commit.after",
+};
+
+/* A writer dies at a step of its 4th record: records 0-2 arrive, record 3
+ * arrives only if it was committed, no torn record ever does, and the
+ * survivors (a new writer, a reader) neither hang nor lose anything. */
+START_TEST(writer_dies)
+{
+	const char *label = writer_points[_i];
+	struct sp_ring_opts o = { .capacity = 4096, .writers = 1 };
+	char name[64];
+	sp_ring *r;
+	long seq, expect;
+
+	tu_name(name, sizeof(name), "cw");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	ck_assert_int_eq(run_tool(label, 3, NULL, "write", name, "0", "10"), 128 + SIGKILL);
+	/* The survivor writes on: takes over the claim lock if it has to. */
+	for (long i = 100; i < 105; i++)
+		put_seq(r, i);
+	ck_assert_int_eq(sp_ring_seal(r), 0);
+	for (expect = 0; expect < 3; expect++)
+		ck_assert_int_eq(get_seq(r), expect);
+	seq = get_seq(r);
+	if (!strcmp(label, "commit.after")) {
+		ck_assert_int_eq(seq, 3);
+		seq = get_seq(r);
+	}
+	for (expect = 100; expect < 105; expect++, seq = get_seq(r))
+		ck_assert_int_eq(seq, expect);
+	ck_assert_int_eq(seq, -1);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
+static const char *const reader_points[] = {
+	"take.claimed", "take.marked", "release.marked", "release.advanced",
+};
+
+/* A reader dies at a step of its 4th record: every record is delivered
+ * exactly once between it and the survivor (the one it held is adopted),
+ * and the space it held is reused: the ring wraps many times after. */
+START_TEST(reader_dies)
+{
+	const char *label = reader_points[_i];
+	struct sp_ring_opts o = { .capacity = 4096, .writers = 1 };
+	int seen[10] = { 0 };
+	char name[64], *out, *line, *save;
+	sp_ring *w, *r;
+	long seq;
+
+	tu_name(name, sizeof(name), "cr");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &w), 0);
+	ck_assert_int_eq(sp_ring_open(name, 0, NULL, &r), 0);
+	for (long i = 0; i < 10; i++)
+		put_seq(w, i);
+	ck_assert_int_eq(run_tool(label, 3, &out, "read", name, "10", NULL), 128 + SIGKILL);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		seq = atol(line);
+		ck_assert(seq >= 0 && seq < 10);
+		seen[seq]++;
+	}
+	free(out);
+	for (long i = 0; i < 10 - 3 - (strncmp(label, "take", 4) != 0); i++) {
+		seq = get_seq(r);
+		ck_assert(seq >= 0 && seq < 10);
+		seen[seq]++;
+	}
+	for (int i = 0; i < 10; i++)
+		ck_assert_msg(seen[i] == 1, "record %d delivered %d times", i, seen[i]);
+	/* 200 more records through a 4 KiB ring: space was not leaked. */
+	for (long i = 1000; i < 1200; i++) {
+		put_seq(w, i);
+		ck_assert_int_eq(get_seq(r), i);
+	}
+	ck_assert_int_eq(sp_ring_seal(w), 0);
+	ck_assert_int_eq(get_seq(r), -1);
+	sp_ring_close(r);
+	sp_ring_close(w);
+	sp_ring_unlink(name);
+}
+END_TEST
+
+static const char *const create_points[] = { "create.sized", "create.init" };
+
+/* A creator dies half-way: attaching without SP_CREATE says no such ring,
+ * with SP_CREATE makes a working one. */
+START_TEST(creator_dies)
+{
+	char name[64];
+	sp_ring *r;
+
+	tu_name(name, sizeof(name), "cc");
+	ck_assert_int_eq(run_tool(create_points[_i], 0, NULL, "create", name, NULL, NULL),
+			 128 + SIGKILL);
+	ck_assert_int_eq(sp_ring_open(name, 0, NULL, &r), -ENOENT);
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE, NULL, &r), 0);
+	put_seq(r, 7);
+	ck_assert_int_eq(get_seq(r), 7);
+	sp_ring_close(r);
+	ck_assert_int_eq(sp_ring_unlink(name), 0);
+}
+END_TEST
+
+/* A participant dies attached: its slot shows as dead, and is reused. */
+START_TEST(attached_dies)
+{
+	struct sp_ring_stat st;
+	char name[64];
+	sp_ring *r;
+
+	tu_name(name, sizeof(name), "cj");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, NULL, &r), 0);
+	ck_assert_int_eq(run_tool("open.joined", 0, NULL, "open", name, NULL, NULL), 128 + SIGKILL);
+	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
+	ck_assert_uint_eq(st.attached, 1);
+	ck_assert_uint_eq(st.dead, 1);
+	ck_assert_int_eq(run_tool("none", 0, NULL, "open", name, NULL, NULL), 0);
+	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
+	ck_assert_uint_eq(st.attached, 1);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
+static Suite *crash_suite(void)
+{
+	Suite *s = suite_create("crash");
+	TCase *tc = tcase_create("points");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, writer_dies, 0, sizeof(writer_points) / sizeof(*writer_points));
+	tcase_add_loop_test(tc, reader_dies, 0, sizeof(reader_points) / sizeof(*reader_points));
+	tcase_add_loop_test(tc, creator_dies, 0, sizeof(create_points) / sizeof(*create_points));
+	tcase_add_test(tc, attached_dies);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	tu_init();
+	sr = srunner_create(crash_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
