@@ -106,14 +106,15 @@ static const char *const reader_points[] = {
 	"take.claimed", "take.marked", "release.marked", "release.advanced",
 };
 
-/* A reader dies at a step of its 4th record: every record is delivered
- * exactly once between it and the survivor (the one it held is adopted),
- * and the space it held is reused: the ring wraps many times after. */
+/* A reader dies at a step of its 4th record (rd_release moves in batches,
+ * so "release.advanced" first fires when the reader detaches): every record
+ * is delivered exactly once between it and the survivor (the one it held is
+ * adopted), and the space it held is reused: the ring wraps many times. */
 START_TEST(reader_dies)
 {
 	const char *label = reader_points[_i];
 	struct sp_ring_opts o = { .capacity = 4096, .writers = 1 };
-	int seen[10] = { 0 };
+	int seen[10] = { 0 }, done = 0;
 	char name[64], *out, *line, *save;
 	sp_ring *w, *r;
 	long seq;
@@ -123,21 +124,25 @@ START_TEST(reader_dies)
 	ck_assert_int_eq(sp_ring_open(name, 0, NULL, &r), 0);
 	for (long i = 0; i < 10; i++)
 		put_seq(w, i);
-	ck_assert_int_eq(run_tool(label, 3, &out, "read", name, "10", NULL), 128 + SIGKILL);
+	ck_assert_int_eq(run_tool(label, strcmp(label, "release.advanced") ? 3 : 0, &out,
+				  "read", name, "10", NULL), 128 + SIGKILL);
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		seq = atol(line);
 		ck_assert(seq >= 0 && seq < 10);
 		seen[seq]++;
+		done++;
 	}
 	free(out);
-	for (long i = 0; i < 10 - 3 - (strncmp(label, "take", 4) != 0); i++) {
+	ck_assert_int_ge(done, 3);
+	/* What the dead reader did not finish comes to the survivor. */
+	for (int i = done; i < 10; i++) {
 		seq = get_seq(r);
 		ck_assert(seq >= 0 && seq < 10);
 		seen[seq]++;
 	}
 	for (int i = 0; i < 10; i++)
 		ck_assert_msg(seen[i] == 1, "record %d delivered %d times", i, seen[i]);
-	/* 200 more records through a 4 KiB ring: space was not leaked. */
+	/* 200 more records through a 4 KiB ring: no space was lost. */
 	for (long i = 1000; i < 1200; i++) {
 		put_seq(w, i);
 		ck_assert_int_eq(get_seq(r), i);
