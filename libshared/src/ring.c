@@ -576,7 +576,7 @@ static int advance_release(sp_ring *r)
  * bytes (the space may have been reused), but it is acted on only through
  * the CAS from q, which succeeds only if rd_claim was still q, in which case
  * the header was a real one: positions never repeat, so there is no ABA. */
-static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen)
+static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 {
 	struct sp_ring_body *b = r->b;
 	uint64_t q, c, stride;
@@ -628,6 +628,23 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen)
 		if (!cas_acq_rel(&b->rd_claim, &q, q + stride))
 			continue;
 		CRASH_POINT("take.claimed");
+		if (buf) {
+			/* Copying get: copy out, then move COMMITTED straight to
+			 * RELEASED, never marking it TAKEN.  Dying in between
+			 * leaves it COMMITTED below rd_claim, to be adopted.  If
+			 * a waiting reader adopted it meanwhile (it cannot tell
+			 * us from the dead in that instant), the CAS fails and
+			 * the copy is dropped: it is theirs.  seq_cst: as in
+			 * sp_ring_release. */
+			memcpy(buf, (unsigned char *)h + RING_REC_HDR, len);
+			if (!cas_seq_cst(&h->ctl, &c, CTL(REC_RELEASED, r->seg.token)))
+				continue;
+			CRASH_POINT("release.marked");
+			m->len = len;
+			m->cookie = 0;
+			rc = 0;
+			break;
+		}
 		/* The position is ours; mark the record for crash recovery.  It
 		 * fails only if a reader adopted it, taking us for dead in the
 		 * instant between the two CASes: then it is theirs. */
@@ -697,7 +714,7 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 	return -EAGAIN;
 }
 
-static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, long long timeout_ns)
+static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long long timeout_ns)
 {
 	struct waiter w = { .timeout = timeout_ns };
 	int rc;
@@ -707,7 +724,7 @@ static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, long long timeout_n
 		store_relaxed(&r->seg.me->role, r->role);
 	}
 	for (;;) {
-		rc = try_take(r, m, maxlen);
+		rc = try_take(r, m, maxlen, buf);
 		if (rc != -EAGAIN)
 			return rc;
 		rc = wait_phase(&w);
@@ -723,7 +740,7 @@ static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, long long timeout_n
 		if (rc != -EAGAIN)
 			return rc;
 		atomic_fetch_add(&r->b->rd_sleepers, 1);
-		rc = try_take(r, m, maxlen);
+		rc = try_take(r, m, maxlen, buf);
 		if (rc == -EAGAIN)
 			sleep_slice(r->sem_data, &w);
 		atomic_fetch_sub(&r->b->rd_sleepers, 1);
@@ -734,7 +751,21 @@ static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, long long timeout_n
 
 int sp_ring_peek(sp_ring *r, struct sp_msg *m, long long timeout_ns)
 {
-	return take(r, m, SIZE_MAX, timeout_ns);
+	return take(r, m, SIZE_MAX, NULL, timeout_ns);
+}
+
+/* Bookkeeping after a record of len bytes was released. */
+static int released(sp_ring *r, size_t len)
+{
+	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
+	sp_slot_add(r->seg.me, CNT_BYTES_OUT, len);
+	/* rd_release moves in batches: every 16 releases, or at once when a
+	 * writer sleeps for space (the release before was seq_cst: see
+	 * there).  Writers short of space move it themselves, and so does a
+	 * reader about to sleep. */
+	if (++r->unadvanced >= 16 || atomic_load(&r->b->wr_sleepers))
+		return advance_release(r);
+	return 0;
 }
 
 int sp_ring_release(sp_ring *r, struct sp_msg *m)
@@ -748,33 +779,30 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m)
 	 * a live handle's slot keeps its token), so a store will do; the check
 	 * catches misuse.  seq_cst: release, so our reads of the payload are
 	 * done before anyone sees the space as free and overwrites it; and a
-	 * full barrier before the look at wr_sleepers below, the Dekker pair
-	 * of a writer announcing itself and then looking for released space. */
+	 * full barrier before the look at wr_sleepers in released(), the
+	 * Dekker pair of a writer announcing itself, then looking for space. */
 	if (load_relaxed(&h->ctl) != exp)
 		return -ESTALE;
 	atomic_store(&h->ctl, CTL(REC_RELEASED, r->seg.token));
 	CRASH_POINT("release.marked");
-	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
-	sp_slot_add(r->seg.me, CNT_BYTES_OUT, m->len);
 	m->cookie = 0;
-	/* rd_release moves in batches: every 16 releases, or at once when a
-	 * writer sleeps for space.  Writers short of space move it themselves,
-	 * and so does a reader about to sleep. */
-	if (++r->unadvanced >= 16 || atomic_load(&r->b->wr_sleepers))
-		return advance_release(r);
-	return 0;
+	return released(r, m->len);
 }
 
 ssize_t sp_ring_get(sp_ring *r, void *buf, size_t bufsize, long long timeout_ns)
 {
 	struct sp_msg m;
-	int rc = take(r, &m, bufsize, timeout_ns);
+	int rc = take(r, &m, bufsize, buf, timeout_ns);
 
 	if (rc)
 		return rc;
-	if (m.len)
+	if (m.cookie) {
+		/* Adopted from a dead reader: held as TAKEN, not yet copied. */
 		memcpy(buf, m.data, m.len);
-	rc = sp_ring_release(r, &m);
+		rc = sp_ring_release(r, &m);
+	} else {
+		rc = released(r, m.len);
+	}
 	return rc ? rc : (ssize_t)m.len;
 }
 
