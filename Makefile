@@ -68,6 +68,9 @@ TOOL_SRC  := $(sort $(wildcard tests/tool_*.c))
 TOOLS     := $(TOOL_SRC:tests/%.c=$(B)/tests/%)
 TUTIL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tests/testutil.c))
 SHTESTS   := $(sort $(wildcard tests/test_*.sh))
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC  := $(filter-out tests/fuzz/fuzz_main.c,$(FUZZ_SRC))
+FUZZERS   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/%)
 
 BENCH_SRC := $(sort $(wildcard bench/*.c))
 BENCHES   := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
@@ -75,7 +78,7 @@ EX_SRC    := $(sort $(wildcard examples/*.c))
 EXAMPLES  := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 .PHONY: all build deps lib programs tests test check run-tests asan tsan valgrind \
-	bench demo install uninstall clean
+	bench demo install uninstall clean fuzz
 .DEFAULT_GOAL := all
 
 # Public targets check the dependencies first, then build in a fresh make so
@@ -99,7 +102,7 @@ endif
 
 lib: $(LIB_A) $(LIB_SO)
 programs: $(PROGS)
-tests: $(TESTS) $(TOOLS)
+tests: $(TESTS) $(TOOLS) $(FUZZERS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -151,6 +154,29 @@ $(B)/tests/check_%: $(B)/tests/check_%.o $(TUTIL_OBJ) $(LIB_A)
 $(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_OBJ) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
+
+# Fuzz targets, built with a plain main that replays a corpus (make test);
+# `make fuzz` builds them with clang's libFuzzer instead.
+$(B)/tests/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz_main.o $(LIB_A)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Ilibshared/include -fsanitize=fuzzer,address,undefined
+
+fuzz: deps
+	@command -v $(FUZZ_CC) >/dev/null || { echo "make: fuzz needs clang (apt-get install clang)" >&2; exit 1; }
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		echo "  FUZZ   $$n for $(FUZZ_SECONDS) s"; \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(LZ4_LIBS) -pthread -lrt; \
+		mkdir -p build/fuzz/corpus-$$n; \
+		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=build/fuzz/ build/fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} \
+			> build/fuzz/$$n.log 2>&1 || { tail -n 40 build/fuzz/$$n.log; exit 1; }; \
+		tail -n 1 build/fuzz/$$n.log; \
+	done
 
 $(B)/bench/%: $(B)/bench/%.o $(LIB_A)
 	$(call say,LD,$@)

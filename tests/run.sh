@@ -24,6 +24,6 @@ for t in "$@"; do
 	*) fail=$((fail + 1)); failed="$failed $name"; echo "run.sh: $name: FAILED (exit $rc)" ;;
 	esac
 done
-echo "test programs: $pass passed, $fail failed, $skip skipped"
+echo "summary: $pass passed, $fail failed, $skip skipped"
 [ -n "$failed" ] && echo "failed:$failed"
 [ "$fail" = 0 ]

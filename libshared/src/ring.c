@@ -241,6 +241,10 @@ static void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
 	uint32_t n = atomic_load(sleepers);
 	int v = 0;
 
+	/* There cannot be more sleepers than participants; a larger count
+	 * is a peer's corruption, and must not make us post for ever. */
+	if (n > SP_SEG_MAX_SLOTS)
+		n = SP_SEG_MAX_SLOTS;
 	if (!n || sem_getvalue(sem, &v) < 0 || v < 0 || (uint32_t)v >= n)
 		return;
 	for (uint32_t i = all ? n - (uint32_t)v : 1; i > 0; i--)
@@ -313,7 +317,12 @@ static void claim_lock(sp_ring *r, _Atomic uint32_t *l)
 				return;
 			continue;
 		}
-		if (n % 256)
+		if (exp == r->seg.token) {
+			/* We never hold the lock across calls, so our own token
+			 * here was written by a corrupting peer: take it back. */
+			if (cas_acq_rel(l, &exp, r->seg.token))
+				return;
+		} else if (n % 256)
 			cpu_relax();
 		else if (n % 4096)
 			sched_yield();
