@@ -4,7 +4,7 @@
 #   make demo         the main job: a batch compressed through the ring, verified
 #   make test         run the whole test suite
 #   make asan | tsan  the test suite under AddressSanitizer+UBSan / ThreadSanitizer
-#   make valgrind     the ring unit tests under valgrind memcheck
+#   make valgrind     the Check suites under valgrind memcheck
 #   make bench        benchmarks (not tests)
 #   make install PREFIX=/usr/local DESTDIR=
 #
@@ -200,7 +200,7 @@ tsan:
 
 valgrind: deps
 	@$(MAKE) --no-print-directory tests
-	@B=$(B) SP_VALGRIND=1 tests/run.sh $(filter %check_ring,$(TESTS))
+	@B=$(B) SP_VALGRIND=1 tests/run.sh $(TESTS)
 
 bench: all
 	@B=$(B) bench/run.sh
