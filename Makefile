@@ -143,7 +143,15 @@ PC_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(
 
 # Each program is every .c file in its folder, over the static library.
 .SECONDEXPANSION:
-$(PROGS): $(B)/%: $$(patsubst %.c,$(B)/%.o,$$(wildcard %/*.c)) $(LIB_A)
+# Their objects go to $(B)/obj/, since $(B)/producer is the program itself.
+# (No "%" in the prerequisites: a static pattern rule would replace it with
+# the stem before the secondary expansion; $$* is the stem here.)
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) -c -o $@ $<
+
+$(PROGS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
 

@@ -18,10 +18,8 @@
 #include "ring_layout.h"
 #include "seg.h"
 
-/* How long a waiter spins before it sleeps, and the longest single sleep: a
- * lost doorbell post costs at most one slice, and a dead peer is looked for
- * once per slice. */
-#define SPIN_NS 30000LL
+/* The longest single sleep: a lost doorbell post costs at most one slice,
+ * and a dead peer is looked for once per slice. */
 #define SLICE_NS 20000000LL
 
 struct sp_ring {
@@ -34,6 +32,7 @@ struct sp_ring {
 	uint64_t rel_cache;      /* a recent rd_release, to spare the shared line */
 	uint64_t wr_cache;       /* a recent wr_claim: headers below it are whole */
 	unsigned unadvanced;     /* releases since this handle last moved rd_release */
+	long long spin_ns;       /* how long waits spin before sleeping */
 	sem_t *sem_data;         /* doorbell for readers */
 	sem_t *sem_space;        /* doorbell for writers */
 	unsigned reserved;       /* reservations not yet committed */
@@ -198,6 +197,7 @@ int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *op
 	r->mask = r->cap - 1;
 	r->max_record = (uint32_t)(r->cap / 4);
 	r->writers = r->b->writers;
+	r->spin_ns = SP_RING_DEFAULT_SPIN_NS;
 	r->sem_data = sem_open_mode(name, sem_suffix[0], o.mode ? o.mode : 0600, r->seg.created);
 	r->sem_space = sem_open_mode(name, sem_suffix[1], o.mode ? o.mode : 0600, r->seg.created);
 	if (r->sem_data == SEM_FAILED || r->sem_space == SEM_FAILED) {
@@ -214,6 +214,11 @@ int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *op
 int sp_ring_unlink(const char *name)
 {
 	return sp_seg_unlink(name, &ring_ops);
+}
+
+void sp_ring_set_spin(sp_ring *r, long long spin_ns)
+{
+	r->spin_ns = spin_ns < 0 ? 0 : spin_ns;
 }
 
 const char *sp_ring_name(const sp_ring *r)
@@ -252,7 +257,7 @@ static void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
 }
 
 struct waiter {
-	long long timeout;
+	long long timeout, spin;
 	int64_t start, deadline;
 };
 
@@ -271,7 +276,7 @@ static int wait_phase(struct waiter *w)
 	}
 	if (now >= w->deadline)
 		return -ETIMEDOUT;
-	if (now - w->start < SPIN_NS) {
+	if (now - w->start < w->spin) {
 		/* A pause is ~27 ns on the development machine (AMD EPYC):
 		 * one look at the ring every ~0.5 us.  Each look pulls the
 		 * writer's cache line over, so looking much more often slows
@@ -420,7 +425,7 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 /* Claims room for a record, waiting as timeout_ns says (see try_claim). */
 static int claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src, long long timeout_ns)
 {
-	struct waiter w = { .timeout = timeout_ns };
+	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
 	int rc;
 
 	if (len > r->max_record)
@@ -725,7 +730,7 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 
 static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long long timeout_ns)
 {
-	struct waiter w = { .timeout = timeout_ns };
+	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
 	int rc;
 
 	if (!(r->role & ROLE_READER)) {

@@ -155,6 +155,12 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m);
  */
 int sp_ring_seal(sp_ring *r);
 
+/* Sets how long this handle's waits spin before they sleep, in nanoseconds
+ * (default SP_RING_DEFAULT_SPIN_NS; 0 sleeps at once).  Spinning trades a
+ * core for latency: a wake-up from sleep costs tens of microseconds. */
+#define SP_RING_DEFAULT_SPIN_NS 30000LL
+void sp_ring_set_spin(sp_ring *r, long long spin_ns);
+
 /* Counters and queries.  Values are a consistent-enough snapshot taken
  * without locks: exact when the ring is quiet, approximate under traffic. */
 struct sp_ring_stat {
