@@ -33,6 +33,7 @@ struct sp_ring {
 	uint64_t wr_cache;       /* a recent wr_claim: headers below it are whole */
 	unsigned unadvanced;     /* releases since this handle last moved rd_release */
 	long long spin_ns;       /* how long waits spin before sleeping */
+	int64_t next_repair;     /* when a polling reader next looks for dead peers */
 	sem_t *sem_data;         /* doorbell for readers */
 	sem_t *sem_space;        /* doorbell for writers */
 	unsigned reserved;       /* reservations not yet committed */
@@ -639,20 +640,24 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 			rc = len > maxlen ? -EMSGSIZE : -EBADMSG;
 			break;
 		}
+		/* Announce the position in our slot before the CAS can hand it
+		 * to us (the CAS is a release): a record COMMITTED below
+		 * rd_claim is then known to be in a live reader's hands, and
+		 * is not adopted from it. */
+		store_relaxed(&r->seg.me->aux, q + 1);
 		if (!cas_acq_rel(&b->rd_claim, &q, q + stride))
 			continue;
 		CRASH_POINT("take.claimed");
 		if (buf) {
 			/* Copying get: copy out, then move COMMITTED straight to
 			 * RELEASED, never marking it TAKEN.  Dying in between
-			 * leaves it COMMITTED below rd_claim, to be adopted.  If
-			 * a waiting reader adopted it meanwhile (it cannot tell
-			 * us from the dead in that instant), the CAS fails and
-			 * the copy is dropped: it is theirs.  seq_cst: as in
-			 * sp_ring_release. */
+			 * leaves it COMMITTED below rd_claim with our slot's aux
+			 * naming it, to be adopted once we are seen dead.  The
+			 * CAS (seq_cst: as in sp_ring_release) fails only if it
+			 * was adopted, that is if we were taken for dead. */
 			memcpy(buf, (unsigned char *)h + RING_REC_HDR, len);
 			if (!cas_seq_cst(&h->ctl, &c, CTL(REC_RELEASED, r->seg.token)))
-				continue;
+				continue;   /* adopted: we were taken for dead */
 			CRASH_POINT("release.marked");
 			m->len = len;
 			m->cookie = 0;
@@ -660,8 +665,7 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 			break;
 		}
 		/* The position is ours; mark the record for crash recovery.  It
-		 * fails only if a reader adopted it, taking us for dead in the
-		 * instant between the two CASes: then it is theirs. */
+		 * fails only if a reader adopted it, taking us for dead. */
 		if (!cas_acq_rel(&h->ctl, &c, CTL(REC_TAKEN, r->seg.token)))
 			continue;
 		m->data = (unsigned char *)h + RING_REC_HDR;
@@ -672,9 +676,29 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 		rc = 0;
 		break;
 	}
+	/* A lost race leaves a stale announcement: withdraw it. */
+	if (rc && load_relaxed(&r->seg.me->aux))
+		store_relaxed(&r->seg.me->aux, 0);
 	if (skipped)
 		advance_release(r);
 	return rc;
+}
+
+/* Does a live reader other than us announce, in its slot's aux, that it
+ * is taking the record at q?  (See try_take.) */
+static int announced_alive(sp_ring *r, uint64_t q)
+{
+	for (unsigned i = 0; i < r->seg.nslots; i++) {
+		struct sp_slot *sl = &r->seg.slots[i];
+		uint32_t t;
+
+		if (sl == r->seg.me || load_relaxed(&sl->aux) != q + 1)
+			continue;
+		t = load_acquire(&sl->token);
+		if (t && sp_seg_alive(&r->seg, t))
+			return 1;
+	}
+	return 0;
 }
 
 /* Slow-path repairs a waiting reader makes once per slice: abandon a record
@@ -703,13 +727,16 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 			break;
 		if (!c)
 			return -EBADMSG;
-		/* COMMITTED below rd_claim: its taker died between moving
-		 * rd_claim and marking the record (or is in that instant now;
-		 * then its CAS fails and it looks again). */
-		if (CTL_STATE(c) != REC_COMMITTED &&
-		    (CTL_STATE(c) != REC_TAKEN || CTL_TOKEN(c) == r->seg.token ||
-		     sp_seg_alive(&r->seg, CTL_TOKEN(c))))
+		/* COMMITTED below rd_claim: a reader moved rd_claim past it and
+		 * is copying it or about to mark it TAKEN; adopt it only if no
+		 * live reader announces it.  TAKEN: adopt it from the dead. */
+		if (CTL_STATE(c) == REC_COMMITTED) {
+			if (announced_alive(r, q))
+				continue;
+		} else if (CTL_STATE(c) != REC_TAKEN || CTL_TOKEN(c) == r->seg.token ||
+			   sp_seg_alive(&r->seg, CTL_TOKEN(c))) {
 			continue;
+		}
 		struct sp_rec *h = rec_at(r, q);
 		uint32_t len = load_relaxed(&h->len);
 
@@ -728,6 +755,17 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 	return -EAGAIN;
 }
 
+/* For polling readers (SP_NOWAIT): is a repair pass due?  One per slice. */
+static int poll_recover_due(sp_ring *r)
+{
+	int64_t now = mono_ns();
+
+	if (now < r->next_repair)
+		return 0;
+	r->next_repair = now + SLICE_NS;
+	return 1;
+}
+
 static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long long timeout_ns)
 {
 	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
@@ -742,6 +780,15 @@ static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long lon
 		if (rc != -EAGAIN)
 			return rc;
 		rc = wait_phase(&w);
+		if (rc == -EAGAIN) {
+			/* SP_NOWAIT.  A reader that only polls must still get
+			 * past a dead peer: repair once per slice of polling
+			 * (an adopted record is TAKEN: sp_ring_get copies it). */
+			if (!poll_recover_due(r))
+				return -EAGAIN;
+			rc = recover_for_reader(r, m, maxlen);
+			return rc != -EAGAIN ? rc : try_take(r, m, maxlen, buf);
+		}
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
@@ -880,6 +927,9 @@ int sp_ring_stat(sp_ring *r, struct sp_ring_stat *st)
 	uint64_t rel, wc;
 
 	memset(st, 0, sizeof(*st));
+	/* Readers move rd_release lazily; move it now so `used` is exact
+	 * when the ring is quiet. */
+	advance_release(r);
 	st->capacity = r->cap;
 	st->max_record = r->max_record;
 	rel = load_acquire(&b->rd_release);
@@ -935,7 +985,11 @@ int sp_ring_empty(sp_ring *r)
 int sp_ring_full(sp_ring *r)
 {
 	struct sp_ring_body *b = r->b;
-	uint64_t rel = load_acquire(&b->rd_release), w = load_acquire(&b->wr_claim);
+	uint64_t rel, w;
+
+	advance_release(r);
+	rel = load_acquire(&b->rd_release);
+	w = load_acquire(&b->wr_claim);
 
 	return w < rel || w - rel + RING_REC_HDR > r->cap;
 }

@@ -186,7 +186,7 @@ static int join(struct sp_seg *s)
 		/* Ours.  A non-zero token means its last holder died attached:
 		 * fold its counters into the retired totals before reuse. */
 		if (atomic_load_explicit(&sl->token, memory_order_relaxed)) {
-			for (unsigned k = 0; k < 6; k++)
+			for (unsigned k = 0; k < SP_SLOT_COUNTERS; k++)
 				atomic_fetch_add_explicit(&h->retired[k],
 					atomic_exchange_explicit(&sl->count[k], 0, memory_order_relaxed),
 					memory_order_relaxed);
@@ -197,6 +197,7 @@ static int join(struct sp_seg *s)
 		atomic_store_explicit(&sl->gen, gen, memory_order_relaxed);
 		atomic_store_explicit(&sl->pid, (uint32_t)getpid(), memory_order_relaxed);
 		atomic_store_explicit(&sl->role, 0, memory_order_relaxed);
+		atomic_store_explicit(&sl->aux, 0, memory_order_relaxed);
 		s->token = ((uint32_t)(i + 1) << 24) | gen;
 		s->me = sl;
 		/* Release: the fields above are visible to whoever sees the token. */
@@ -229,7 +230,23 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 	rc = sp_seg_shm_name(shm, sizeof(shm), name, NULL);
 	if (rc)
 		return rc;
-	rc = lock_file_open(name, create, mode, &s->lockfd);
+	if (!create) {
+		/* Attaching: the segment must exist.  Its lock file may not (a
+		 * peer or an admin removed it): then make one, with the
+		 * segment's permissions. */
+		struct stat sst;
+
+		fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
+		if (fd < 0)
+			return -errno;
+		rc = fstat(fd, &sst) < 0 ? -errno : 0;
+		close(fd);
+		fd = -1;
+		if (rc)
+			return rc;
+		mode = sst.st_mode & 0777;
+	}
+	rc = lock_file_open(name, 1, mode, &s->lockfd);
 	if (rc)
 		return rc;
 
@@ -242,6 +259,14 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 	}
 	if (fd < 0) {
 		rc = -errno;
+		if (rc == -ENOENT) {
+			/* Removed since we looked: do not leave the lock
+			 * file we may have made (we hold its flock, so no
+			 * creator is between its open and its lock). */
+			char path[256];
+			if (!sp_seg_lock_path(path, sizeof(path), name))
+				unlink(path);
+		}
 		goto fail;
 	}
 	if (!fresh) {
@@ -365,7 +390,7 @@ void sp_seg_close(struct sp_seg *s)
 	if (s->me) {
 		struct sp_slot *sl = s->me;
 
-		for (unsigned k = 0; k < 6; k++)
+		for (unsigned k = 0; k < SP_SLOT_COUNTERS; k++)
 			atomic_fetch_add_explicit(&s->hdr->retired[k],
 				atomic_exchange_explicit(&sl->count[k], 0, memory_order_relaxed),
 				memory_order_relaxed);

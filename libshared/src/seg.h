@@ -54,8 +54,8 @@ struct sp_seg_hdr {
 	int64_t created_ns;      /* 40: CLOCK_REALTIME at creation */
 	uint32_t creator_pid;    /* 48 */
 	uint32_t creator_uid;    /* 52 */
-	_Atomic uint64_t retired[6]; /* 56: counters of slots since reused */
-	uint8_t pad_[24];        /* 104: to 128 */
+	_Atomic uint64_t retired[5]; /* 56: counters of slots since reused */
+	uint8_t pad_[32];        /* 96: to 128 */
 };
 _Static_assert(sizeof(struct sp_seg_hdr) == 128, "segment header layout");
 
@@ -79,15 +79,17 @@ enum sp_kind {
 /*
  * A participant slot: one per attached handle, 64 bytes, its own cache line.
  * token is written by the joiner under the flock; pid and role by the owner;
- * counters by the owner only (relaxed load+store, no read-modify-write:
- * single writer), read by anyone for statistics.
+ * counters and aux by the owner only (relaxed load+store, no read-modify-
+ * write: single writer), read by anyone.
  */
+#define SP_SLOT_COUNTERS 5
 struct sp_slot {
 	_Atomic uint32_t token;  /*  0: (index+1)<<24 | generation; 0 while free */
 	_Atomic uint32_t gen;    /*  4: generation of the last token issued */
 	_Atomic uint32_t pid;    /*  8 */
 	_Atomic uint32_t role;   /* 12: kind-specific role bits */
-	_Atomic uint64_t count[6]; /* 16: kind-specific counters (ring: recs/bytes in/out) */
+	_Atomic uint64_t count[SP_SLOT_COUNTERS]; /* 16: kind-specific counters */
+	_Atomic uint64_t aux;    /* 56: kind-specific word (ring: position being taken + 1) */
 };
 
 /* A token names one attachment of one participant: never 0. */

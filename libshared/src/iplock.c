@@ -1,0 +1,148 @@
+/* iplock.c: InterProcessLock: flock(2) and an OFD record lock on one file, taken in that order. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shared/iplock.h"
+#include "wait.h"
+
+struct sp_iplock {
+	int fd;
+	int held;            /* 0, 1 exclusive, 2 shared */
+};
+
+int sp_iplock_open(const char *path, unsigned mode, sp_iplock **out)
+{
+	sp_iplock *l;
+	int fd;
+
+	if (!path || !out || (mode & ~0777u))
+		return -EINVAL;
+	/* Read and write: a read lock needs a readable descriptor and a write
+	 * lock a writable one. */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, mode ? mode : 0644);
+	if (fd < 0)
+		return -errno;
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd);
+		return -ENOMEM;
+	}
+	l->fd = fd;
+	*out = l;
+	return 0;
+}
+
+void sp_iplock_close(sp_iplock *l)
+{
+	if (!l)
+		return;
+	close(l->fd);        /* drops both locks: this is their only descriptor */
+	free(l);
+}
+
+/* One attempt (or a blocking wait) at the flock.  Returns 0 or -errno;
+ * -EAGAIN when it would block. */
+static int try_flock(int fd, int shared, int block)
+{
+	int op = (shared ? LOCK_SH : LOCK_EX) | (block ? 0 : LOCK_NB);
+
+	while (flock(fd, op) < 0) {
+		if (errno == EINTR)
+			continue;
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+	return 0;
+}
+
+/* The same for the OFD record lock on the whole file (l_len 0: to the end,
+ * however the file grows), which is what lockf(fd, F_LOCK, 0) at offset 0
+ * and fasteners cover. */
+static int try_ofd(int fd, short type, int block)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+
+	while (fcntl(fd, block ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EACCES ? -EAGAIN : -errno;
+	}
+	return 0;
+}
+
+/* One round: both locks in order, or neither. */
+static int try_both(sp_iplock *l, int shared, int block)
+{
+	int rc = try_flock(l->fd, shared, block);
+
+	if (rc)
+		return rc;
+	rc = try_ofd(l->fd, shared ? F_RDLCK : F_WRLCK, block);
+	if (rc)
+		flock(l->fd, LOCK_UN);
+	return rc;
+}
+
+int sp_iplock_acquire(sp_iplock *l, unsigned flags, long long timeout_ns)
+{
+	int shared = !!(flags & SP_IPLOCK_SHARED);
+	int64_t deadline, nap = 1000000;
+
+	if (flags & ~SP_IPLOCK_SHARED)
+		return -EINVAL;
+	if (l->held)
+		return -EDEADLK;
+	if (timeout_ns < 0) {
+		int rc = try_both(l, shared, 1);
+
+		if (!rc)
+			l->held = shared ? 2 : 1;
+		return rc;
+	}
+	deadline = sp_now_ns() + timeout_ns;
+	for (;;) {
+		int rc = try_both(l, shared, 0);
+		int64_t left;
+		struct timespec ts;
+
+		if (!rc) {
+			l->held = shared ? 2 : 1;
+			return 0;
+		}
+		if (rc != -EAGAIN)
+			return rc;
+		if (timeout_ns == 0)
+			return -EAGAIN;
+		left = deadline - sp_now_ns();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (nap > left)
+			nap = left;
+		ts.tv_sec = nap / 1000000000;
+		ts.tv_nsec = nap % 1000000000;
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		if (nap < 20000000)
+			nap *= 2;
+	}
+}
+
+int sp_iplock_release(sp_iplock *l)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
+
+	if (!l->held)
+		return -EPERM;
+	/* Reverse order of taking. */
+	fcntl(l->fd, F_OFD_SETLK, &fl);
+	flock(l->fd, LOCK_UN);
+	l->held = 0;
+	return 0;
+}
+
+int sp_iplock_held(const sp_iplock *l)
+{
+	return l->held;
+}

@@ -1,0 +1,84 @@
+/* rmutex.c: the robust shared-memory mutex: owner token, futex sleeps, take-over from the dead. */
+#include "rmutex.h"
+
+#include <errno.h>
+
+#include "atomics.h"
+
+/* Short spin before sleeping: a holder of an internal mutex keeps it for a
+ * few stores, so a brief spin often saves two system calls. */
+#define SPINS 100
+
+int sp_rmutex_lock(const struct sp_seg *s, struct sp_rmutex *m, struct sp_wait *w)
+{
+	uint32_t me = s->token;
+	/* A try (SP_NOWAIT) asks about the owner's liveness at once; a wait
+	 * only after sleeping a whole slice, which keeps the system call off
+	 * the path of an ordinary contended acquire. */
+	int spins = 0, checked = w->timeout_ns != 0;
+
+	for (;;) {
+		uint32_t cur = 0;
+		int rc;
+
+		/* Acquire: everything the previous owner wrote before its
+		 * releasing store (sp_rmutex_unlock) is visible to us. */
+		if (cas_acq_rel(&m->owner, &cur, me))
+			return 0;
+		if (cur == me)
+			return -EDEADLK;
+		if (!sp_token_valid(s, cur))
+			return -EBADMSG;
+		if (w->timeout_ns != 0 && spins < SPINS) {
+			spins++;
+			cpu_relax();
+			continue;
+		}
+		if (!checked) {
+			checked = 1;
+			if (!sp_seg_alive(s, cur)) {
+				/* Take-over: acquire pairs with nothing the dead
+				 * owner released; its stores are visible because
+				 * the kernel saw it die (a full barrier) before
+				 * it dropped the OFD lock we just tested. */
+				if (cas_acq_rel(&m->owner, &cur, me))
+					return -EOWNERDEAD;
+				continue;
+			}
+		}
+		/* seq_cst: the increment must be ordered before the kernel's
+		 * read of owner in FUTEX_WAIT, against unlock's seq_cst store
+		 * of owner followed by its load of waiters (a Dekker pair):
+		 * either unlock sees us counted, or we see the new owner. */
+		atomic_fetch_add_explicit(&m->waiters, 1, memory_order_seq_cst);
+		rc = sp_wait_sleep(w, &m->owner, cur);
+		atomic_fetch_sub_explicit(&m->waiters, 1, memory_order_relaxed);
+		if (rc == 1)
+			checked = 0;    /* a whole slice: ask about liveness again */
+		if (rc < 0) {
+			/* We may have been the one unlock woke: pass the
+			 * wake-up on rather than strand another sleeper. */
+			if (load_relaxed(&m->owner) == 0 && load_relaxed(&m->waiters))
+				sp_wake(&m->owner, 1);
+			return rc;
+		}
+	}
+}
+
+int sp_rmutex_unlock(const struct sp_seg *s, struct sp_rmutex *m)
+{
+	if (load_relaxed(&m->owner) != s->token)
+		return -EPERM;
+	/* seq_cst store: releases the protected data to the next owner, and
+	 * is the first half of the Dekker pair with a sleeper's increment of
+	 * waiters (see sp_rmutex_lock). */
+	atomic_store_explicit(&m->owner, 0, memory_order_seq_cst);
+	if (atomic_load_explicit(&m->waiters, memory_order_seq_cst))
+		sp_wake(&m->owner, 1);
+	return 0;
+}
+
+int sp_rmutex_drop(const struct sp_seg *s, struct sp_rmutex *m)
+{
+	return sp_rmutex_unlock(s, m) == 0;
+}

@@ -1,0 +1,83 @@
+/* wait.c: deadlines on CLOCK_MONOTONIC and futex sleeps in bounded slices (see wait.h). */
+#include "wait.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+_Static_assert(sizeof(_Atomic uint32_t) == 4, "a futex word is 32 bits");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "futex words must be lock-free atomics");
+
+int64_t sp_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void sp_wait_start(struct sp_wait *w, long long timeout_ns)
+{
+	w->timeout_ns = timeout_ns;
+	w->deadline = timeout_ns > 0 ? sp_now_ns() + timeout_ns : 0;
+	w->slice = SP_SLICE_MIN_NS;
+}
+
+int sp_wait_expired_rc(const struct sp_wait *w)
+{
+	return w->timeout_ns == 0 ? -EAGAIN : -ETIMEDOUT;
+}
+
+int sp_wait_over(const struct sp_wait *w)
+{
+	if (w->timeout_ns == 0)
+		return 1;
+	if (w->timeout_ns < 0)
+		return 0;
+	return sp_now_ns() >= w->deadline;
+}
+
+int sp_wait_sleep(struct sp_wait *w, _Atomic uint32_t *word, uint32_t val)
+{
+	long long ns = w->slice;
+	int whole_slice = 1;
+	struct timespec ts;
+	long r;
+
+	if (w->timeout_ns == 0)
+		return -EAGAIN;
+	if (w->timeout_ns > 0) {
+		int64_t left = w->deadline - sp_now_ns();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (left < ns) {
+			ns = left;
+			whole_slice = 0;
+		}
+	}
+	ts.tv_sec = ns / 1000000000;
+	ts.tv_nsec = ns % 1000000000;
+	/* FUTEX_WAIT (not _PRIVATE: the word is in a MAP_SHARED mapping that
+	 * other processes map at other addresses).  Its timeout is relative
+	 * and measured on CLOCK_MONOTONIC.  The kernel compares *word with val
+	 * under the futex bucket lock, so a waker that changed the word before
+	 * we got here makes this return EAGAIN at once. */
+	r = syscall(SYS_futex, (void *)word, FUTEX_WAIT, val, &ts, NULL, 0);
+	if (r == 0 || errno == EAGAIN || errno == EINTR)
+		return 0;
+	if (errno != ETIMEDOUT)
+		return 0;      /* EFAULT etc. cannot happen on a live mapping; re-check */
+	if (w->slice < SP_SLICE_MAX_NS)
+		w->slice *= 2;
+	if (!whole_slice)
+		return sp_wait_over(w) ? -ETIMEDOUT : 0;
+	return 1;
+}
+
+void sp_wake(_Atomic uint32_t *word, int n)
+{
+	syscall(SYS_futex, (void *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+}

@@ -1,0 +1,60 @@
+/* wait.h: private: deadlines on CLOCK_MONOTONIC and futex sleeps in bounded slices. */
+#ifndef SP_WAIT_H
+#define SP_WAIT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/*
+ * Why futexes.  The processes sharing an object are unrelated, so the only
+ * things they share are the mapping and the kernel.  A futex is a wait queue
+ * the kernel keys on the physical page and offset of a 32-bit word, so it
+ * works on any MAP_SHARED mapping at any address (the non-_PRIVATE
+ * operations), needs no extra named object, and FUTEX_WAIT compares the word
+ * atomically with going to sleep, which closes the lost-wake-up window.
+ * Named POSIX semaphores would work too but add a file per doorbell and a
+ * count nobody could trust after a crash.
+ *
+ * Why slices.  A process that dies cannot wake anyone.  So no sleep here is
+ * longer than one slice (SP_SLICE_MIN_NS doubling up to SP_SLICE_MAX_NS);
+ * after a slice the caller re-checks its condition and, where the object has
+ * owners, their liveness (sp_seg_alive).  A dead participant is therefore
+ * noticed within SP_SLICE_MAX_NS, and nothing waits forever on the dead.
+ */
+#define SP_SLICE_MIN_NS 1000000LL      /* 1 ms */
+#define SP_SLICE_MAX_NS 50000000LL     /* 50 ms */
+
+/* A wait in progress: the caller's deadline and the current slice. */
+struct sp_wait {
+	long long timeout_ns;   /* as given: SP_NOWAIT (0), SP_FOREVER (<0) or > 0 */
+	int64_t deadline;       /* CLOCK_MONOTONIC ns, when timeout_ns > 0 */
+	int64_t slice;          /* length of the next sleep */
+};
+
+/* Current CLOCK_MONOTONIC time in nanoseconds. */
+int64_t sp_now_ns(void);
+
+/* Starts a wait of timeout_ns (SP_NOWAIT, SP_FOREVER or a positive time). */
+void sp_wait_start(struct sp_wait *w, long long timeout_ns);
+
+/* The error a wait that ran out returns: -EAGAIN for SP_NOWAIT, else
+ * -ETIMEDOUT. */
+int sp_wait_expired_rc(const struct sp_wait *w);
+
+/* Sleeps while *word == val, for at most one slice and never past the
+ * deadline.  Returns:
+ *   0           woken or the word changed: re-check the condition;
+ *   1           a whole slice passed: re-check, including liveness;
+ *   -ETIMEDOUT  the deadline has passed (-EAGAIN for SP_NOWAIT).
+ * Never returns -EINTR (an interrupted sleep returns 0). */
+int sp_wait_sleep(struct sp_wait *w, _Atomic uint32_t *word, uint32_t val);
+
+/* Has the deadline passed?  Returns 1 if so (always for SP_NOWAIT). */
+int sp_wait_over(const struct sp_wait *w);
+
+/* Wakes up to n sleepers on word (n = INT32_MAX: all). */
+void sp_wake(_Atomic uint32_t *word, int n);
+
+#define SP_WAKE_ALL 0x7fffffff
+
+#endif
