@@ -158,3 +158,12 @@ uint64_t sp_batch_hash64(const void *data, size_t len, uint64_t seed)
 	sp_batch_hash_update(&h, data, len);
 	return sp_batch_hash_digest(&h);
 }
+
+void sp_batch_tree_add(struct sp_batch_hash *h, uint64_t part_hash)
+{
+	unsigned char le[8];
+
+	for (int i = 0; i < 8; i++)
+		le[i] = (unsigned char)(part_hash >> (8 * i));
+	sp_batch_hash_update(h, le, sizeof(le));
+}

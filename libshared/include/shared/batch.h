@@ -68,7 +68,8 @@ struct sp_batch_rec {
 	uint32_t raw_len;       /* payload length once decompressed */
 	uint32_t data_len;      /* payload length in the record */
 	uint64_t part_hash;     /* FILE, PART: XXH64 (seed 0) of the raw payload */
-	uint64_t file_hash;     /* FILE, END: XXH64 (seed 0) of the whole content */
+	uint64_t file_hash;     /* FILE: = part_hash; END: the parts' tree hash
+				 * (see sp_batch_tree_add) */
 	const char *path;       /* relative path, path_len bytes, not NUL-terminated */
 	size_t path_len;
 	const void *data;       /* payload, data_len bytes */
@@ -135,6 +136,17 @@ void sp_batch_hash_init(struct sp_batch_hash *h, uint64_t seed);
 void sp_batch_hash_update(struct sp_batch_hash *h, const void *data, size_t len);
 uint64_t sp_batch_hash_digest(const struct sp_batch_hash *h);
 uint64_t sp_batch_hash64(const void *data, size_t len, uint64_t seed);
+
+/*
+ * The checksum of a file sent in parts (the END record's file_hash) is a
+ * one-level tree hash: XXH64, seed 0, of the parts' XXH64 checksums, each
+ * as 8 little-endian bytes, in part order.  Every part is checked against
+ * its own checksum when it arrives, so this one proves that the parts put
+ * together are exactly the ones sent, in order, with no part read back.
+ * Start with sp_batch_hash_init(h, 0), add each part's checksum in order,
+ * then sp_batch_hash_digest().
+ */
+void sp_batch_tree_add(struct sp_batch_hash *h, uint64_t part_hash);
 
 #ifdef __cplusplus
 }
