@@ -27,6 +27,7 @@ struct sp_ring {
 	struct sp_ring_body *b;
 	unsigned char *data;     /* data area, mapped twice back to back */
 	uint64_t cap, mask;
+	unsigned cap_shift;      /* log2(cap) */
 	uint32_t max_record;
 	uint32_t writers;        /* validated copy of b->writers */
 	uint64_t rel_cache;      /* a recent rd_release, to spare the shared line */
@@ -44,6 +45,11 @@ struct sp_ring {
 static inline struct sp_rec *rec_at(const sp_ring *r, uint64_t pos)
 {
 	return (struct sp_rec *)(r->data + (pos & r->mask));
+}
+
+static inline uint32_t lap_tag(const sp_ring *r, uint64_t pos)
+{
+	return (uint32_t)(pos >> r->cap_shift) & 0xffffff;
 }
 
 static inline uint64_t stride_of(uint64_t size)
@@ -196,6 +202,7 @@ int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *op
 	r->data = r->seg.base + RING_DATA_OFF;
 	r->cap = r->seg.hdr->size - RING_DATA_OFF;
 	r->mask = r->cap - 1;
+	r->cap_shift = (unsigned)__builtin_ctzll(r->cap);
 	r->max_record = (uint32_t)(r->cap / 4);
 	r->writers = r->b->writers;
 	r->spin_ns = SP_RING_DEFAULT_SPIN_NS;
@@ -405,10 +412,10 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 	if (src) {
 		memcpy((unsigned char *)h + RING_REC_HDR, src, len);
 		store_relaxed(&h->len, (uint32_t)len);
-		store_relaxed(&h->ctl, CTL(REC_COMMITTED, r->seg.token));
+		store_relaxed(&h->ctl, CTL(REC_COMMITTED, r->seg.token, lap_tag(r, p)));
 	} else {
 		store_relaxed(&h->len, 0);
-		store_relaxed(&h->ctl, CTL(REC_CLAIMED, r->seg.token));
+		store_relaxed(&h->ctl, CTL(REC_CLAIMED, r->seg.token, lap_tag(r, p)));
 	}
 	CRASH_POINT("claim.header");
 	/* Release: the header is whole before any reader can see wr_claim
@@ -419,7 +426,7 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 	m->data = (unsigned char *)h + RING_REC_HDR;
 	m->len = len;
 	m->pos = p;
-	m->cookie = CTL(src ? REC_COMMITTED : REC_CLAIMED, r->seg.token);
+	m->cookie = CTL(src ? REC_COMMITTED : REC_CLAIMED, r->seg.token, lap_tag(r, p));
 	return 0;
 }
 
@@ -478,7 +485,7 @@ int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
 	 * COMMITTED (release), and the commit is ordered before our look at
 	 * rd_sleepers in doorbell() (see there).  The CAS also tells us if the
 	 * record was taken from us, which happens only to a closed handle. */
-	if (!cas_seq_cst(&h->ctl, &exp, CTL(REC_COMMITTED, r->seg.token)))
+	if (!cas_seq_cst(&h->ctl, &exp, CTL_MOVE(exp, REC_COMMITTED, r->seg.token)))
 		return -ESTALE;
 	CRASH_POINT("commit.after");
 	r->reserved--;
@@ -531,7 +538,8 @@ static uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit, uint64
 	uint32_t size = load_relaxed(&h->size);
 	unsigned st = CTL_STATE(c);
 
-	if (st < REC_CLAIMED || st > REC_ABANDONED || size > r->max_record)
+	if (st < REC_CLAIMED || st > REC_ABANDONED || size > r->max_record ||
+	    CTL_TAG(c) != lap_tag(r, q))
 		return 0;
 	*stride = stride_of(size);
 	if (*stride > limit - q)
@@ -553,7 +561,7 @@ static int advance_release(sp_ring *r)
 
 	r->unadvanced = 0;
 	for (;;) {
-		uint64_t q0 = load_acquire(&b->rd_release), q = q0, claim, stride, c;
+		uint64_t q0 = load_acquire(&b->rd_release), q = q0, claim, stride, c = 0;
 		unsigned n;
 
 		claim = load_acquire(&b->rd_claim);
@@ -612,6 +620,11 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 				break;
 			}
 			if (q > r->wr_cache || r->wr_cache - q > r->cap) {
+				/* Impossible for a current q; ours may be stale
+				 * (the ring may have moved on by a lap since we
+				 * read it).  Corrupt only if it is current. */
+				if (load_acquire(&b->rd_claim) != q)
+					continue;
 				rc = -EBADMSG;
 				break;
 			}
@@ -656,7 +669,7 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 			 * CAS (seq_cst: as in sp_ring_release) fails only if it
 			 * was adopted, that is if we were taken for dead. */
 			memcpy(buf, (unsigned char *)h + RING_REC_HDR, len);
-			if (!cas_seq_cst(&h->ctl, &c, CTL(REC_RELEASED, r->seg.token)))
+			if (!cas_seq_cst(&h->ctl, &c, CTL_MOVE(c, REC_RELEASED, r->seg.token)))
 				continue;   /* adopted: we were taken for dead */
 			CRASH_POINT("release.marked");
 			m->len = len;
@@ -666,12 +679,12 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 		}
 		/* The position is ours; mark the record for crash recovery.  It
 		 * fails only if a reader adopted it, taking us for dead. */
-		if (!cas_acq_rel(&h->ctl, &c, CTL(REC_TAKEN, r->seg.token)))
+		if (!cas_acq_rel(&h->ctl, &c, CTL_MOVE(c, REC_TAKEN, r->seg.token)))
 			continue;
 		m->data = (unsigned char *)h + RING_REC_HDR;
 		m->len = len;
 		m->pos = q;
-		m->cookie = CTL(REC_TAKEN, r->seg.token);
+		m->cookie = CTL_MOVE(c, REC_TAKEN, r->seg.token);
 		CRASH_POINT("take.marked");
 		rc = 0;
 		break;
@@ -714,8 +727,11 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 	w = load_acquire(&b->wr_claim);
 	if (q < w && w - q <= r->cap) {
 		c = read_header(r, q, w, &stride);
-		if (c && CTL_STATE(c) == REC_CLAIMED && !sp_seg_alive(&r->seg, CTL_TOKEN(c)) &&
-		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL(REC_ABANDONED, CTL_TOKEN(c))))
+		/* A CLAIMED record at rd_claim holds rd_claim there, so if
+		 * rd_claim is still q the header we read is the real one. */
+		if (c && CTL_STATE(c) == REC_CLAIMED && load_acquire(&b->rd_claim) == q &&
+		    !sp_seg_alive(&r->seg, CTL_TOKEN(c)) &&
+		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL_MOVE(c, REC_ABANDONED, CTL_TOKEN(c))))
 			doorbell(&b->rd_sleepers, r->sem_data, 1);
 	}
 	/* Records taken by readers that died: walk [rd_release, rd_claim). */
@@ -744,11 +760,11 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 			continue;
 		/* A TAKEN record is released only by its owner, so a dead
 		 * owner's record cannot be reused under us: the CAS is safe. */
-		if (cas_acq_rel(&h->ctl, &c, CTL(REC_TAKEN, r->seg.token))) {
+		if (cas_acq_rel(&h->ctl, &c, CTL_MOVE(c, REC_TAKEN, r->seg.token))) {
 			m->data = (unsigned char *)h + RING_REC_HDR;
 			m->len = len;
 			m->pos = q;
-			m->cookie = CTL(REC_TAKEN, r->seg.token);
+			m->cookie = CTL_MOVE(c, REC_TAKEN, r->seg.token);
 			return 0;
 		}
 	}
@@ -844,7 +860,7 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m)
 	 * Dekker pair of a writer announcing itself, then looking for space. */
 	if (load_relaxed(&h->ctl) != exp)
 		return -ESTALE;
-	atomic_store(&h->ctl, CTL(REC_RELEASED, r->seg.token));
+	atomic_store(&h->ctl, CTL_MOVE(exp, REC_RELEASED, r->seg.token));
 	CRASH_POINT("release.marked");
 	m->cookie = 0;
 	return released(r, m->len);
@@ -898,8 +914,8 @@ static void abandon_mine(sp_ring *r)
 		c = read_header(r, q, w, &stride);
 		if (load_acquire(&b->rd_release) > q || !c)
 			break;
-		if (c == CTL(REC_CLAIMED, r->seg.token) &&
-		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL(REC_ABANDONED, r->seg.token)))
+		if (c == CTL(REC_CLAIMED, r->seg.token, lap_tag(r, q)) &&
+		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL_MOVE(c, REC_ABANDONED, r->seg.token)))
 			r->reserved--;
 	}
 	doorbell(&b->rd_sleepers, r->sem_data, 1);

@@ -30,7 +30,8 @@
  *
  * A record is a 16-byte header followed by its payload, padded to 8 bytes:
  *
- *   0  ctl   (atomic u64) state in bits 0-7, owner token in bits 8-39
+ *   0  ctl   (atomic u64) state in bits 0-7, owner token in bits 8-39,
+ *            lap tag (position / capacity, mod 2^24) in bits 40-63
  *   8  size  (atomic u32) payload bytes reserved; the record's stride is
  *            16 + round_up(size, 8).  Fixed at claim.
  *   12 len   (atomic u32) payload bytes committed, len <= size.
@@ -80,9 +81,17 @@ enum rec_state {
 	REC_ABANDONED = 5,
 };
 
-#define CTL(state, token) ((uint64_t)(state) | ((uint64_t)(token) << 8))
+/* ctl: state in bits 0-7, owner token in 8-39, and in 40-63 the lap tag:
+ * the record's position divided by the capacity, modulo 2^24.  The tag
+ * tells a header from the header a lap earlier at the same offset, so a
+ * stale read or a late CAS can never mistake one record for another. */
+#define CTL(state, token, tag) \
+	((uint64_t)(state) | ((uint64_t)(token) << 8) | ((uint64_t)(tag) << 40))
 #define CTL_STATE(c) ((unsigned)((c) & 0xff))
 #define CTL_TOKEN(c) ((uint32_t)((c) >> 8))
+#define CTL_TAG(c) ((uint32_t)((c) >> 40))
+/* The same record in another state, owned by token. */
+#define CTL_MOVE(c, state, token) CTL(state, token, CTL_TAG(c))
 
 struct sp_rec {
 	_Atomic uint64_t ctl;
