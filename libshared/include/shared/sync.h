@@ -90,6 +90,7 @@ int sp_lock_locked(sp_lock *l);
  */
 typedef struct sp_rlock sp_rlock;
 
+/* Opens or creates the RLock NAME; mode as for sp_lock_open(). */
 int sp_rlock_open(const char *name, unsigned flags, unsigned mode, sp_rlock **out);
 /* Detaches; releases the lock entirely if this handle holds it. */
 void sp_rlock_close(sp_rlock *l);
@@ -165,7 +166,9 @@ unsigned sp_sem_held(sp_sem *s);
  */
 typedef struct sp_event sp_event;
 
+/* Opens or creates the Event NAME (created lowered); mode as for Lock. */
 int sp_event_open(const char *name, unsigned flags, unsigned mode, sp_event **out);
+/* Detaches. */
 void sp_event_close(sp_event *e);
 /* Raises the flag and wakes all waiters.  Returns 0.  Never blocks. */
 int sp_event_set(sp_event *e);
@@ -195,6 +198,7 @@ int sp_event_wait(sp_event *e, long long timeout_ns);
  */
 typedef struct sp_cond sp_cond;
 
+/* Opens or creates the Condition NAME; mode as for Lock. */
 int sp_cond_open(const char *name, unsigned flags, unsigned mode, sp_cond **out);
 /* Detaches; releases the lock if this handle holds it. */
 void sp_cond_close(sp_cond *c);
@@ -244,6 +248,7 @@ typedef struct sp_barrier sp_barrier;
  * ignored when attaching, where it may be 0). */
 int sp_barrier_open(const char *name, unsigned flags, unsigned parties, unsigned mode,
 		    sp_barrier **out);
+/* Detaches (close before exiting: an unclosed handle counts as dead). */
 void sp_barrier_close(sp_barrier *b);
 /* Arrives and waits for the others.  Returns this arrival's index (0 ..
  * parties-1), -EPIPE (broken, before or while waiting), -ETIMEDOUT or
@@ -255,7 +260,7 @@ int sp_barrier_reset(sp_barrier *b);
 /* Breaks the barrier: current and future waits get -EPIPE until reset.
  * Returns 0. */
 int sp_barrier_abort(sp_barrier *b);
-/* Returns parties, the number waiting now, and 1 if broken. */
+/* Snapshots: the number of parties, how many wait now, 1 if broken. */
 unsigned sp_barrier_parties(sp_barrier *b);
 unsigned sp_barrier_n_waiting(sp_barrier *b);
 int sp_barrier_broken(sp_barrier *b);

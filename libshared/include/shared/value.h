@@ -68,6 +68,7 @@ void sp_value_close(sp_value *v);
 /* Removes the object NAME.  Returns 0, -ENOENT or -EPROTO (another kind). */
 int sp_value_unlink(const char *name);
 
+/* The element type and the number of elements, fixed at creation. */
 enum sp_type sp_value_type(const sp_value *v);
 uint64_t sp_value_length(const sp_value *v);
 /* Size of one element in bytes. */

@@ -1,0 +1,314 @@
+/* tool_sync.c: helper process for check_sync and check_iplock: holds, waits on and races over sync objects. */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "shared/iplock.h"
+#include "shared/sync.h"
+#include "shared/value.h"
+#include "testutil.h"
+
+/*
+ * Usage: tool_sync COMMAND ARGS...  Each line it prints is a step the test
+ * reads ("acquired 0", "waiting", ...); numbers are return codes (negative
+ * errno).  GUNFD is an inherited pipe: the tool blocks reading it where the
+ * test wants to decide when it goes on (the test's "start gun").
+ *
+ *   lock NAME GUNFD          acquire, print, wait for the gun, release
+ *   rlock NAME GUNFD         acquire twice, print, gun, release twice
+ *   condhold NAME GUNFD      take the condition's lock, print, gun, release
+ *   sem NAME GUNFD           acquire one unit, print, gun, release it
+ *   lockwait NAME MS         print "waiting", acquire with a timeout, print
+ *   semwait NAME MS          print "waiting", acquire with a timeout, print
+ *   event NAME MS            print "waiting", wait, print
+ *   cond NAME MS             lock, print "waiting", wait, print, unlock
+ *   barrier NAME MS          print "waiting", wait, print
+ *   count LOCK VALUE N USE   N times: x = value; value = x + 1, under the
+ *                            Value's lock if USE is 1
+ *   club SEM VALUE N         N visits to the nightclub: inside += 1, record
+ *                            the maximum in value[1], inside -= 1
+ *   iplock PATH ex|sh GUNFD  acquire an InterProcessLock, print, gun, release
+ *   iptry PATH ex|sh MS      try to acquire with a timeout, print, release
+ *   semhammer NAME           acquire and release forever, "running" once
+ */
+
+static void gun(const char *fd)
+{
+	char c;
+
+	while (read(atoi(fd), &c, 1) < 0 && errno == EINTR)
+		;
+}
+
+static long long ms(const char *s)
+{
+	long long v = atoll(s);
+
+	return v < 0 ? SP_FOREVER : v * 1000000LL;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "tool_sync: bad arguments\n");
+	return 64;
+}
+
+static int cmd_lock(char **a)
+{
+	sp_lock *l;
+	int rc = sp_lock_open(a[0], 0, 0, &l);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("acquired %d\n", sp_lock_acquire(l, SP_FOREVER));
+	gun(a[1]);
+	printf("released %d\n", sp_lock_release(l));
+	sp_lock_close(l);
+	return 0;
+}
+
+static int cmd_rlock(char **a)
+{
+	sp_rlock *l;
+	int rc = sp_rlock_open(a[0], 0, 0, &l), r1, r2;
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	r1 = sp_rlock_acquire(l, SP_FOREVER);
+	r2 = sp_rlock_acquire(l, SP_FOREVER);
+	printf("acquired %d %d %u\n", r1, r2, sp_rlock_count(l));
+	gun(a[1]);
+	r1 = sp_rlock_release(l);
+	r2 = sp_rlock_release(l);
+	printf("released %d %d\n", r1, r2);
+	sp_rlock_close(l);
+	return 0;
+}
+
+static int cmd_condhold(char **a)
+{
+	sp_cond *c;
+	int rc = sp_cond_open(a[0], 0, 0, &c);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("acquired %d\n", sp_cond_acquire(c, SP_FOREVER));
+	gun(a[1]);
+	printf("released %d\n", sp_cond_release(c));
+	sp_cond_close(c);
+	return 0;
+}
+
+static int cmd_sem(char **a)
+{
+	sp_sem *s;
+	int rc = sp_sem_open(a[0], 0, NULL, &s);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("acquired %d\n", sp_sem_acquire(s, SP_FOREVER));
+	gun(a[1]);
+	printf("released %d\n", sp_sem_release(s, 1));
+	sp_sem_close(s);
+	return 0;
+}
+
+static int cmd_lockwait(char **a)
+{
+	sp_lock *l;
+	int rc = sp_lock_open(a[0], 0, 0, &l);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("waiting\n");
+	rc = sp_lock_acquire(l, ms(a[1]));
+	printf("acquired %d\n", rc);
+	sp_lock_close(l);
+	return 0;
+}
+
+static int cmd_semwait(char **a)
+{
+	sp_sem *s;
+	int rc = sp_sem_open(a[0], 0, NULL, &s);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("waiting\n");
+	printf("acquired %d\n", sp_sem_acquire(s, ms(a[1])));
+	sp_sem_close(s);
+	return 0;
+}
+
+static int cmd_event(char **a)
+{
+	sp_event *e;
+	int rc = sp_event_open(a[0], 0, 0, &e);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("waiting\n");
+	printf("event %d\n", sp_event_wait(e, ms(a[1])));
+	sp_event_close(e);
+	return 0;
+}
+
+static int cmd_cond(char **a)
+{
+	sp_cond *c;
+	int rc = sp_cond_open(a[0], 0, 0, &c);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	rc = sp_cond_acquire(c, SP_FOREVER);
+	printf("waiting %d\n", rc);
+	printf("cond %d\n", sp_cond_wait(c, ms(a[1])));
+	sp_cond_release(c);
+	sp_cond_close(c);
+	return 0;
+}
+
+static int cmd_barrier(char **a)
+{
+	sp_barrier *b;
+	int rc = sp_barrier_open(a[0], 0, 0, 0, &b);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("waiting\n");
+	printf("barrier %d\n", sp_barrier_wait(b, ms(a[1])));
+	sp_barrier_close(b);
+	return 0;
+}
+
+static int cmd_count(char **a)
+{
+	long n = atol(a[2]), use = atol(a[3]);
+	sp_value *v;
+	int rc = sp_value_open(a[1], 0, NULL, &v);
+
+	(void)a[0];
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	for (long i = 0; i < n; i++) {
+		int64_t x;
+
+		if (use && (rc = sp_value_lock(v, SP_FOREVER)) != 0)
+			return printf("lock %d\n", rc), 1;
+		sp_value_get(v, 0, &x);
+		/* Yield now and then inside the critical section, so that the
+		 * unlocked run shows its lost updates even on one core. */
+		if (i % 64 == 0)
+			sched_yield();
+		sp_value_set(v, 0, x + 1);
+		if (use)
+			sp_value_unlock(v);
+	}
+	printf("done\n");
+	sp_value_close(v);
+	return 0;
+}
+
+static int cmd_club(char **a)
+{
+	long n = atol(a[2]);
+	sp_sem *s;
+	sp_value *v;
+	int rc = sp_sem_open(a[0], 0, NULL, &s);
+
+	if (rc || (rc = sp_value_open(a[1], 0, NULL, &v)) != 0)
+		return printf("open %d\n", rc), 1;
+	for (long i = 0; i < n; i++) {
+		int64_t in, max;
+
+		if ((rc = sp_sem_acquire(s, SP_FOREVER)) != 0)
+			return printf("acquire %d\n", rc), 1;
+		sp_value_add(v, 0, 1, &in);
+		in += 1;
+		sp_value_get(v, 1, &max);
+		while (in > max && !sp_value_cas(v, 1, &max, in))
+			;
+		sched_yield();
+		sp_value_add(v, 0, -1, NULL);
+		sp_sem_release(s, 1);
+	}
+	printf("done\n");
+	sp_value_close(v);
+	sp_sem_close(s);
+	return 0;
+}
+
+static int cmd_iplock(char **a)
+{
+	sp_iplock *l;
+	int rc = sp_iplock_open(a[0], 0, &l);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	rc = sp_iplock_acquire(l, strcmp(a[1], "sh") == 0 ? SP_IPLOCK_SHARED : 0, SP_FOREVER);
+	printf("acquired %d\n", rc);
+	gun(a[2]);
+	printf("released %d\n", sp_iplock_release(l));
+	sp_iplock_close(l);
+	return 0;
+}
+
+static int cmd_iptry(char **a)
+{
+	sp_iplock *l;
+	int rc = sp_iplock_open(a[0], 0, &l);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	rc = sp_iplock_acquire(l, strcmp(a[1], "sh") == 0 ? SP_IPLOCK_SHARED : 0, ms(a[2]));
+	printf("acquired %d\n", rc);
+	if (rc == 0)
+		sp_iplock_release(l);
+	sp_iplock_close(l);
+	return 0;
+}
+
+static int cmd_semhammer(char **a)
+{
+	sp_sem *s;
+	int rc = sp_sem_open(a[0], 0, NULL, &s);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	for (unsigned long i = 0;; i++) {
+		if (sp_sem_acquire(s, SP_FOREVER) == 0)
+			sp_sem_release(s, 1);
+		if (i == 200)
+			printf("running\n");
+	}
+}
+
+static const struct {
+	const char *name;
+	int nargs;
+	int (*fn)(char **a);
+} cmds[] = {
+	{ "lock", 2, cmd_lock }, { "rlock", 2, cmd_rlock }, { "condhold", 2, cmd_condhold },
+	{ "sem", 2, cmd_sem }, { "lockwait", 2, cmd_lockwait }, { "semwait", 2, cmd_semwait },
+	{ "event", 2, cmd_event }, { "cond", 2, cmd_cond }, { "barrier", 2, cmd_barrier },
+	{ "count", 4, cmd_count }, { "club", 3, cmd_club }, { "iplock", 3, cmd_iplock },
+	{ "iptry", 3, cmd_iptry }, { "semhammer", 1, cmd_semhammer },
+};
+
+int main(int argc, char **argv)
+{
+	tu_tool_init();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2)
+		return usage();
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0) {
+			if (argc != 2 + cmds[i].nargs)
+				return usage();
+			return cmds[i].fn(argv + 2);
+		}
+	return usage();
+}
