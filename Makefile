@@ -41,7 +41,7 @@ ifeq ($(V),1)
   say = @true
 else
   Q := @
-  say = @printf '  %-6s %s\n' $(1) $(2)
+  say = @printf '  %-6s %s\n' '$(1)' '$(2)'
 endif
 
 # System packages this project needs, as Debian names them.
@@ -198,7 +198,7 @@ $(B)/examples/%: $(B)/examples/%.o $(LIB_A)
 # executables.  Each prints its own summary; the run fails if any fails.
 test check: deps
 	@$(MAKE) --no-print-directory run-tests
-run-tests: lib programs tests
+run-tests: lib programs tests $(EXAMPLES)
 	@B=$(B) tests/run.sh $(TESTS) $(SHTESTS)
 
 asan:
