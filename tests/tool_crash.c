@@ -6,6 +6,10 @@
  *   tool_crash write NAME FIRST N   reserve/commit records FIRST..FIRST+N-1
  *   tool_crash read NAME N          take N records, printing "SEQ\n" for each
  *                                   after checking it and before releasing it
+ *   tool_crash hold NAME            peek one record, print its SEQ, wait for
+ *                                   end of file on stdin, then release it
+ *   tool_crash reserve NAME SEQ     reserve a record, print "reserved", wait
+ *                                   for end of file on stdin, then commit SEQ
  * A record is an 8-byte sequence number followed by 56 bytes of (seq & 0xff).
  * With SP_CRASH_AT=LABEL the library raises SIGKILL at that step.
  * Exit: 0 done, 1 a library call failed, 2 bad record, 64 usage.
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shared/ring.h"
 #include "testutil.h"
@@ -65,6 +70,31 @@ int main(int argc, char **argv)
 			if (rc)
 				return fail("commit", rc);
 		}
+		sp_ring_close(r);
+		return 0;
+	}
+	if (!strcmp(argv[1], "hold") || (!strcmp(argv[1], "reserve") && argc == 4)) {
+		int hold = argv[1][0] == 'h';
+		struct sp_msg m;
+		char c;
+		long seq = hold ? 0 : atol(argv[3]);
+
+		rc = hold ? sp_ring_peek(r, &m, WAIT) : sp_ring_reserve(r, REC, &m, WAIT);
+		if (rc)
+			return fail(argv[1], rc);
+		if (hold)
+			memcpy(&seq, m.data, 8);
+		printf(hold ? "%ld\n" : "reserved\n", seq);
+		fflush(stdout);
+		while (read(0, &c, 1) > 0)
+			;
+		if (!hold) {
+			memcpy(m.data, &seq, 8);
+			memset((char *)m.data + 8, (int)(seq & 0xff), REC - 8);
+		}
+		rc = hold ? sp_ring_release(r, &m) : sp_ring_commit(r, &m, REC);
+		if (rc)
+			return fail(hold ? "release" : "commit", rc);
 		sp_ring_close(r);
 		return 0;
 	}

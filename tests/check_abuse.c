@@ -1,0 +1,277 @@
+/* check_abuse.c: stopped peers are slow, not dead; other users are refused; a full /dev/shm fails cleanly. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shared/ring.h"
+#include "testutil.h"
+
+#define REC 64
+#define BOUND 10000000000LL      /* the longest any wait here may take */
+#define QUIET 100000000LL        /* "nothing arrives" is judged over 100 ms */
+
+extern char **environ;
+
+/* A tool_crash child with its stdin and stdout on pipes. */
+struct child {
+	pid_t pid;
+	FILE *out;
+	int in;
+};
+
+static void spawn_tool(struct child *c, char *const args[])
+{
+	char tool[256];
+	char *argv[8] = { (char *)tu_tool("tool_crash", tool, sizeof(tool)) };
+	posix_spawn_file_actions_t fa;
+	int in[2], out[2];
+
+	for (int i = 0; args[i] && i < 6; i++)
+		argv[i + 1] = args[i];
+	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	ck_assert_int_eq(posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	c->in = in[1];
+	c->out = fdopen(out[0], "r");
+	ck_assert_ptr_nonnull(c->out);
+}
+
+static int finish_tool(struct child *c)
+{
+	close(c->in);           /* end of file: the tool goes on */
+	fclose(c->out);
+	return tu_wait(c->pid);
+}
+
+static void put_seq(sp_ring *r, long seq)
+{
+	unsigned char buf[REC];
+
+	memcpy(buf, &seq, 8);
+	memset(buf + 8, (int)(seq & 0xff), REC - 8);
+	ck_assert_int_eq(sp_ring_put(r, buf, REC, BOUND), 0);
+}
+
+static long get_seq(sp_ring *r, long long timeout)
+{
+	unsigned char buf[REC];
+	ssize_t n = sp_ring_get(r, buf, sizeof(buf), timeout);
+	long seq;
+
+	if (n < 0)
+		return n;
+	ck_assert_int_eq(n, REC);
+	memcpy(&seq, buf, 8);
+	return seq;
+}
+
+/* A reader stopped while it holds a record keeps it: others get the rest,
+ * and nothing is taken from it; once resumed it finishes normally. */
+START_TEST(stopped_reader_keeps_its_record)
+{
+	struct sp_ring_opts o = { .capacity = 4096 };
+	struct sp_ring_stat st;
+	struct child c;
+	char name[64], line[32];
+	sp_ring *r;
+
+	tu_name(name, sizeof(name), "as");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	for (long i = 0; i < 3; i++)
+		put_seq(r, i);
+	spawn_tool(&c, (char *[]){ "hold", name, NULL });
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), c.out));
+	ck_assert_int_eq(atol(line), 0);
+	ck_assert_int_eq(kill(c.pid, SIGSTOP), 0);
+	ck_assert_int_eq(get_seq(r, BOUND), 1);
+	ck_assert_int_eq(get_seq(r, BOUND), 2);
+	/* The stopped reader's record is not redelivered, however long. */
+	ck_assert_int_eq(get_seq(r, QUIET), -ETIMEDOUT);
+	ck_assert_int_eq(get_seq(r, SP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(kill(c.pid, SIGCONT), 0);
+	ck_assert_int_eq(finish_tool(&c), 0);
+	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
+	ck_assert_uint_eq(st.recs_out, 3);
+	ck_assert_uint_eq(st.used, 0);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
+/* A writer stopped inside a reservation is waited for, not abandoned:
+ * records behind it wait, and all arrive, in order, once it resumes. */
+START_TEST(stopped_writer_is_waited_for)
+{
+	struct sp_ring_opts o = { .capacity = 4096 };
+	struct child c;
+	char name[64], line[32];
+	sp_ring *r;
+
+	tu_name(name, sizeof(name), "aw");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	spawn_tool(&c, (char *[]){ "reserve", name, "7", NULL });
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), c.out));
+	ck_assert_str_eq(line, "reserved\n");
+	ck_assert_int_eq(kill(c.pid, SIGSTOP), 0);
+	put_seq(r, 8);
+	ck_assert_int_eq(get_seq(r, QUIET), -ETIMEDOUT);
+	ck_assert_int_eq(kill(c.pid, SIGCONT), 0);
+	ck_assert_int_eq(finish_tool(&c), 0);
+	ck_assert_int_eq(get_seq(r, BOUND), 7);
+	ck_assert_int_eq(get_seq(r, BOUND), 8);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
+/* Runs fn in a child turned into user nobody; returns fn's result. */
+static int as_nobody(const char *name)
+{
+	pid_t pid = fork();
+	sp_ring *r;
+	int st, rc;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (setgid(65534) || setuid(65534))
+			_exit(100);
+		rc = sp_ring_open(name, 0, NULL, &r);
+		if (rc == 0) {
+			rc = sp_ring_put(r, "x", 1, SP_NOWAIT);
+			sp_ring_close(r);
+		}
+		_exit(rc == 0 ? 0 : rc == -EACCES ? 13 : 99);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+/* A ring of another user is refused unless its mode lets us in. */
+START_TEST(other_user)
+{
+	struct sp_ring_opts private = { .capacity = 4096 }, shared = { .capacity = 4096, .mode = 0666 };
+	char a[64], b[64];
+	sp_ring *ra, *rb;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "check_abuse: other_user: needs root to become another user: not run\n");
+		return;
+	}
+	tu_name(a, sizeof(a), "ua");
+	tu_name(b, sizeof(b), "ub");
+	ck_assert_int_eq(sp_ring_open(a, SP_CREATE | SP_EXCL, &private, &ra), 0);
+	ck_assert_int_eq(sp_ring_open(b, SP_CREATE | SP_EXCL, &shared, &rb), 0);
+	ck_assert_int_eq(as_nobody(a), 13);
+	ck_assert_int_eq(as_nobody(b), 0);
+	ck_assert_int_eq(sp_ring_size(rb), 1);
+	sp_ring_close(ra);
+	sp_ring_close(rb);
+	sp_ring_unlink(a);
+	sp_ring_unlink(b);
+}
+END_TEST
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* /dev/shm too small: create fails at once with -ENOSPC (not SIGBUS later)
+ * and leaves nothing behind.  Runs in a private mount namespace with a
+ * 256 KiB tmpfs on /dev/shm, so it needs root. */
+START_TEST(dev_shm_full)
+{
+	struct sp_ring_opts o = { .capacity = 1 << 20 };
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		sp_ring *r;
+		int rc;
+
+		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=256k,mode=1777"))
+			_exit(77);
+		rc = sp_ring_open("nospace", SP_CREATE, &o, &r);
+		if (rc != -ENOSPC)
+			_exit(1);
+		if (count_entries("/dev/shm") != 0)
+			_exit(2);
+		/* A ring that fits still works there. */
+		o.capacity = 64 << 10;
+		if (sp_ring_open("fits", SP_CREATE, &o, &r))
+			_exit(3);
+		sp_ring_close(r);
+		_exit(sp_ring_unlink("fits") == 0 && count_entries("/dev/shm") == 0 ? 0 : 4);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77) {
+		fprintf(stderr, "check_abuse: dev_shm_full: cannot mount a small /dev/shm here "
+			"(needs root): not run\n");
+		return;
+	}
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+static Suite *abuse_suite(void)
+{
+	Suite *s = suite_create("abuse");
+	TCase *stop = tcase_create("stopped"), *users = tcase_create("users"),
+	      *space = tcase_create("space");
+
+	tcase_set_timeout(stop, 30);
+	tcase_set_timeout(users, 20);
+	tcase_set_timeout(space, 20);
+	tcase_add_test(stop, stopped_reader_keeps_its_record);
+	tcase_add_test(stop, stopped_writer_is_waited_for);
+	tcase_add_test(users, other_user);
+	tcase_add_test(space, dev_shm_full);
+	suite_add_tcase(s, stop);
+	suite_add_tcase(s, users);
+	suite_add_tcase(s, space);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	tu_init();
+	sr = srunner_create(abuse_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
