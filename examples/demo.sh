@@ -21,7 +21,16 @@ for x in "$P" "$C"; do
 done
 command -v lz4 >/dev/null || { echo "demo: the lz4 command is missing (apt-get install lz4)" >&2; exit 1; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/shmpipe-demo.XXXXXX") || exit 1
+# Scratch space: $TMPDIR if set, else tmpfs (/dev/shm) when it has room,
+# so that the figures show the pipeline rather than the cost of creating
+# files on a slow disk.
+dir=${TMPDIR:-}
+if [ -z "$dir" ]; then
+	dir=/tmp
+	free_kb=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 { print $4 }')
+	[ -w /dev/shm ] && [ "${free_kb:-0}" -gt 1000000 ] && dir=/dev/shm
+fi
+T=$(mktemp -d "$dir/shmpipe-demo.XXXXXX") || exit 1
 R=demo$$
 # The consumer removes the ring when the batch is done; this covers a failure.
 trap '"$C" --remove "$R" 2>/dev/null; rm -rf "$T"' EXIT

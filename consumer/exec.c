@@ -1,0 +1,122 @@
+/* exec.c: --exec: runs the user's command once per file, the content on its standard input. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/*
+ * The command runs under /bin/sh -c with:
+ *   stdin            the file's content (a pipe, or the assembled file)
+ *   stdout, stderr   the consumer's
+ *   SHMPIPE_PATH     the file's relative path
+ *   SHMPIPE_SIZE     its size in bytes
+ *   SHMPIPE_MODE     its permission bits, in octal
+ *   SHMPIPE_RING     the ring's name
+ * A non-zero exit or a death by signal is reported and counted.
+ * On SIGINT/SIGTERM the command gets SIGTERM and the record is abandoned.
+ */
+
+static void child(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+		  uint64_t size, int infd)
+{
+	char num[32];
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(infd, STDIN_FILENO) < 0)
+		_exit(126);
+	setenv("SHMPIPE_PATH", path, 1);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)size);
+	setenv("SHMPIPE_SIZE", num, 1);
+	snprintf(num, sizeof(num), "%o", (unsigned)(r->mode & 07777));
+	setenv("SHMPIPE_MODE", num, 1);
+	setenv("SHMPIPE_RING", c->ring_name, 1);
+	execl("/bin/sh", "sh", "-c", c->exec_cmd, (char *)NULL);
+	_exit(127);
+}
+
+int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+	     const void *content, size_t len, int infd)
+{
+	int p[2] = { -1, -1 }, st, killed = 0;
+	pid_t pid;
+
+	if (infd >= 0) {
+		if (lseek(infd, 0, SEEK_SET) < 0) {
+			ADD(exec_failed, 1);
+			warnpath(path, "exec", strerror(errno));
+			return 0;
+		}
+	} else if (pipe2(p, O_CLOEXEC) < 0) {
+		ADD(exec_failed, 1);
+		warnpath(path, "exec: pipe", strerror(errno));
+		return 0;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		ADD(exec_failed, 1);
+		warnpath(path, "exec: fork", strerror(errno));
+		if (p[0] >= 0) {
+			close(p[0]);
+			close(p[1]);
+		}
+		return 0;
+	}
+	if (pid == 0)
+		child(c, r, path, infd >= 0 ? r->size : len, infd >= 0 ? infd : p[0]);
+	if (p[0] >= 0) {
+		close(p[0]);
+		/* A command that does not read all its input is not an error
+		 * of ours: EPIPE (SIGPIPE is ignored) ends the feeding. */
+		const char *q = content;
+		size_t left = len;
+
+		while (left && !g_stop) {
+			ssize_t n = write(p[1], q, left);
+
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			q += n;
+			left -= (size_t)n;
+		}
+		close(p[1]);
+	}
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR) {
+			ADD(exec_failed, 1);
+			warnpath(path, "exec: wait", strerror(errno));
+			return 0;
+		}
+		if (g_stop && !killed) {
+			kill(pid, SIGTERM);
+			killed = 1;
+		}
+	}
+	if (killed || (g_stop && WIFSIGNALED(st) &&
+		       (WTERMSIG(st) == SIGINT || WTERMSIG(st) == SIGTERM)))
+		return -EINTR;  /* interrupted with us: give the record back */
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		ADD(files, 1);
+		ADD(bytes_out, infd >= 0 ? r->size : len);
+		return 0;
+	}
+	char why[64];
+
+	if (WIFEXITED(st))
+		snprintf(why, sizeof(why), "command exited with status %d", WEXITSTATUS(st));
+	else
+		snprintf(why, sizeof(why), "command killed by signal %d", WTERMSIG(st));
+	ADD(exec_failed, 1);
+	warnpath(path, "exec", why);
+	return 0;
+}

@@ -1,0 +1,638 @@
+/* main.c: the consumer's command line and supervisor: options, worker processes, summary, exit status. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_signal;
+static int g_progress_shown;
+
+static void on_signal(int sig)
+{
+	g_stop = 1;
+	g_signal = sig;
+}
+
+double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void warnmsg(const char *what, const char *why)
+{
+	if (g_progress_shown) {
+		fputs("\r\033[K", stderr);
+		g_progress_shown = 0;
+	}
+	fprintf(stderr, "%s: %s: %s\n", PROG, what, why);
+}
+
+/* Paths come from the batch: control characters (a newline in a name)
+ * are shown as '?' so that each message stays on one line. */
+void warnpath(const char *path, const char *what, const char *why)
+{
+	char shown[512], msg[600];
+	size_t n = 0;
+
+	for (const char *s = path; *s && n + 4 < sizeof(shown); s++)
+		shown[n++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
+	shown[n] = 0;
+	snprintf(msg, sizeof(msg), "%s: %s", shown, what);
+	warnmsg(msg, why);
+}
+
+static void usage(FILE *out, int status)
+{
+	fputs("Usage:\n"
+	      " consumer [options] (-o <dir> | --stdout | -x <cmd>)\n"
+	      " consumer --list | --info <name> | --remove <name>\n"
+	      "\n"
+	      "Take a batch of files or a stream out of a named shared-memory ring\n"
+	      "and handle it with a pool of worker processes.\n"
+	      "\n"
+	      "Options:\n"
+	      " -r, --ring <name>         ring to attach to, created if missing\n"
+	      "     --capacity <size>     ring size if this creates it (default 16M)\n"
+	      "     --producers <n>       producers the ring expects if this creates it\n"
+	      "                             (default 1)\n"
+	      " -o, --out <dir>           recreate each file under <dir>\n"
+	      " -z, --compress[=<level>]  with -o, write each file as <path>.lz4\n"
+	      "                             (level 1-12, default 1)\n"
+	      "     --stdout              write the content to standard output\n"
+	      " -x, --exec <cmd>          run <cmd> per file: content on its stdin,\n"
+	      "                             path in $SHMPIPE_PATH\n"
+	      " -j, --jobs <n>            worker processes (default 1)\n"
+	      "     --work-dir <dir>      where -x puts large files together\n"
+	      "                             (default $TMPDIR/shmpipe.<ring>.<uid>)\n"
+	      "     --keep                keep the ring when the batch is done\n"
+	      "     --progress            show progress when stderr is a terminal\n"
+	      "     --stats[=<file>]      write a JSON summary to <file> or stdout\n"
+	      " -q, --quiet               print no summary and no warnings\n"
+	      "\n"
+	      "Administration:\n"
+	      "     --list                list rings: producers, readers, fill, state\n"
+	      "     --info <name>         show a ring's counters, one key=value a line\n"
+	      "     --remove <name>       remove a ring and all its objects\n"
+	      "\n"
+	      " -h, --help                display this help\n"
+	      " -V, --version             display version\n"
+	      "\n"
+	      "Exit status: 0 every file arrived verified and was handled; 64 usage;\n"
+	      "65 bad record, refused path or incomplete file; 66 no such ring;\n"
+	      "69 a command of -x failed; 70 a worker crashed; 71 system error;\n"
+	      "73 cannot write output; 74 stdout failed; 75 interrupted;\n"
+	      "76 corrupt ring.\n",
+	      out);
+	exit(status);
+}
+
+static void die_usage(const char *what, const char *why)
+{
+	fprintf(stderr, "%s: %s: %s\n", PROG, what, why);
+	fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
+	exit(EX_USAGE);
+}
+
+static int parse_size(const char *s, unsigned long long *out)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	errno = 0;
+	if (!*s || *s == '-')
+		return -1;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (shift && v > (ULLONG_MAX >> shift)))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* mkdir -p, for the output directory the user named. */
+static int make_dirs(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != 0)
+			continue;
+		char ch = buf[i];
+
+		buf[i] = 0;
+		if (mkdir(buf, mode) < 0 && errno != EEXIST)
+			return -errno;
+		buf[i] = ch;
+	}
+	return 0;
+}
+
+/* The directory -x assembles large files in: private to this user. */
+static int open_work_dir(const char *dir)
+{
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 077)) {
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
+struct totals {
+	uint64_t records, files, dirs, links, bytes, bytes_in, bytes_out;
+	uint64_t bad, refused, write_failed, exec_failed, incomplete, withdrawn, skipped;
+	int fatal, all_eos, any_eos;
+};
+
+static void add_up(const struct consumer *c, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->all_eos = 1;
+	for (int i = 0; i < c->jobs; i++) {
+		const struct wstats *w = &c->stats[i];
+
+#define GET(f) atomic_load_explicit(&w->f, memory_order_relaxed)
+		t->records += GET(records);
+		t->files += GET(files);
+		t->dirs += GET(dirs);
+		t->links += GET(links);
+		t->bytes += GET(bytes);
+		t->bytes_in += GET(bytes_in);
+		t->bytes_out += GET(bytes_out);
+		t->bad += GET(bad);
+		t->refused += GET(refused);
+		t->write_failed += GET(write_failed);
+		t->exec_failed += GET(exec_failed);
+		t->incomplete += GET(incomplete);
+		t->withdrawn += GET(withdrawn);
+		t->skipped += GET(skipped);
+		if (GET(fatal) && !t->fatal)
+			t->fatal = GET(fatal);
+		t->all_eos &= GET(eos) != 0;
+		t->any_eos |= GET(eos) != 0;
+#undef GET
+	}
+}
+
+static void show_progress(const struct consumer *c, double t0, int force)
+{
+	static double last;
+	double t = now_sec();
+	struct totals tt;
+
+	if (!force && t - last < 0.25)
+		return;
+	last = t;
+	add_up(c, &tt);
+	fprintf(stderr, "\r%s: %llu files, %.1f MB, %.1f MB/s\033[K", PROG,
+		(unsigned long long)tt.files, tt.bytes / 1e6,
+		t - t0 > 0 ? tt.bytes / 1e6 / (t - t0) : 0.0);
+	g_progress_shown = 1;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void write_stats(const struct consumer *c, const struct totals *t, FILE *f,
+			double secs, int status)
+{
+	fprintf(f, "{\"program\":\"consumer\",\"ring\":");
+	json_str(f, c->ring_name);
+	fprintf(f, ",\"jobs\":%d,\"records\":%llu,\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,"
+		   "\"bytes\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+		   "\"transit_ratio\":%.4f,\"ratio\":%.4f,\"seconds\":%.6f,\"mb_per_s\":%.2f,"
+		   "\"failed\":{\"bad\":%llu,\"refused\":%llu,\"write\":%llu,\"exec\":%llu,"
+		   "\"incomplete\":%llu},\"withdrawn\":%llu,\"skipped\":%llu,\"exit\":%d,"
+		   "\"workers\":[",
+		c->jobs, (unsigned long long)t->records, (unsigned long long)t->files,
+		(unsigned long long)t->dirs, (unsigned long long)t->links,
+		(unsigned long long)t->bytes, (unsigned long long)t->bytes_in,
+		(unsigned long long)t->bytes_out,
+		t->bytes_in ? (double)t->bytes / (double)t->bytes_in : 1.0,
+		t->bytes_out ? (double)t->bytes / (double)t->bytes_out : 1.0, secs,
+		secs > 0 ? t->bytes / 1e6 / secs : 0.0, (unsigned long long)t->bad,
+		(unsigned long long)t->refused, (unsigned long long)t->write_failed,
+		(unsigned long long)t->exec_failed, (unsigned long long)t->incomplete,
+		(unsigned long long)t->withdrawn, (unsigned long long)t->skipped, status);
+	for (int i = 0; i < c->jobs; i++) {
+		const struct wstats *w = &c->stats[i];
+
+		fprintf(f, "%s{\"pid\":%d,\"records\":%llu,\"files\":%llu,\"bytes\":%llu,"
+			   "\"bytes_out\":%llu}", i ? "," : "",
+			atomic_load(&w->pid), (unsigned long long)atomic_load(&w->records),
+			(unsigned long long)atomic_load(&w->files),
+			(unsigned long long)atomic_load(&w->bytes),
+			(unsigned long long)atomic_load(&w->bytes_out));
+	}
+	fprintf(f, "]}\n");
+	fflush(f);
+}
+
+enum { OPT_CAPACITY = 256, OPT_PRODUCERS, OPT_STDOUT, OPT_WORK_DIR, OPT_KEEP, OPT_PROGRESS,
+       OPT_STATS, OPT_LIST, OPT_INFO, OPT_REMOVE };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "ring", required_argument, NULL, 'r' },
+		{ "capacity", required_argument, NULL, OPT_CAPACITY },
+		{ "producers", required_argument, NULL, OPT_PRODUCERS },
+		{ "out", required_argument, NULL, 'o' },
+		{ "compress", optional_argument, NULL, 'z' },
+		{ "stdout", no_argument, NULL, OPT_STDOUT },
+		{ "exec", required_argument, NULL, 'x' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
+		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "stats", optional_argument, NULL, OPT_STATS },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "list", no_argument, NULL, OPT_LIST },
+		{ "info", required_argument, NULL, OPT_INFO },
+		{ "remove", required_argument, NULL, OPT_REMOVE },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct consumer c = { .jobs = 1, .rootfd = -1 };
+	const char *stats_file = NULL, *admin_name = NULL;
+	int want_stats = 0, admin = 0, actions = 0, opt;
+	unsigned long long sz;
+	char work_dir[PATH_MAX];
+	long v;
+
+	c.ro.capacity = DEFAULT_CAPACITY;
+	c.ro.writers = 1;
+	while ((opt = getopt_long(argc, argv, "r:o:z::x:j:qhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			c.ring_name = optarg;
+			break;
+		case OPT_CAPACITY:
+			if (parse_size(optarg, &sz) < 0 || sz < SP_RING_MIN_CAPACITY ||
+			    sz > SP_RING_MAX_CAPACITY)
+				die_usage("--capacity", "expected a size from 4K to 4G");
+			c.ro.capacity = SP_RING_MIN_CAPACITY;
+			while (c.ro.capacity < sz)
+				c.ro.capacity <<= 1;
+			break;
+		case OPT_PRODUCERS:
+			if (parse_int(optarg, 1, SP_RING_MAX_PARTICIPANTS, &v) < 0)
+				die_usage("--producers", "expected a number from 1 to 128");
+			c.ro.writers = (unsigned)v;
+			break;
+		case 'o':
+			c.out_dir = optarg;
+			c.action = ACT_OUT;
+			actions++;
+			break;
+		case 'z':
+			c.compress = 1;
+			if (optarg && parse_int(optarg, 1, 12, &v) < 0)
+				die_usage("--compress", "expected a level from 1 to 12");
+			if (optarg)
+				c.compress = (int)v;
+			break;
+		case OPT_STDOUT:
+			c.action = ACT_STDOUT;
+			actions++;
+			break;
+		case 'x':
+			c.exec_cmd = optarg;
+			c.action = ACT_EXEC;
+			actions++;
+			break;
+		case 'j':
+			if (parse_int(optarg, 1, MAX_JOBS, &v) < 0)
+				die_usage("--jobs", "expected a number from 1 to 64");
+			c.jobs = (int)v;
+			break;
+		case OPT_WORK_DIR:
+			c.work_dir = optarg;
+			break;
+		case OPT_KEEP:
+			c.keep = 1;
+			break;
+		case OPT_PROGRESS:
+			c.progress = 1;
+			break;
+		case OPT_STATS:
+			want_stats = 1;
+			stats_file = optarg;
+			break;
+		case 'q':
+			c.quiet = 1;
+			break;
+		case OPT_LIST:
+		case OPT_INFO:
+		case OPT_REMOVE:
+			admin = opt;
+			admin_name = optarg;
+			break;
+		case 'h':
+			usage(stdout, EX_OK);
+			break;
+		case 'V':
+			printf("%s (shmpipe) %s, libshared %s\n", PROG, SP_VERSION_STRING,
+			       sp_version_string());
+			return EX_OK;
+		default:
+			fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc)
+		die_usage(argv[optind], "unexpected argument");
+	if (admin == OPT_LIST)
+		return admin_list();
+	if (admin == OPT_INFO)
+		return admin_info(admin_name);
+	if (admin == OPT_REMOVE)
+		return admin_remove(admin_name);
+
+	if (!c.ring_name)
+		die_usage("--ring", "a ring name is required");
+	if (sp_name_check(c.ring_name) < 0)
+		die_usage(c.ring_name, "bad ring name (1-100 characters of [A-Za-z0-9._-])");
+	if (actions != 1)
+		die_usage("action", "give exactly one of -o, --stdout and -x");
+	if (c.compress && c.action != ACT_OUT)
+		die_usage("--compress", "needs -o");
+	if (c.action == ACT_STDOUT && c.jobs != 1)
+		die_usage("--stdout", "keeps order with one worker only (-j 1)");
+
+	/* The output (or work) directory, locked shared for as long as we
+	 * work in it: the last consumer out takes it exclusively. */
+	if (c.action == ACT_OUT) {
+		int rc = make_dirs(c.out_dir, 0777);
+
+		c.rootfd = rc < 0 ? rc : open(c.out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (c.rootfd < 0) {
+			warnmsg(c.out_dir, strerror(rc < 0 ? -rc : errno));
+			return EX_CANTCREAT;
+		}
+	} else if (c.action == ACT_EXEC) {
+		if (!c.work_dir) {
+			const char *tmpdir = getenv("TMPDIR");
+
+			snprintf(work_dir, sizeof(work_dir), "%s/shmpipe.%s.%u",
+				 tmpdir && *tmpdir ? tmpdir : "/tmp", c.ring_name, (unsigned)geteuid());
+			c.work_dir = work_dir;
+		}
+		c.rootfd = open_work_dir(c.work_dir);
+		if (c.rootfd < 0) {
+			warnmsg(c.work_dir, c.rootfd == -EPERM ? "not a private directory of ours"
+							      : strerror(-c.rootfd));
+			return EX_CANTCREAT;
+		}
+	}
+	if (c.rootfd >= 0)
+		while (flock(c.rootfd, LOCK_SH) < 0 && errno == EINTR)
+			;
+
+	/* Attach once here, so that a bad ring is reported once, and the
+	 * ring exists (with our options) before any worker starts. */
+	sp_ring *ring;
+	int rc = sp_ring_open(c.ring_name, SP_CREATE, &c.ro, &ring);
+
+	if (rc < 0) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "ring %s", c.ring_name);
+		warnmsg(msg, rc == -EPROTO || rc == -EBADMSG ? "not a ring of this version, or corrupt"
+							      : strerror(-rc));
+		return rc == -EPROTO || rc == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
+	}
+	sp_ring_close(ring);
+
+	c.stats = mmap(NULL, sizeof(struct wstats) * (size_t)c.jobs, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c.stats == MAP_FAILED) {
+		warnmsg("mmap", strerror(errno));
+		return EX_OSERR;
+	}
+
+	/* No SA_RESTART: blocking calls must return to look at g_stop. */
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	/* Each worker holds the write end of this pipe: the supervisor sees
+	 * end-of-file when the last one exits, and sleeps in poll() till then. */
+	int life[2];
+	pid_t pids[MAX_JOBS];
+	pid_t self = getpid();
+	double t0 = now_sec();
+
+	if (pipe2(life, O_CLOEXEC) < 0) {
+		warnmsg("pipe", strerror(errno));
+		return EX_OSERR;
+	}
+	fflush(NULL);
+	for (int i = 0; i < c.jobs; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			warnmsg("fork", strerror(errno));
+			g_stop = 1;
+			c.jobs = i;
+			break;
+		}
+		if (pids[i] == 0) {
+			close(life[0]);
+			/* A worker stops cleanly if the supervisor dies. */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != self)
+				g_stop = 1;
+			worker_main(&c, i);
+			fflush(NULL);
+			_exit(0);
+		}
+	}
+	close(life[1]);
+
+	int forwarded = 0;
+	int show = c.progress && !c.quiet && isatty(STDERR_FILENO);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = life[0], .events = POLLIN };
+		int n = poll(&pfd, 1, show ? 250 : -1);
+
+		if (g_stop && !forwarded) {
+			/* A terminal's ^C reaches the workers already; a kill
+			 * from a script reaches only us. */
+			for (int i = 0; i < c.jobs; i++)
+				kill(pids[i], g_signal ? g_signal : SIGTERM);
+			forwarded = 1;
+		}
+		if (n > 0) {
+			char b;
+
+			if (read(life[0], &b, 1) == 0)
+				break;
+		}
+		if (show)
+			show_progress(&c, t0, 0);
+	}
+	close(life[0]);
+
+	int crashed = 0;
+
+	for (int i = 0; i < c.jobs; i++) {
+		int st;
+
+		while (waitpid(pids[i], &st, 0) < 0 && errno == EINTR)
+			;
+		if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st))) {
+			char msg[64], why[64];
+
+			snprintf(msg, sizeof(msg), "worker %ld", (long)pids[i]);
+			if (WIFSIGNALED(st))
+				snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(st));
+			else
+				snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(st));
+			warnmsg(msg, why);
+			crashed = 1;
+		}
+	}
+	double secs = now_sec() - t0;
+
+	if (show) {
+		show_progress(&c, t0, 1);
+		fputs("\r\033[K", stderr);
+		g_progress_shown = 0;
+	}
+
+	struct totals t;
+
+	add_up(&c, &t);
+	if (c.jobs == 0)
+		t.all_eos = 0;
+	int finished = t.all_eos && !g_stop && !crashed && !t.fatal;
+
+	/* The last consumer out of the directory sweeps what nobody can
+	 * complete any more, so no temporary file outlives the batch. */
+	if (c.rootfd >= 0 && flock(c.rootfd, LOCK_EX | LOCK_NB) == 0) {
+		asm_sweep(c.rootfd, !finished, c.quiet, &t.incomplete);
+		if (c.action == ACT_EXEC && work_dir == c.work_dir)
+			rmdir(c.work_dir);      /* fails, harmlessly, if not empty */
+	}
+	/* A worker that saw the end saw the ring sealed and drained: it has
+	 * served its purpose, even if another worker crashed. */
+	if (t.any_eos && !g_stop && !c.keep) {
+		rc = sp_ring_unlink(c.ring_name);
+		if (rc < 0 && rc != -ENOENT) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "ring %s: remove", c.ring_name);
+			warnmsg(msg, strerror(-rc));
+		}
+	}
+
+	int status = EX_OK;
+
+	if (g_stop)
+		status = EX_TEMPFAIL;
+	else if (t.fatal)
+		status = t.fatal == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
+	else if (crashed)
+		status = EX_SOFTWARE;
+	else if (t.bad || t.refused || t.incomplete)
+		status = EX_DATAERR;
+	else if (t.write_failed)
+		status = c.action == ACT_STDOUT ? EX_IOERR : EX_CANTCREAT;
+	else if (t.exec_failed)
+		status = EX_UNAVAILABLE;
+
+	uint64_t failed = t.bad + t.refused + t.incomplete + t.write_failed + t.exec_failed;
+
+	if (!c.quiet) {
+		fprintf(stderr, "%s: %llu files, %llu dirs, %llu links, %.1f MB in %.2f s "
+				"(%.1f MB/s), %.1f MB out, %llu failed%s\n",
+			PROG, (unsigned long long)t.files, (unsigned long long)t.dirs,
+			(unsigned long long)t.links, t.bytes / 1e6, secs,
+			secs > 0 ? t.bytes / 1e6 / secs : 0.0, t.bytes_out / 1e6,
+			(unsigned long long)failed, g_stop ? ", interrupted" : "");
+	}
+	if (want_stats) {
+		FILE *f = stats_file ? fopen(stats_file, "w")
+			  : c.action == ACT_STDOUT ? stderr : stdout;
+
+		if (!f) {
+			warnmsg(stats_file, strerror(errno));
+		} else {
+			write_stats(&c, &t, f, secs, status);
+			if (stats_file)
+				fclose(f);
+		}
+	}
+	return status;
+}

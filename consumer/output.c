@@ -1,0 +1,338 @@
+/* output.c: recreates files, directories and links under the output directory, never through a link. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <lz4frame.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/*
+ * Safety rules, all enforced here:
+ *  - a path reaches this file already checked by sp_batch_path_check():
+ *    relative, no "." or "..", no reserved first component;
+ *  - every directory on the way is opened with O_NOFOLLOW|O_DIRECTORY from
+ *    the output directory down, so a link already in the tree, or one the
+ *    batch itself made, stops the walk (ELOOP or ENOTDIR): refused;
+ *  - content goes to a temporary name, opened O_CREAT|O_NOFOLLOW, and is
+ *    renamed into place once complete and verified; rename() replaces a
+ *    link at the destination instead of following it.
+ * A whole file's temporary name is beside its destination, so the rename
+ * stays in one directory (a rename across directories takes a lock global
+ * to the file system, which workers would queue on).
+ */
+
+void tmp_name(char *buf, size_t size, uint64_t run, uint64_t seq, const char *ext)
+{
+	snprintf(buf, size, TMP_PREFIX "%016llx-%llu%s", (unsigned long long)run,
+		 (unsigned long long)seq, ext);
+}
+
+int write_full(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * The directory last walked to, kept open: files of one directory come
+ * together, so most files skip the walk.  The descriptor stays valid
+ * whatever happens to names later; it was reached without any link.
+ */
+static char cache_dir[PATH_MAX];
+static size_t cache_len;
+static int cache_fd = -1;
+
+/*
+ * Returns a descriptor (owned by the cache: do not close it) of the
+ * directory that is to hold the last component of path, walking from the
+ * output directory and creating missing directories; stores the last
+ * component in *base.  Returns -errno on failure (-ELOOP, -ENOTDIR: a
+ * component is a link or not a directory).
+ */
+static int parent_dir(struct consumer *c, const char *path, const char **base)
+{
+	const char *last = strrchr(path, '/');
+	size_t dlen = last ? (size_t)(last - path) : 0;
+	char name[NAME_MAX + 1];
+	const char *s = path;
+	int fd;
+
+	*base = last ? last + 1 : path;
+	if (strlen(*base) > NAME_MAX)
+		return -ENAMETOOLONG;
+	if (dlen == 0)
+		return c->rootfd;
+	if (cache_fd >= 0 && cache_len == dlen && memcmp(cache_dir, path, dlen) == 0)
+		return cache_fd;
+
+	fd = c->rootfd;
+	while (s < path + dlen) {
+		const char *slash = strchr(s, '/');
+		size_t n = (size_t)(slash - s);
+		int nfd;
+
+		if (n > NAME_MAX) {
+			if (fd != c->rootfd)
+				close(fd);
+			return -ENAMETOOLONG;
+		}
+		memcpy(name, s, n);
+		name[n] = 0;
+		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT) {
+			/* Another worker may create it at the same moment. */
+			if (mkdirat(fd, name, 0777) < 0 && errno != EEXIST) {
+				int err = errno;
+
+				if (fd != c->rootfd)
+					close(fd);
+				return -err;
+			}
+			nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		int err = errno;
+
+		if (fd != c->rootfd)
+			close(fd);
+		if (nfd < 0)
+			return -err;
+		fd = nfd;
+		s = slash + 1;
+	}
+	if (cache_fd >= 0)
+		close(cache_fd);
+	cache_fd = fd;
+	cache_len = dlen;
+	memcpy(cache_dir, path, dlen);
+	return fd;
+}
+
+/* Reports a failure to place path, as a refusal when a link or a file
+ * stood in the way, and counts it. */
+static void place_failed(struct consumer *c, const char *path, const char *what, int err)
+{
+	if (err == ELOOP || err == ENOTDIR) {
+		ADD(refused, 1);
+		warnpath(path, "refused", "a component is a symbolic link or not a directory");
+	} else {
+		ADD(write_failed, 1);
+		warnpath(path, what, strerror(err));
+	}
+}
+
+static void set_times(int fd, const struct sp_batch_rec *r)
+{
+	struct timespec ts[2];
+
+	ts[0].tv_sec = r->mtime_sec;
+	ts[0].tv_nsec = r->mtime_nsec;
+	ts[1] = ts[0];
+	futimens(fd, ts);
+}
+
+/*
+ * Gives the temporary file tmpname (in directory tmpdir, open as tmpfd) its
+ * mode and time, closes it, and renames it to path (plus ".lz4" with -z).
+ * On failure removes it and reports.  Returns 0 or -1.
+ */
+int out_place_tmp(struct consumer *c, int tmpdir, const char *tmpname, int tmpfd,
+		  const struct sp_batch_rec *r, const char *path)
+{
+	char dest[NAME_MAX + 1];
+	const char *base;
+	int pfd, err = 0;
+
+	/* Permission bits only: no set-id bits from a record. */
+	if (fchmod(tmpfd, r->mode & 0777) < 0)
+		err = errno;
+	set_times(tmpfd, r);
+	if (close(tmpfd) < 0 && !err)
+		err = errno;    /* a delayed write error: the content is not safe */
+	if (err) {
+		unlinkat(tmpdir, tmpname, 0);
+		place_failed(c, path, "write", err);
+		return -1;
+	}
+	pfd = parent_dir(c, path, &base);
+	if (pfd < 0) {
+		unlinkat(tmpdir, tmpname, 0);
+		place_failed(c, path, "create directory", -pfd);
+		return -1;
+	}
+	if (snprintf(dest, sizeof(dest), "%s%s", base, c->compress ? ".lz4" : "") >=
+	    (int)sizeof(dest)) {
+		unlinkat(tmpdir, tmpname, 0);
+		place_failed(c, path, "rename", ENAMETOOLONG);
+		return -1;
+	}
+	if (renameat(tmpdir, tmpname, pfd, dest) < 0) {
+		err = errno;
+		unlinkat(tmpdir, tmpname, 0);
+		place_failed(c, path, "rename", err);
+		return -1;
+	}
+	ADD(files, 1);
+	return 0;
+}
+
+/* The LZ4 frame every -z file (or part) gets: what `lz4` writes, plus the
+ * content size, so that `lz4 -d` and `lz4 --list` know it. */
+static void frame_prefs(const struct consumer *c, uint64_t size, LZ4F_preferences_t *prefs)
+{
+	memset(prefs, 0, sizeof(*prefs));
+	prefs->frameInfo.blockSizeID = LZ4F_max256KB;
+	prefs->frameInfo.blockMode = LZ4F_blockIndependent;
+	prefs->frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+	prefs->frameInfo.contentSize = size;
+	prefs->compressionLevel = c->compress;
+}
+
+size_t lz4_frame_bound(const struct consumer *c, size_t len)
+{
+	LZ4F_preferences_t prefs;
+
+	frame_prefs(c, len, &prefs);
+	return LZ4F_HEADER_SIZE_MAX + LZ4F_compressBound(len, &prefs) +
+	       LZ4F_compressBound(0, &prefs) + 64;
+}
+
+long long lz4_frame(struct consumer *c, const void *src, size_t len, void *dst, size_t cap)
+{
+	LZ4F_preferences_t prefs;
+	char *d = dst;
+	size_t n, total;
+
+	frame_prefs(c, len, &prefs);
+	n = LZ4F_compressBegin(c->cctx, d, cap, &prefs);
+	if (LZ4F_isError(n))
+		return -EIO;
+	total = n;
+	n = LZ4F_compressUpdate(c->cctx, d + total, cap - total, src, len, NULL);
+	if (LZ4F_isError(n))
+		return -EIO;
+	total += n;
+	n = LZ4F_compressEnd(c->cctx, d + total, cap - total, NULL);
+	if (LZ4F_isError(n))
+		return -EIO;
+	return (long long)(total + n);
+}
+
+int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+	     const void *content)
+{
+	const void *data = content;
+	size_t len = r->raw_len;
+	const char *base;
+	char tmp[64];
+	int dfd, fd, rc;
+
+	if (c->compress) {
+		long long n = lz4_frame(c, content, r->raw_len, c->zpart, c->zpart_size);
+
+		if (n < 0) {
+			place_failed(c, path, "compress", EIO);
+			return 0;
+		}
+		data = c->zpart;
+		len = (size_t)n;
+	}
+	dfd = parent_dir(c, path, &base);
+	if (dfd < 0) {
+		place_failed(c, path, "create directory", -dfd);
+		return 0;
+	}
+	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
+	/* O_TRUNC, not O_EXCL: a record redelivered after its first reader
+	 * died finds that reader's leftover and starts again. */
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		place_failed(c, path, "create", errno);
+		return 0;
+	}
+	rc = write_full(fd, data, len);
+	if (rc < 0) {
+		close(fd);
+		unlinkat(dfd, tmp, 0);
+		place_failed(c, path, "write", -rc);
+		return 0;
+	}
+	if (out_place_tmp(c, dfd, tmp, fd, r, path) == 0)
+		ADD(bytes_out, len);
+	return 0;
+}
+
+int out_dir(struct consumer *c, const struct sp_batch_rec *r, const char *path)
+{
+	const char *base;
+	int pfd = parent_dir(c, path, &base), fd;
+
+	if (pfd < 0) {
+		place_failed(c, path, "create directory", -pfd);
+		return 0;
+	}
+	/* The owner keeps rwx, or the files of the batch could not go in. */
+	mode_t mode = (r->mode & 0777) | 0700;
+
+	if (mkdirat(pfd, base, mode) < 0 && errno != EEXIST) {
+		place_failed(c, path, "create directory", errno);
+		return 0;
+	}
+	fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		place_failed(c, path, "create directory", errno);
+		return 0;
+	}
+	fchmod(fd, mode);
+	close(fd);
+	ADD(dirs, 1);
+	return 0;
+}
+
+int out_symlink(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+		const char *target)
+{
+	const char *base;
+	char tmp[64];
+	int pfd = parent_dir(c, path, &base);
+
+	if (pfd < 0) {
+		place_failed(c, path, "create directory", -pfd);
+		return 0;
+	}
+	/* Made under a temporary name beside its place, then renamed: the
+	 * name never holds anything but the finished link. */
+	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".lnk");
+	unlinkat(pfd, tmp, 0);
+	if (symlinkat(target, pfd, tmp) < 0) {
+		place_failed(c, path, "create link", errno);
+		return 0;
+	}
+	struct timespec ts[2] = { { r->mtime_sec, r->mtime_nsec }, { r->mtime_sec, r->mtime_nsec } };
+
+	utimensat(pfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
+	if (renameat(pfd, tmp, pfd, base) < 0) {
+		int err = errno;
+
+		unlinkat(pfd, tmp, 0);
+		place_failed(c, path, "rename", err);
+		return 0;
+	}
+	ADD(links, 1);
+	return 0;
+}

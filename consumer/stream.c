@@ -1,0 +1,153 @@
+/* stream.c: --stdout: writes the content of every file and stream to standard output, in order. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * Order: the ring keeps each producer's records in the order it put them,
+ * and --stdout runs one worker, so each producer's content comes out in
+ * order.  Records of several producers interleave record by record (at
+ * most one part, 1M by default, at a time), as writes of several writers
+ * to one pipe do.  A part that is not the next one of its file means
+ * another reader took one: the file is reported and the rest of it skipped.
+ */
+
+struct sstate {
+	uint64_t run, seq;
+	uint64_t off;        /* bytes written so far */
+	uint32_t next;       /* next part expected */
+	int broken;
+	char *path;
+	struct sp_batch_hash h;
+};
+
+static struct sstate *tab;
+static size_t ntab;
+static int out_failed;
+
+static int out(struct consumer *c, const void *buf, size_t len)
+{
+	int rc;
+
+	if (out_failed)
+		return -EPIPE;
+	rc = write_full(STDOUT_FILENO, buf, len);
+	if (rc < 0) {
+		out_failed = 1;
+		ADD(write_failed, 1);
+		warnmsg("stdout", strerror(-rc));
+		return rc;
+	}
+	ADD(bytes_out, len);
+	return 0;
+}
+
+static struct sstate *find(const struct sp_batch_rec *r, int add, const char *path)
+{
+	for (size_t i = 0; i < ntab; i++)
+		if (tab[i].run == r->run && tab[i].seq == r->seq)
+			return &tab[i];
+	if (!add)
+		return NULL;
+	struct sstate *nt = realloc(tab, (ntab + 1) * sizeof(*tab));
+
+	if (!nt)
+		return NULL;
+	tab = nt;
+	memset(&tab[ntab], 0, sizeof(*tab));
+	tab[ntab].run = r->run;
+	tab[ntab].seq = r->seq;
+	tab[ntab].path = strdup(path);
+	sp_batch_hash_init(&tab[ntab].h, 0);
+	return &tab[ntab++];
+}
+
+static void drop(struct sstate *s)
+{
+	free(s->path);
+	*s = tab[--ntab];
+}
+
+int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+		  const void *content)
+{
+	struct sstate *s;
+	char why[96];
+
+	switch (r->type) {
+	case SP_BATCH_FILE:
+		if (out(c, content, r->raw_len) < 0)
+			return -EPIPE;
+		ADD(files, 1);
+		return 0;
+	case SP_BATCH_PART:
+		s = find(r, 1, path);
+		if (!s) {
+			ADD(write_failed, 1);
+			warnpath(path, "memory", strerror(ENOMEM));
+			return 0;
+		}
+		if (s->broken)
+			return 0;
+		if (r->part != s->next || r->offset != s->off) {
+			snprintf(why, sizeof(why), "part %u came when %u was due; rest skipped "
+				 "(use one consumer, -j 1)", r->part, s->next);
+			warnpath(path, "out of order", why);
+			ADD(bad, 1);
+			s->broken = 1;
+			return 0;
+		}
+		if (out(c, content, r->raw_len) < 0)
+			return -EPIPE;
+		sp_batch_tree_add(&s->h, r->part_hash);
+		s->next++;
+		s->off += r->raw_len;
+		return 0;
+	case SP_BATCH_END:
+		s = find(r, r->nparts == 0, path);
+		if (r->flags & SP_BATCH_F_ABORTED) {
+			ADD(withdrawn, 1);
+			if (!c->quiet)
+				warnpath(path, "cut short", "the producer withdrew it");
+		} else if (!s) {
+			ADD(write_failed, 1);
+			warnpath(path, "end", strerror(ENOMEM));
+			return 0;
+		} else if (s->broken) {
+			ADD(incomplete, 1);
+		} else if (s->next != r->nparts || s->off != r->size ||
+			   sp_batch_hash_digest(&s->h) != r->file_hash) {
+			ADD(bad, 1);
+			warnpath(path, "end", "whole-stream checksum or size mismatch");
+		} else {
+			ADD(files, 1);
+		}
+		if (s)
+			drop(s);
+		return 0;
+	default:
+		ADD(skipped, 1);
+		return 0;
+	}
+}
+
+int stream_finish(struct consumer *c)
+{
+	/* At the end of the batch, a file still open lost its END. */
+	if (atomic_load_explicit(&c->st->eos, memory_order_relaxed)) {
+		for (size_t i = 0; i < ntab; i++) {
+			if (!tab[i].broken)
+				warnpath(tab[i].path, "incomplete", "its end never came");
+			ADD(incomplete, 1);
+		}
+	}
+	while (ntab)
+		drop(&tab[0]);
+	free(tab);
+	tab = NULL;
+	return 0;
+}

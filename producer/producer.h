@@ -1,0 +1,65 @@
+/* producer.h: state shared by the producer's option parsing, walk and record sending. */
+#ifndef PRODUCER_H
+#define PRODUCER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "shared/batch.h"
+#include "shared/ring.h"
+
+#define PROG "producer"
+#define DEFAULT_CHUNK (1u << 20)
+#define DEFAULT_CAPACITY (16u << 20)
+
+/* Set by the SIGINT/SIGTERM handler; every wait loop looks at it. */
+extern volatile sig_atomic_t g_stop;
+/* A progress line is on the terminal and must be erased before a message. */
+extern int g_progress_shown;
+
+struct producer {
+	/* Options. */
+	const char *ring_name;
+	int lz4_level;          /* 0: off; 1-2: LZ4 fast; 3-12: LZ4 HC */
+	int follow;             /* -L: follow symbolic links */
+	int recurse;            /* 0 with --no-recursion */
+	int quiet;
+	int progress;           /* live line on stderr */
+	const char *stdin_name; /* relative path given to the "-" stream */
+	size_t chunk;           /* payload bytes per part */
+
+	/* Run. */
+	sp_ring *ring;
+	size_t max_record;      /* sp_ring_max_record() */
+	uint64_t run;           /* random id of this run */
+	uint64_t seq;           /* last file number used */
+	char *buf;              /* chunk + 1 bytes: raw content */
+	char *zbuf;             /* chunk bytes: compressed content */
+	int counting;           /* pre-walk for --progress totals: send nothing */
+
+	/* Counters. */
+	uint64_t files, dirs, links, records, bytes, bytes_sent, failed, skipped;
+	uint64_t total_files, total_bytes;   /* from the pre-walk, 0 if unknown */
+	double t0, last_progress;
+	int fatal;              /* a ring error: stop the whole batch (exit code) */
+};
+
+/* send.c */
+int send_dir(struct producer *p, const char *rel, const struct stat *st);
+int send_symlink(struct producer *p, const char *rel, const char *target,
+		 const struct stat *st);
+int send_file(struct producer *p, int fd, const char *shown, const char *rel,
+	      const struct stat *st);
+int send_stream(struct producer *p, int fd, const char *rel);
+void progress_update(struct producer *p, int force);
+double now_sec(void);
+
+/* walk.c */
+int walk_arg(struct producer *p, const char *arg);
+
+/* Reports "producer: what: why" on stderr. */
+void warnmsg(const char *what, const char *why);
+
+#endif

@@ -1,0 +1,497 @@
+/* send.c: turns files, directories, links and the standard input into batch records in the ring. */
+#include "producer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <lz4.h>
+#include <lz4hc.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Waits on the ring are cut into slices so that a signal is noticed
+ * promptly: the library never returns -EINTR. */
+#define SLICE_NS 100000000LL
+
+/* An END that withdraws a file is still worth a short wait after a signal,
+ * so that consumers can drop the parts they already assembled. */
+#define ABORT_WAIT_NS 1000000000LL
+
+double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void fmt_eta(char *buf, size_t size, double s)
+{
+	long t = (long)(s + 0.5);
+
+	if (t >= 3600)
+		snprintf(buf, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+void progress_update(struct producer *p, int force)
+{
+	double t = now_sec();
+
+	if (!p->progress || p->counting || (!force && t - p->last_progress < 0.25))
+		return;
+	p->last_progress = t;
+
+	double dt = t - p->t0 > 1e-6 ? t - p->t0 : 1e-6;
+	double rate = (double)p->bytes / dt;
+	char line[160], eta[32] = "";
+	int n;
+
+	if (p->total_bytes && p->bytes <= p->total_bytes && rate > 0) {
+		fmt_eta(eta, sizeof(eta), (double)(p->total_bytes - p->bytes) / rate);
+		n = snprintf(line, sizeof(line),
+			     "%s: %llu/%llu files, %.1f/%.1f MB, %.1f MB/s, ETA %s", PROG,
+			     (unsigned long long)p->files, (unsigned long long)p->total_files,
+			     p->bytes / 1e6, p->total_bytes / 1e6, rate / 1e6, eta);
+	} else {
+		n = snprintf(line, sizeof(line), "%s: %llu files, %.1f MB, %.1f MB/s", PROG,
+			     (unsigned long long)p->files, p->bytes / 1e6, rate / 1e6);
+	}
+	if (n > 0) {
+		fprintf(stderr, "\r%s\033[K", line);
+		g_progress_shown = 1;
+	}
+}
+
+/* Reports a ring error once and marks the batch as failed for good. */
+static int ring_failed(struct producer *p, const char *what, int rc)
+{
+	if (!p->fatal) {
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "ring %s: %s", p->ring_name, what);
+		warnmsg(msg, rc == -EPIPE ? "the ring is closed (all its producers finished)"
+					  : strerror(-rc));
+		p->fatal = rc;
+	}
+	return rc;
+}
+
+/*
+ * Puts one record: header and path from rec, payload raw[0..raw_len),
+ * compressed first when --lz4 is on and it shrinks.  The payload is prepared
+ * before the reservation, so other writers never wait behind our compressor.
+ * Returns 0, -EINTR when stopped by a signal, or a ring error.
+ */
+static int put_record(struct producer *p, struct sp_batch_rec *rec, const void *raw,
+		      size_t raw_len, long long stop_wait_ns)
+{
+	const void *payload = raw;
+	size_t data_len = raw_len;
+	struct sp_msg m;
+	int rc;
+
+	rec->raw_len = (uint32_t)raw_len;
+	if (p->lz4_level && raw_len > 32 && rec->type != SP_BATCH_SYMLINK) {
+		static void *state;
+		int n;
+
+		if (!state) {
+			state = malloc(p->lz4_level >= LZ4HC_CLEVEL_MIN ? (size_t)LZ4_sizeofStateHC()
+									: (size_t)LZ4_sizeofState());
+			if (!state)
+				return ring_failed(p, "compress", -ENOMEM);
+		}
+		/* A result that does not shrink does not fit in raw_len - 1
+		 * bytes: LZ4 returns 0 and the chunk travels raw. */
+		if (p->lz4_level >= LZ4HC_CLEVEL_MIN)
+			n = LZ4_compress_HC_extStateHC(state, raw, p->zbuf, (int)raw_len,
+						       (int)raw_len - 1, p->lz4_level);
+		else
+			n = LZ4_compress_fast_extState(state, raw, p->zbuf, (int)raw_len,
+						       (int)raw_len - 1, 1);
+		if (n > 0) {
+			payload = p->zbuf;
+			data_len = (size_t)n;
+			rec->flags |= SP_BATCH_F_LZ4;
+		}
+	}
+	rec->data_len = (uint32_t)data_len;
+	rec->data = payload;
+
+	long long total = sp_batch_size(rec->path_len, data_len);
+	double deadline = now_sec() + stop_wait_ns / 1e9;
+
+	if (total < 0)
+		return ring_failed(p, "record", (int)total);
+	for (;;) {
+		if (g_stop && (stop_wait_ns == 0 || now_sec() > deadline))
+			return -EINTR;
+		rc = sp_ring_reserve(p->ring, (size_t)total, &m, SLICE_NS);
+		if (rc == 0)
+			break;
+		if (rc != -ETIMEDOUT && rc != -EAGAIN)
+			return ring_failed(p, "reserve", rc);
+	}
+	if (sp_batch_encode(rec, m.data, (size_t)total) != total) {
+		sp_ring_commit(p->ring, &m, 0);   /* cannot happen: sizes match */
+		return ring_failed(p, "encode", -EINVAL);
+	}
+	rc = sp_ring_commit(p->ring, &m, (size_t)total);
+	if (rc < 0)
+		return ring_failed(p, "commit", rc);
+	p->records++;
+	p->bytes_sent += data_len;
+	return 0;
+}
+
+static void fill_common(struct producer *p, struct sp_batch_rec *rec, unsigned type,
+			const char *rel, const struct stat *st)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->type = type;
+	rec->run = p->run;
+	rec->seq = ++p->seq;
+	rec->path = rel;
+	rec->path_len = strlen(rel);
+	if (st) {
+		rec->mode = (uint32_t)st->st_mode;
+		rec->mtime_sec = st->st_mtim.tv_sec;
+		rec->mtime_nsec = (uint32_t)st->st_mtim.tv_nsec;
+	}
+}
+
+int send_dir(struct producer *p, const char *rel, const struct stat *st)
+{
+	struct sp_batch_rec rec;
+
+	if (p->counting)
+		return 0;
+	fill_common(p, &rec, SP_BATCH_DIR, rel, st);
+	int rc = put_record(p, &rec, NULL, 0, 0);
+
+	if (rc == 0)
+		p->dirs++;
+	return rc;
+}
+
+int send_symlink(struct producer *p, const char *rel, const char *target, const struct stat *st)
+{
+	struct sp_batch_rec rec;
+
+	if (p->counting)
+		return 0;
+	fill_common(p, &rec, SP_BATCH_SYMLINK, rel, st);
+	rec.size = strlen(target);
+	int rc = put_record(p, &rec, target, strlen(target), 0);
+
+	if (rc == 0)
+		p->links++;
+	return rc;
+}
+
+/* Reads up to len bytes, looping on short reads; returns the count (short
+ * only at end of file) or -errno. */
+static ssize_t read_full(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len) {
+		ssize_t r = read(fd, buf + n, len - n);
+
+		if (r < 0) {
+			if (errno == EINTR && !g_stop)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
+/* The payload room a record with this path leaves, capped at --chunk. */
+static size_t chunk_for(const struct producer *p, size_t path_len)
+{
+	size_t room = p->max_record > SP_BATCH_HDR_SIZE + path_len
+			      ? p->max_record - SP_BATCH_HDR_SIZE - path_len : 0;
+
+	return room < p->chunk ? room : p->chunk;
+}
+
+static int changed(const struct stat *a, const struct stat *b)
+{
+	return a->st_size != b->st_size || a->st_mtim.tv_sec != b->st_mtim.tv_sec ||
+	       a->st_mtim.tv_nsec != b->st_mtim.tv_nsec;
+}
+
+static void file_failed(struct producer *p, const char *shown, const char *why)
+{
+	warnmsg(shown, why);
+	p->failed++;
+}
+
+/* Withdraws a parted file of which nparts parts were sent. */
+static int send_abort(struct producer *p, struct sp_batch_rec *rec, uint32_t nparts,
+		      unsigned stream)
+{
+	struct sp_batch_rec end = *rec;
+
+	if (nparts == 0)
+		return 0;
+	end.type = SP_BATCH_END;
+	end.flags = SP_BATCH_F_ABORTED | stream;
+	end.nparts = nparts;
+	end.offset = 0;
+	end.part = 0;
+	end.part_hash = 0;
+	end.file_hash = 0;
+	if (end.size < nparts)
+		end.size = nparts;
+	return put_record(p, &end, NULL, 0, ABORT_WAIT_NS);
+}
+
+int send_file(struct producer *p, int fd, const char *shown, const char *rel,
+	      const struct stat *st)
+{
+	size_t path_len = strlen(rel);
+	size_t chunk = chunk_for(p, path_len);
+	uint64_t size = (uint64_t)st->st_size;
+	struct sp_batch_rec rec;
+	struct stat st2;
+	ssize_t n;
+	int rc;
+
+	if (p->counting) {
+		p->total_files++;
+		p->total_bytes += size;
+		return 0;
+	}
+	if (chunk == 0 || path_len > SP_BATCH_PATH_MAX) {
+		file_failed(p, shown, "path too long for a record of this ring");
+		return 0;
+	}
+	if (size > SP_BATCH_SIZE_MAX) {
+		file_failed(p, shown, "file too large");
+		return 0;
+	}
+	if (size <= chunk) {
+		/* One self-contained record.  Reading one byte more than the
+		 * size tells a file that grew since fstat. */
+		n = read_full(fd, p->buf, (size_t)size + 1);
+		if (n == -EINTR && g_stop)
+			return -EINTR;
+		if (n < 0) {
+			file_failed(p, shown, strerror((int)-n));
+			return 0;
+		}
+		if (fstat(fd, &st2) < 0 || (uint64_t)n != size || changed(st, &st2)) {
+			file_failed(p, shown, "file changed while being read");
+			return 0;
+		}
+		fill_common(p, &rec, SP_BATCH_FILE, rel, st);
+		rec.size = size;
+		rec.part_hash = rec.file_hash = sp_batch_hash64(p->buf, (size_t)n, 0);
+		rc = put_record(p, &rec, p->buf, (size_t)n, 0);
+		if (rc == 0) {
+			p->files++;
+			p->bytes += size;
+		}
+		progress_update(p, 0);
+		return rc;
+	}
+
+	/* Parts of `chunk` bytes, then an END with the tree hash of their
+	 * checksums.  Memory stays at one chunk whatever the file's size. */
+	struct sp_batch_hash h;
+	uint64_t off = 0;
+	uint32_t idx = 0;
+	const char *why = NULL;
+
+	if (size / chunk >= UINT32_MAX) {
+		file_failed(p, shown, "file too large for this ring's record size");
+		return 0;
+	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	sp_batch_hash_init(&h, 0);
+	fill_common(p, &rec, SP_BATCH_PART, rel, st);
+	rec.size = size;
+	while (off < size) {
+		size_t want = size - off < chunk ? (size_t)(size - off) : chunk;
+
+		n = read_full(fd, p->buf, want);
+		if (n == -EINTR && g_stop) {
+			send_abort(p, &rec, idx, 0);
+			return -EINTR;
+		}
+		if (n < 0) {
+			why = strerror((int)-n);
+			break;
+		}
+		if ((size_t)n < want) {
+			why = "file changed while being read (it shrank)";
+			break;
+		}
+		if (off + want == size) {
+			/* Before the last part goes out: did it grow or change? */
+			char extra;
+
+			if (read_full(fd, &extra, 1) != 0 || fstat(fd, &st2) < 0 ||
+			    changed(st, &st2)) {
+				why = "file changed while being read";
+				break;
+			}
+		}
+		rec.type = SP_BATCH_PART;
+		rec.flags = 0;
+		rec.offset = off;
+		rec.part = idx;
+		rec.part_hash = sp_batch_hash64(p->buf, want, 0);
+		sp_batch_tree_add(&h, rec.part_hash);
+		rec.file_hash = 0;
+		rc = put_record(p, &rec, p->buf, want, 0);
+		if (rc < 0) {
+			if (rc == -EINTR)
+				send_abort(p, &rec, idx, 0);
+			return rc;
+		}
+		off += want;
+		idx++;
+		p->bytes += want;
+		progress_update(p, 0);
+	}
+	if (why) {
+		file_failed(p, shown, why);
+		p->bytes -= off;
+		return send_abort(p, &rec, idx, 0);
+	}
+	rec.type = SP_BATCH_END;
+	rec.flags = 0;
+	rec.offset = 0;
+	rec.part = 0;
+	rec.nparts = idx;
+	rec.part_hash = 0;
+	rec.file_hash = sp_batch_hash_digest(&h);
+	rc = put_record(p, &rec, NULL, 0, 0);
+	if (rc == 0)
+		p->files++;
+	return rc;
+}
+
+/*
+ * Fills buf with up to len bytes of a stream.  Returns early with what it
+ * has when the input has nothing more ready, so that a slow writer upstream
+ * is not held back by a chunk that never fills.  Returns the count, 0 at end
+ * of input, or -errno.
+ */
+static ssize_t fill_stream(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len) {
+		if (n > 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, 0) == 0)
+				break;
+		}
+		ssize_t r = read(fd, buf + n, len - n);
+
+		if (r < 0) {
+			if (errno == EINTR && !g_stop)
+				continue;
+			if (n > 0 && errno == EINTR)
+				break;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
+int send_stream(struct producer *p, int fd, const char *rel)
+{
+	size_t chunk = chunk_for(p, strlen(rel));
+	struct sp_batch_rec rec;
+	struct sp_batch_hash h;
+	uint64_t off = 0;
+	uint32_t idx = 0;
+	struct stat st;
+	int rc;
+
+	if (p->counting)
+		return 0;
+	if (chunk == 0) {
+		file_failed(p, "-", "name too long for a record of this ring");
+		return 0;
+	}
+	/* A stream has no mode or time of its own: a regular file, 0644, now. */
+	memset(&st, 0, sizeof(st));
+	st.st_mode = S_IFREG | 0644;
+	clock_gettime(CLOCK_REALTIME, &st.st_mtim);
+	fill_common(p, &rec, SP_BATCH_PART, rel, &st);
+	sp_batch_hash_init(&h, 0);
+	for (;;) {
+		ssize_t n = fill_stream(fd, p->buf, chunk);
+
+		if (n < 0) {
+			rec.size = off;
+			if (n == -EINTR && g_stop) {
+				send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+				return -EINTR;
+			}
+			file_failed(p, "-", strerror((int)-n));
+			return send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+		}
+		if (n == 0)
+			break;
+		if (idx == UINT32_MAX || off + (uint64_t)n > SP_BATCH_SIZE_MAX) {
+			file_failed(p, "-", "stream too long");
+			rec.size = off;
+			return send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+		}
+		rec.type = SP_BATCH_PART;
+		rec.flags = SP_BATCH_F_STREAM;
+		rec.size = 0;
+		rec.offset = off;
+		rec.part = idx;
+		rec.part_hash = sp_batch_hash64(p->buf, (size_t)n, 0);
+		sp_batch_tree_add(&h, rec.part_hash);
+		rc = put_record(p, &rec, p->buf, (size_t)n, 0);
+		if (rc < 0) {
+			if (rc == -EINTR) {
+				rec.size = off;
+				send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+			}
+			return rc;
+		}
+		off += (uint64_t)n;
+		idx++;
+		p->bytes += (uint64_t)n;
+		progress_update(p, 0);
+		if (g_stop) {
+			rec.size = off;
+			send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+			return -EINTR;
+		}
+	}
+	rec.type = SP_BATCH_END;
+	rec.flags = SP_BATCH_F_STREAM;
+	rec.size = off;
+	rec.offset = 0;
+	rec.part = 0;
+	rec.nparts = idx;
+	rec.part_hash = 0;
+	rec.file_hash = sp_batch_hash_digest(&h);
+	rc = put_record(p, &rec, NULL, 0, 0);
+	if (rc == 0)
+		p->files++;
+	return rc;
+}

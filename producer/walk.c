@@ -1,0 +1,278 @@
+/* walk.c: turns each PATH argument into relative paths and walks directories recursively. */
+#include "producer.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Directories open at once on the way down, and the identities of those
+ * directories, so that -L cannot loop through a link to an ancestor. */
+struct ancestor {
+	dev_t dev;
+	ino_t ino;
+	const struct ancestor *up;
+};
+
+static int walk_dir(struct producer *p, int dfd, char *shown, char *rel,
+		    const struct ancestor *up);
+
+/*
+ * The relative path of an argument, as tar makes it: leading '/' and "."
+ * components dropped, empty components squeezed.  A ".." component is
+ * refused: the path could not be recreated below the output directory.
+ * Writes into out (PATH_MAX bytes).  Returns 0 or -EINVAL.
+ */
+static int relative_path(const char *arg, char *out)
+{
+	size_t n = 0;
+	const char *s = arg;
+
+	while (*s) {
+		while (*s == '/')
+			s++;
+		const char *e = strchrnul(s, '/');
+		size_t len = (size_t)(e - s);
+
+		if (len == 0)
+			break;
+		if (len == 2 && s[0] == '.' && s[1] == '.')
+			return -EINVAL;
+		if (!(len == 1 && s[0] == '.')) {
+			if (n + len + 2 > PATH_MAX)
+				return -ENAMETOOLONG;
+			if (n)
+				out[n++] = '/';
+			memcpy(out + n, s, len);
+			n += len;
+		}
+		s = e;
+	}
+	out[n] = 0;
+	return 0;
+}
+
+/* Appends "/name" to path ("name" alone to an empty path); returns the old
+ * length, to restore with path[old] = 0, or -1 if it would be too long. */
+static long push(char *path, const char *name)
+{
+	size_t old = strlen(path), len = strlen(name), n = old;
+
+	if (old + len + 2 > PATH_MAX)
+		return -1;
+	if (n > 0 && path[n - 1] != '/')
+		path[n++] = '/';
+	memcpy(path + n, name, len + 1);
+	return (long)old;
+}
+
+static void failed(struct producer *p, const char *shown, const char *what, int err)
+{
+	char msg[PATH_MAX + 64];
+
+	if (p->counting)
+		return;
+	snprintf(msg, sizeof(msg), "%s: %s", shown, what);
+	warnmsg(msg, strerror(err));
+	p->failed++;
+}
+
+/* Sends the object `name` found in directory dfd (AT_FDCWD for arguments),
+ * already lstat'ed (stat'ed with -L) into st. */
+static int send_entry(struct producer *p, int dfd, const char *name, char *shown, char *rel,
+		      const struct stat *st, const struct ancestor *up)
+{
+	int nofollow = p->follow ? 0 : O_NOFOLLOW;
+	int fd, rc = 0;
+
+	if (g_stop)
+		return -EINTR;
+	if (S_ISREG(st->st_mode)) {
+		if (p->counting)
+			return send_file(p, -1, shown, rel, st);
+		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow);
+		if (fd < 0) {
+			failed(p, shown, "cannot open", errno);
+			return 0;
+		}
+		struct stat fst;
+
+		/* The object may have been replaced since it was listed. */
+		if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode)) {
+			warnmsg(shown, "file replaced while the batch was being sent");
+			p->failed++;
+			close(fd);
+			return 0;
+		}
+		rc = send_file(p, fd, shown, rel, &fst);
+		close(fd);
+		return rc;
+	}
+	if (S_ISLNK(st->st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlinkat(dfd, name, target, sizeof(target) - 1);
+
+		if (n < 0) {
+			failed(p, shown, "cannot read link", errno);
+			return 0;
+		}
+		if (n == 0 || (size_t)n > SP_BATCH_LINK_MAX) {
+			failed(p, shown, "link target", ENAMETOOLONG);
+			return 0;
+		}
+		target[n] = 0;
+		return send_symlink(p, rel, target, st);
+	}
+	if (S_ISDIR(st->st_mode)) {
+		struct ancestor me = { st->st_dev, st->st_ino, up };
+
+		for (const struct ancestor *a = up; a; a = a->up) {
+			if (a->dev == st->st_dev && a->ino == st->st_ino) {
+				if (!p->counting)
+					warnmsg(shown, "directory loop through a link: skipped");
+				p->skipped += !p->counting;
+				return 0;
+			}
+		}
+		if (rel[0]) {
+			rc = send_dir(p, rel, st);
+			if (rc < 0)
+				return rc;
+		}
+		if (!p->recurse)
+			return 0;
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
+		if (fd < 0) {
+			failed(p, shown, "cannot open directory", errno);
+			return 0;
+		}
+		rc = walk_dir(p, fd, shown, rel, &me);
+		close(fd);
+		return rc;
+	}
+	if (!p->counting && !p->quiet) {
+		char msg[PATH_MAX + 64];
+
+		snprintf(msg, sizeof(msg), "%s: skipped", shown);
+		warnmsg(msg, "not a regular file, directory or symbolic link");
+	}
+	p->skipped += !p->counting;
+	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Walks the open directory dfd in name order.  shown and rel are PATH_MAX
+ * buffers holding the directory's paths; they are restored on return. */
+static int walk_dir(struct producer *p, int dfd, char *shown, char *rel,
+		    const struct ancestor *up)
+{
+	int dup_fd = dup(dfd);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *e;
+	int rc = 0;
+
+	if (!d) {
+		failed(p, shown, "cannot read directory", errno);
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return 0;
+	}
+	errno = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names));
+
+			if (!nn)
+				break;
+			names = nn;
+		}
+		if (!(names[n] = strdup(e->d_name)))
+			break;
+		n++;
+		errno = 0;
+	}
+	if (errno)
+		failed(p, shown, "cannot read directory", errno);
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), by_name);
+
+	for (size_t i = 0; i < n && rc >= 0 && !p->fatal; i++) {
+		long s_old = push(shown, names[i]);
+		long r_old = push(rel, names[i]);
+		struct stat st;
+
+		if (s_old < 0 || r_old < 0) {
+			if (s_old >= 0)
+				shown[s_old] = 0;
+			if (r_old >= 0)
+				rel[r_old] = 0;
+			failed(p, shown, names[i], ENAMETOOLONG);
+			continue;
+		}
+		if (fstatat(dfd, names[i], &st, p->follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+			failed(p, shown, "cannot stat", errno);
+		else
+			rc = send_entry(p, dfd, names[i], shown, rel, &st, up);
+		shown[s_old] = 0;
+		rel[r_old] = 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+int walk_arg(struct producer *p, const char *arg)
+{
+	char shown[PATH_MAX], rel[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if (strcmp(arg, "-") == 0) {
+		if (p->counting)
+			return 0;
+		return send_stream(p, STDIN_FILENO, p->stdin_name);
+	}
+	if (strlen(arg) >= sizeof(shown)) {
+		failed(p, arg, "path", ENAMETOOLONG);
+		return 0;
+	}
+	rc = relative_path(arg, rel);
+	if (rc < 0) {
+		if (!p->counting) {
+			char msg[PATH_MAX + 64];
+
+			snprintf(msg, sizeof(msg), "%s: refused", arg);
+			warnmsg(msg, rc == -EINVAL ? "a '..' component cannot be recreated below "
+						     "the output directory (use -C)"
+						   : strerror(-rc));
+			p->failed++;
+		}
+		return 0;
+	}
+	strcpy(shown, arg);
+	/* Arguments are followed with -L only, like links met in the walk,
+	 * which is what tar does (cp -r follows them; tar -h and cp -L both). */
+	if ((p->follow ? stat(arg, &st) : lstat(arg, &st)) < 0) {
+		failed(p, arg, "cannot stat", errno);
+		return 0;
+	}
+	if (rel[0] == 0 && !S_ISDIR(st.st_mode)) {
+		failed(p, arg, "no name to give it", EINVAL);
+		return 0;
+	}
+	return send_entry(p, AT_FDCWD, arg, shown, rel, &st, NULL);
+}

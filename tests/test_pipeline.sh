@@ -1,0 +1,340 @@
+#!/bin/sh
+# test_pipeline.sh: drives the real producer and consumer as a script would, over real file trees.
+#
+# Environment: B, the build folder (default build).  Every ring is named
+# t<pid>-<case>; the trap removes rings, temporary folders and background
+# processes whatever happens.  Every program runs under timeout(1).
+B=${B:-build}
+case $B in /*) ;; *) B=$PWD/$B ;; esac
+P=$B/producer
+C=$B/consumer
+TB=$B/tests/tool_batch
+TO="timeout 60"
+pass=0
+fail=0
+pids=
+
+for x in "$P" "$C" "$TB"; do
+	[ -x "$x" ] || { echo "test_pipeline: $x missing (make build first)"; exit 77; }
+done
+command -v lz4 >/dev/null || { echo "test_pipeline: no lz4 command"; exit 77; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/shmpipe-test.XXXXXX") || exit 1
+cleanup() {
+	# Most are timeout(1) processes: TERM, which they pass on (a KILL
+	# would orphan the program under them).
+	for p in $pids; do kill -TERM "$p" 2>/dev/null; done
+	rm -rf "$T"
+	rm -f /dev/shm/shmpipe.t$$-* /dev/shm/sem.shmpipe.t$$-*
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+ok() { pass=$((pass + 1)); echo "ok   - $1"; }
+nok() { fail=$((fail + 1)); echo "FAIL - $1"; }
+# check NAME COMMAND...: passes when the command succeeds.
+check() { n=$1; shift; if "$@"; then ok "$n"; else nok "$n"; fi; }
+
+# No ring objects of that name left, no temporary file left in a folder.
+no_ring() { ! ls /dev/shm | grep -q "shmpipe\.$1\(\.\|$\)"; }
+no_tmp() { [ -z "$(find "$1" -name '.shmpipe.*' 2>/dev/null)" ]; }
+# Same tree: content, links as links, and each regular file's mode and mtime.
+same_tree() {
+	diff -r --no-dereference "$1" "$2" >/dev/null || return 1
+	(cd "$1" && find . -type f -printf '%p %m %T@\n' | sort) > "$T/meta.a"
+	(cd "$2" && find . -type f -printf '%p %m %T@\n' | sort) > "$T/meta.b"
+	cmp -s "$T/meta.a" "$T/meta.b"
+}
+# Waits (bounded) until a command succeeds: for states, never for time.
+wait_for() { $TO sh -c "until $1; do sleep 0.02; done"; }
+# The first (top-level) value of a numeric key in a --stats file.
+json_get() { grep -o "\"$2\":[0-9.]*" "$1" | head -n 1 | cut -d: -f2; }
+
+# ---- The data: a real tree (/usr/include/linux when there is one), plus
+# what it lacks: empty files and folders, links, awkward names, a file
+# large enough to travel in parts.
+SRC=$T/src
+mkdir -p "$SRC/extra/empty-dir" "$SRC/extra/sub"
+if [ -d /usr/include/linux ]; then
+	cp -a /usr/include/linux "$SRC/linux"
+else
+	mkdir -p "$SRC/linux"
+	for i in $(seq 1 300); do seq 1 "$i" > "$SRC/linux/f$i.h"; done
+fi
+: > "$SRC/extra/empty-file"
+ln -s ../linux "$SRC/extra/link-to-dir"
+ln -s empty-file "$SRC/extra/link-to-file"
+head -c 3000000 /dev/urandom > "$SRC/extra/sub/random.bin"
+cat "$SRC"/linux/*.h | head -c 2500000 > "$SRC/extra/sub/text.txt"
+chmod 640 "$SRC/extra/sub/text.txt"
+printf 'a' > "$SRC/extra/with space"
+printf 'b' > "$SRC/extra/new
+line"
+printf 'c' > "$SRC/extra/caf$(printf '\303\251')"
+NFILES=$(find "$SRC" -type f -printf x | wc -c)
+
+# ---- Programs: help, version, usage errors, administration.
+$P --help > "$T/help" 2>/dev/null; r1=$?
+$C --help >> "$T/help" 2>/dev/null; r2=$?
+check "--help: usage on stdout, status 0" \
+	eval '[ "$r1$r2" = 00 ] && [ "$(grep -c "^Usage:" "$T/help")" = 2 ]'
+$P -V | grep -q 'producer' && $C --version | grep -q 'consumer'
+rc=$?
+check "-V and --version" [ $rc = 0 ]
+$P --bogus 2>/dev/null; r1=$?
+$C -r x 2>/dev/null; r2=$?
+$P -r x 2>/dev/null; r3=$?
+check "bad usage exits 64 (EX_USAGE)" [ "$r1$r2$r3" = 646464 ]
+$C --stdout -j 2 -r x 2>/dev/null
+rc=$?
+check "--stdout refuses -j 2" [ $rc = 64 ]
+awk 'length > 79 { bad = 1 } END { exit bad }' "$T/help"
+rc=$?
+check "usage lines under 80 columns" [ $rc = 0 ]
+
+# ---- Round trips of the tree through -o, with and without --lz4, -j 1, 2, 4.
+# The consumer starts first and creates the ring.
+for lz in "" "--lz4"; do
+	for j in 1 2 4; do
+		r=t$$-rt$j${lz:+z}
+		out=$T/out-$j${lz:+z}
+		$TO $C -q -r "$r" -j "$j" -o "$out" --stats="$T/st-$r" & cp=$!
+		pids="$pids $cp"
+		$TO $P -q -r "$r" $lz -C "$SRC" .; prc=$?
+		wait $cp; crc=$?
+		check "round trip -j $j ${lz:-raw}: exit codes ($prc, $crc)" [ "$prc$crc" = 00 ]
+		check "round trip -j $j ${lz:-raw}: identical tree, modes, mtimes" same_tree "$SRC" "$out"
+		check "round trip -j $j ${lz:-raw}: $NFILES files counted" \
+			[ "$(json_get "$T/st-$r" files)" = "$NFILES" ]
+		check "round trip -j $j ${lz:-raw}: no temporary file, no ring left" \
+			eval 'no_tmp "$out" && no_ring "$r"'
+		rm -rf "$out"
+	done
+done
+
+# Small parts: every file over 4K travels in parts taken by any worker.
+r=t$$-parts
+$TO $C -q -r "$r" -j 4 -o "$T/out-parts" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" --chunk 4K --lz4 -C "$SRC" .; prc=$?
+wait $cp; crc=$?
+check "4K parts over 4 workers: identical tree" eval '[ "$prc$crc" = 00 ] && same_tree "$SRC" "$T/out-parts" && no_tmp "$T/out-parts"'
+rm -rf "$T/out-parts"
+
+# ---- -z: one LZ4 frame per file (parted files: one frame per part, made by
+# whichever worker took the part), restored by the stock lz4 command.
+r=t$$-z
+$TO $C -q -r "$r" -j 4 -z -o "$T/out-z" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" --chunk 8K -C "$SRC" .; prc=$?
+wait $cp; crc=$?
+check "-z: exit codes ($prc, $crc)" [ "$prc$crc" = 00 ]
+nz=$(find "$T/out-z" -name "*.lz4" -printf x | wc -c)
+check "-z: one .lz4 per file ($nz of $NFILES)" [ "$nz" = "$NFILES" ]
+find "$T/out-z" -name '*.lz4' -print0 | xargs -0 lz4 -d -m -q --rm 2>"$T/lz4.err"
+check "-z: lz4 -d restores every file byte-identical" \
+	eval '[ ! -s "$T/lz4.err" ] && diff -r --no-dereference "$SRC" "$T/out-z" >/dev/null'
+rm -rf "$T/out-z"
+
+# ---- A large stream: producer - / consumer --stdout.
+head -c 40000000 /dev/urandom > "$T/big"
+cat "$SRC/extra/sub/text.txt" "$SRC/extra/sub/text.txt" >> "$T/big"
+for lz in "" "--lz4"; do
+	r=t$$-pipe${lz:+z}
+	$TO $C -q -r "$r" --stdout > "$T/big.copy" & cp=$!
+	pids="$pids $cp"
+	$TO $P -q -r "$r" $lz - < "$T/big"; prc=$?
+	wait $cp; crc=$?
+	check "stream ${lz:-raw}: producer - | consumer --stdout identical" \
+		eval '[ "$prc$crc" = 00 ] && cmp -s "$T/big" "$T/big.copy" && no_ring "$r"'
+done
+# Through a real pipe upstream, with the consumer attached second.
+r=t$$-pipe2
+cat "$T/big" | $TO $P -q -r "$r" --name big.bin - & pp=$!
+pids="$pids $pp"
+$TO $C -q -r "$r" -o "$T/out-stream"; crc=$?
+wait $pp; prc=$?
+check "stream from a pipe to -o, named by --name" \
+	eval '[ "$prc$crc" = 00 ] && cmp -s "$T/big" "$T/out-stream/big.bin"'
+rm -f "$T/big.copy"
+# Files (two of them parted) to --stdout: their contents, in the walk's order.
+r=t$$-cat
+$TO $C -q -r "$r" --stdout > "$T/cat.out" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" --lz4 -C "$SRC/extra/sub" .; prc=$?
+wait $cp; crc=$?
+cat "$SRC/extra/sub/random.bin" "$SRC/extra/sub/text.txt" > "$T/cat.want"
+check "files to --stdout: concatenated in order, like cat" \
+	eval '[ "$prc$crc" = 00 ] && cmp -s "$T/cat.want" "$T/cat.out"'
+rm -f "$T/cat.out" "$T/cat.want"
+# A producer beyond the expected number finds the ring closed.
+r=t$$-closed
+$TO $P -q -r "$r" --capacity 64M -C "$SRC" extra/empty-file
+$TO $P -q -r "$r" -C "$SRC" extra/empty-file 2>"$T/closed.err"; prc=$?
+$C --remove "$r"
+check "a producer too many: exit 69, the ring is closed" \
+	eval '[ "$prc" = 69 ] && grep -q "closed" "$T/closed.err"'
+
+# ---- --files-from -0 with awkward names.
+r=t$$-list
+$TO $C -q -r "$r" -o "$T/out-list" & cp=$!
+pids="$pids $cp"
+(cd "$SRC" && find extra -type f -print0 | $TO $P -q -r "$r" -0 -T -); prc=$?
+wait $cp; crc=$?
+check "--files-from - -0: spaces, newline, non-ASCII names" \
+	eval '[ "$prc$crc" = 00 ] && cmp -s "$SRC/extra/new
+line" "$T/out-list/extra/new
+line" && cmp -s "$SRC/extra/with space" "$T/out-list/extra/with space" && [ -f "$T/out-list/extra/caf$(printf "\303\251")" ]'
+(cd "$SRC" && find extra -type f) | sed '/^line$/d; /^extra\/new$/d' | sort > "$T/want"
+(cd "$T/out-list" && find extra -type f) | sed '/^line$/d; /^extra\/new$/d' | sort > "$T/got"
+check "--files-from: exactly the listed files" cmp -s "$T/want" "$T/got"
+
+# ---- Empty files and an empty batch.
+r=t$$-empty
+$TO $P -q -r "$r" -T /dev/null; prc=$?
+$TO $C -r "$r" -o "$T/out-empty" --stats="$T/st-empty" 2>"$T/err"; crc=$?
+check "empty batch: both exit 0, 0 files" \
+	eval '[ "$prc$crc" = 00 ] && [ "$(json_get "$T/st-empty" files)" = 0 ] && no_ring "$r"'
+r=t$$-empties
+$TO $P -q -r "$r" -C "$SRC/extra" empty-file empty-dir; prc=$?
+$TO $C -q -r "$r" -o "$T/out-empties"; crc=$?
+check "empty file and empty folder recreated" \
+	eval '[ "$prc$crc" = 00 ] && [ -f "$T/out-empties/empty-file" ] && [ ! -s "$T/out-empties/empty-file" ] && [ -d "$T/out-empties/empty-dir" ]'
+
+# ---- Consumer started after the producer finished (the ring holds it all).
+r=t$$-after
+$TO $P -q -r "$r" --capacity 64M -C "$SRC" extra; prc=$?
+$TO $C -q -r "$r" -j 2 -o "$T/out-after"; crc=$?
+check "consumer started after the producer" \
+	eval '[ "$prc$crc" = 00 ] && same_tree "$SRC/extra" "$T/out-after/extra" && no_ring "$r"'
+
+# ---- 2 producers x 2 consumers; the ring expects 2 producers.
+r=t$$-2x2
+$TO $C -q -r "$r" --producers 2 -j 2 -o "$T/out-2x2" --stats="$T/st-2x2a" & c1=$!
+$TO $C -q -r "$r" --producers 2 -j 2 -o "$T/out-2x2" --stats="$T/st-2x2b" & c2=$!
+pids="$pids $c1 $c2"
+$TO $P -q -r "$r" --producers 2 --chunk 16K -C "$SRC" linux & p1=$!
+pids="$pids $p1"
+$TO $P -q -r "$r" --producers 2 --chunk 16K -C "$SRC" extra; p2rc=$?
+wait $p1; p1rc=$?
+wait $c1; c1rc=$?
+wait $c2; c2rc=$?
+n2=$(( $(json_get "$T/st-2x2a" files) + $(json_get "$T/st-2x2b" files) ))
+check "2 producers x 2 consumers: exit codes ($p1rc $p2rc $c1rc $c2rc)" [ "$p1rc$p2rc$c1rc$c2rc" = 0000 ]
+check "2 producers x 2 consumers: identical tree, $n2 of $NFILES files" \
+	eval 'same_tree "$SRC" "$T/out-2x2" && [ "$n2" = "$NFILES" ] && no_tmp "$T/out-2x2" && no_ring "$r"'
+
+# ---- Hostile records crafted with the library: escapes are refused.
+r=t$$-evil
+mkdir -p "$T/evil" "$T/outside"
+ln -s ../outside "$T/evil/pre"
+$TO $TB "$r" file ok.txt fine file /etc/evil x file ../evil x file 'a/../../evil' x \
+	symlink esc ../outside file esc/pwned x file pre/pwned x file pre replaced \
+	file .shmpipe.0-1.tmp x garbage badsum bad.txt hi truncated cut.txt hi \
+	symlink deep/l /etc file deep/l/passwd x; trc=$?
+$TO $C -r "$r" -o "$T/evil" 2>"$T/evil.err"; crc=$?
+check "hostile records: consumer exits 65 (EX_DATAERR)" [ "$trc$crc" = 065 ]
+check "hostile records: nothing written outside" eval '[ -z "$(ls -A "$T/outside")" ] && [ ! -e /etc/evil ]'
+check "hostile records: the good file arrived, the link was replaced, not followed" \
+	eval '[ "$(cat "$T/evil/ok.txt")" = fine ] && [ ! -L "$T/evil/pre" ] && [ "$(cat "$T/evil/pre")" = replaced ]'
+check "hostile records: each refusal reported" \
+	eval '[ "$(grep -c refused "$T/evil.err")" = 7 ] && grep -q "bad.txt: record rejected: checksum" "$T/evil.err"'
+check "hostile records: no corrupt or partial file" \
+	eval '[ ! -e "$T/evil/bad.txt" ] && [ ! -e "$T/evil/cut.txt" ] && no_tmp "$T/evil"'
+"$TB" selftest >/dev/null
+rc=$?
+check "record codec self-test (XXH64 vectors, bounds, bit flips)" [ $rc = 0 ]
+
+# ---- An unreadable file: reported by name, the rest arrives, status says so.
+mkdir -p "$T/unread"
+echo secret > "$T/unread/locked"
+echo open > "$T/unread/open"
+chmod 000 "$T/unread/locked"
+chmod 755 "$T" "$T/unread"
+as_user=
+if [ "$(id -u)" = 0 ]; then
+	command -v setpriv >/dev/null && as_user="setpriv --reuid=65534 --regid=65534 --clear-groups"
+fi
+if [ "$(id -u)" != 0 ] || [ -n "$as_user" ]; then
+	r=t$$-unread
+	$TO $as_user $P -r "$r" -C "$T/unread" . 2>"$T/unread.err"; prc=$?
+	$TO $C -q -r "$r" -o "$T/out-unread"; crc=$?
+	check "unreadable file: producer exits 66 and names it" \
+		eval '[ "$prc" = 66 ] && grep -q "locked" "$T/unread.err"'
+	check "unreadable file: the rest of the batch arrives" \
+		eval '[ "$crc" = 0 ] && [ "$(cat "$T/out-unread/open")" = open ] && [ ! -e "$T/out-unread/locked" ]'
+else
+	echo "skip - unreadable file (root without setpriv)"
+fi
+chmod 700 "$T"
+
+# ---- --exec: one command per file, content on stdin, path in the environment.
+r=t$$-exec
+X=$T/out-exec
+export X
+$TO $C -q -r "$r" -j 2 -x 'mkdir -p "$X/$(dirname "$SHMPIPE_PATH")" && cat > "$X/$SHMPIPE_PATH"' & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" --chunk 32K -C "$SRC" linux; prc=$?
+wait $cp; crc=$?
+check "--exec: every file fed to the command" \
+	eval '[ "$prc$crc" = 00 ] && diff -r "$SRC/linux" "$X/linux" >/dev/null'
+r=t$$-exec2
+$TO $C -r "$r" -x 'test "$SHMPIPE_PATH" != extra/sub/text.txt' 2>"$T/exec.err" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" -C "$SRC" extra/sub; prc=$?
+wait $cp; crc=$?
+check "--exec: a failing command is reported and counted (exit 69)" \
+	eval '[ "$prc$crc" = 069 ] && grep -q "text.txt: exec: command exited with status 1" "$T/exec.err"'
+
+# ---- SIGTERM: a consumer holding half a file stops, leaves no temporary file.
+r=t$$-term
+mkfifo "$T/fifo"
+$TO $C -q -r "$r" -o "$T/out-term" & cp=$!
+pids="$pids $cp"
+# Not under timeout: the test kills this very process.  The trap kills it
+# if the test dies first.
+$P -q -r "$r" --chunk 4K --name half.bin - < "$T/fifo" & pp=$!
+pids="$pids $pp"
+exec 9> "$T/fifo"
+head -c 100000 /dev/urandom >&9
+wait_for "ls -A '$T/out-term' 2>/dev/null | grep -q shmpipe"
+rc=$?
+check "SIGTERM: the file was being assembled" [ $rc = 0 ]
+kill -TERM $cp
+wait $cp; crc=$?
+check "SIGTERM: consumer exits 75 (EX_TEMPFAIL), no temporary file" \
+	eval '[ "$crc" = 75 ] && no_tmp "$T/out-term"'
+# The producer dies: it does not count as finished; a restarted one completes.
+kill -KILL $pp
+exec 9>&-
+{ wait $pp; } 2>/dev/null
+$TO $C -q -r "$r" -o "$T/out-term" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" -C "$SRC" extra; prc=$?
+wait $cp; crc=$?
+check "killed producer: not counted; a restarted one completes the batch" \
+	eval '[ "$prc$crc" = 00 ] && same_tree "$SRC/extra" "$T/out-term/extra" && no_tmp "$T/out-term" && no_ring "$r"'
+
+# ---- Administration.
+r=t$$-admin
+$TO $P -q -r "$r" --producers 2 -C "$SRC" extra/with\ space
+$C --list > "$T/list"
+check "--list: the ring, its producers, sealed count and state" \
+	eval 'grep -q "^NAME  *PRODUCERS" "$T/list" && grep -q "^$r  *2  *1 .* open$" "$T/list"'
+$C --info "$r" > "$T/info"
+check "--info: counters as key=value" \
+	eval 'grep -qx "producers=2" "$T/info" && grep -qx "sealed=1" "$T/info" && grep -qx "records=1" "$T/info"'
+$C --remove "$r"
+rc=$?
+check "--remove: every object of the ring gone" eval '[ $rc = 0 ] && no_ring "$r"'
+$C --remove "$r" 2>/dev/null
+rc=$?
+check "--remove of a missing ring exits 66" [ $rc = 66 ]
+if command -v python3 >/dev/null; then
+	python3 -m json.tool "$T/st-t$$-rt2z" >/dev/null
+	rc=$?
+	check "--stats is valid JSON" [ $rc = 0 ]
+fi
+
+echo "test_pipeline: $pass passed, $fail failed"
+[ "$fail" = 0 ]
