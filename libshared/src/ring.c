@@ -15,6 +15,7 @@
 #include "shared/ring.h"
 #include "atomics.h"
 #include "crashpoint.h"
+#include "fence.h"
 #include "ring_layout.h"
 #include "seg.h"
 
@@ -206,6 +207,7 @@ int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *op
 	r->max_record = (uint32_t)(r->cap / 4);
 	r->writers = r->b->writers;
 	r->spin_ns = SP_RING_DEFAULT_SPIN_NS;
+	sp_fence_init();
 	r->sem_data = sem_open_mode(name, sem_suffix[0], o.mode ? o.mode : 0600, r->seg.created);
 	r->sem_space = sem_open_mode(name, sem_suffix[1], o.mode ? o.mode : 0600, r->seg.created);
 	if (r->sem_data == SEM_FAILED || r->sem_space == SEM_FAILED) {
@@ -245,15 +247,18 @@ static int advance_release(sp_ring *r);
 
 /* Rings a doorbell if someone sleeps on it: one post per event, or one per
  * sleeper for `all`, never more pending posts than sleepers, so the count
- * stays small.  The caller has just made its change with a sequentially
- * consistent operation; a sleeper increments `sleepers` (seq_cst) before it
- * re-checks the ring, so either the sleeper sees the change or we see the
- * sleeper. */
+ * stays small.  The caller has just made its change (published a record,
+ * freed space, sealed); a sleeper counts itself in `sleepers`, then makes a
+ * heavy fence, then re-checks the ring.  With our light fence between the
+ * change and the look at `sleepers`, either the sleeper sees the change or
+ * we see the sleeper (fence.h). */
 static void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
 {
-	uint32_t n = atomic_load(sleepers);
+	uint32_t n;
 	int v = 0;
 
+	fence_light();
+	n = load_relaxed(sleepers);
 	/* There cannot be more sleepers than participants; a larger count
 	 * is a peer's corruption, and must not make us post for ever. */
 	if (n > SP_SEG_MAX_SLOTS)
@@ -262,6 +267,15 @@ static void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
 		return;
 	for (uint32_t i = all ? n - (uint32_t)v : 1; i > 0; i--)
 		sem_post(sem);
+}
+
+/* Counts a sleeper in, then the heavy half of the fence pair (fence.h):
+ * after it, the caller's re-check of the ring sees every change whose
+ * maker did not see the sleeper. */
+static void sleeper_in(_Atomic uint32_t *sleepers)
+{
+	atomic_fetch_add_explicit(sleepers, 1, memory_order_relaxed);
+	fence_heavy();
 }
 
 struct waiter {
@@ -451,7 +465,7 @@ static int claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src, long
 			return rc;
 		if (rc == 0)
 			continue;
-		atomic_fetch_add(&r->b->wr_sleepers, 1);
+		sleeper_in(&r->b->wr_sleepers);
 		rc = try_claim(r, len, m, src);
 		if (rc == -EAGAIN)
 			sleep_slice(r->sem_space, &w);
@@ -481,12 +495,12 @@ int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
 		return -EINVAL;
 	store_relaxed(&h->len, (uint32_t)len);
 	CRASH_POINT("commit.before");
-	/* seq_cst (a full barrier): the payload and len are visible before
-	 * COMMITTED (release), and the commit is ordered before our look at
-	 * rd_sleepers in doorbell() (see there).  The CAS also tells us if the
-	 * record was taken from us, which happens only to a closed handle. */
-	if (!cas_seq_cst(&h->ctl, &exp, CTL_MOVE(exp, REC_COMMITTED, r->seg.token)))
+	/* Only we move a record we claimed (a live writer's claim is never
+	 * abandoned), so a store will do; the check catches misuse.  Release:
+	 * the payload and len are visible before COMMITTED is. */
+	if (load_relaxed(&h->ctl) != exp)
 		return -ESTALE;
+	store_release(&h->ctl, CTL_MOVE(exp, REC_COMMITTED, r->seg.token));
 	CRASH_POINT("commit.after");
 	r->reserved--;
 	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
@@ -517,9 +531,6 @@ int sp_ring_put(sp_ring *r, const void *buf, size_t len, long long timeout_ns)
 		return rc;
 	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_IN, len);
-	/* seq_cst fence: the publication of wr_claim is ordered before the
-	 * look at rd_sleepers (the Dekker pair with a sleeping reader). */
-	atomic_thread_fence(memory_order_seq_cst);
 	doorbell(&r->b->rd_sleepers, r->sem_data, 0);
 	return 0;
 }
@@ -575,10 +586,11 @@ static int advance_release(sp_ring *r)
 				return -EBADMSG;
 			break;
 		}
-		/* seq_cst: orders the move before the look at wr_sleepers in
-		 * doorbell(); acquire side: the released records' readers are
-		 * done with them (their RELEASED stores were release). */
-		if (cas_seq_cst(&b->rd_release, &q0, q)) {
+		/* Acquire: the released records' readers are done with them
+		 * (their RELEASED stores were release); release: for writers
+		 * that load rd_release with acquire.  doorbell() fences before
+		 * its look at wr_sleepers. */
+		if (cas_acq_rel(&b->rd_release, &q0, q)) {
 			moved = 1;
 			CRASH_POINT("release.advanced");
 			if (n < 256)
@@ -665,12 +677,11 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 			/* Copying get: copy out, then move COMMITTED straight to
 			 * RELEASED, never marking it TAKEN.  Dying in between
 			 * leaves it COMMITTED below rd_claim with our slot's aux
-			 * naming it, to be adopted once we are seen dead.  The
-			 * CAS (seq_cst: as in sp_ring_release) fails only if it
-			 * was adopted, that is if we were taken for dead. */
+			 * naming it, to be adopted once we are seen dead; while
+			 * we live nobody else moves it, so a store will do.
+			 * Release: our reads of the payload come first. */
 			memcpy(buf, (unsigned char *)h + RING_REC_HDR, len);
-			if (!cas_seq_cst(&h->ctl, &c, CTL_MOVE(c, REC_RELEASED, r->seg.token)))
-				continue;   /* adopted: we were taken for dead */
+			store_release(&h->ctl, CTL_MOVE(c, REC_RELEASED, r->seg.token));
 			CRASH_POINT("release.marked");
 			m->len = len;
 			m->cookie = 0;
@@ -816,7 +827,7 @@ static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long lon
 		rc = recover_for_reader(r, m, maxlen);
 		if (rc != -EAGAIN)
 			return rc;
-		atomic_fetch_add(&r->b->rd_sleepers, 1);
+		sleeper_in(&r->b->rd_sleepers);
 		rc = try_take(r, m, maxlen, buf);
 		if (rc == -EAGAIN)
 			sleep_slice(r->sem_data, &w);
@@ -837,10 +848,14 @@ static int released(sp_ring *r, size_t len)
 	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_OUT, len);
 	/* rd_release moves in batches: every 16 releases, or at once when a
-	 * writer sleeps for space (the release before was seq_cst: see
-	 * there).  Writers short of space move it themselves, and so does a
-	 * reader about to sleep. */
-	if (++r->unadvanced >= 16 || atomic_load(&r->b->wr_sleepers))
+	 * writer sleeps for space.  Writers short of space move it
+	 * themselves, and so does a reader about to sleep. */
+	if (++r->unadvanced >= 16)
+		return advance_release(r);
+	/* A writer asleep for space: the light half of the fence pair with
+	 * its sleeper_in(), then the look. */
+	fence_light();
+	if (load_relaxed(&r->b->wr_sleepers))
 		return advance_release(r);
 	return 0;
 }
@@ -854,13 +869,11 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m)
 		return -EINVAL;
 	/* Only we move a record we hold (adopters take only from the dead, and
 	 * a live handle's slot keeps its token), so a store will do; the check
-	 * catches misuse.  seq_cst: release, so our reads of the payload are
-	 * done before anyone sees the space as free and overwrites it; and a
-	 * full barrier before the look at wr_sleepers in released(), the
-	 * Dekker pair of a writer announcing itself, then looking for space. */
+	 * catches misuse.  Release: our reads of the payload are done before
+	 * anyone sees the space as free and overwrites it. */
 	if (load_relaxed(&h->ctl) != exp)
 		return -ESTALE;
-	atomic_store(&h->ctl, CTL_MOVE(exp, REC_RELEASED, r->seg.token));
+	store_release(&h->ctl, CTL_MOVE(exp, REC_RELEASED, r->seg.token));
 	CRASH_POINT("release.marked");
 	m->cookie = 0;
 	return released(r, m->len);
@@ -894,9 +907,9 @@ int sp_ring_seal(sp_ring *r)
 	r->sealed = 1;
 	r->role |= ROLE_SEALED;
 	store_relaxed(&r->seg.me->role, r->role);
-	/* seq_cst: after our commits (release for readers who see the seal),
-	 * and before the look at the sleepers. */
-	atomic_fetch_add(&r->b->sealed, 1);
+	/* Release: after our commits, for readers who see the seal (acquire
+	 * in sp_ring_closed). */
+	atomic_fetch_add_explicit(&r->b->sealed, 1, memory_order_release);
 	doorbell(&r->b->rd_sleepers, r->sem_data, 1);
 	doorbell(&r->b->wr_sleepers, r->sem_space, 1);
 	return 0;
