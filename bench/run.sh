@@ -82,6 +82,13 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 tty=0
 [ -t 2 ] && tty=1
 
+# Each step's own watchdog bounds its runs; timeout(1) bounds the whole step,
+# in the foreground process group so that ^C still reaches the benchmark.
+guard=
+if command -v timeout >/dev/null 2>&1; then
+	guard="timeout --foreground -k 10 $limit"
+fi
+
 # step TITLE COMMAND...: runs one benchmark under timeout(1), shows its output
 # as it grows and keeps it, and records the command and its exit status.  On
 # a terminal, stderr passes straight through (progress lines); elsewhere it
@@ -93,10 +100,9 @@ step() {
 	echo
 	echo "run.sh: $*"
 	if [ "$tty" = 1 ]; then
-		{ timeout --foreground -k 10 "$limit" "$@"; echo $? >"$work/rc"; } | tee "$work/out.$n"
+		{ $guard "$@"; echo $? >"$work/rc"; } | tee "$work/out.$n"
 	else
-		{ timeout --foreground -k 10 "$limit" "$@" 2>"$work/err.$n"; echo $? >"$work/rc"; } |
-			tee "$work/out.$n"
+		{ $guard "$@" 2>"$work/err.$n"; echo $? >"$work/rc"; } | tee "$work/out.$n"
 		if [ -s "$work/err.$n" ]; then
 			cat "$work/err.$n" >&2
 			cat "$work/err.$n" >>"$work/out.$n"
@@ -281,7 +287,8 @@ other_targets() {
 	while IFS='	' read -r title rc cmd; do
 		i=$((i + 1))
 		case $title in *.sh) ;; *) continue ;; esac
-		grep -E '^target.*: (PASS|MISS)$' "$work/out.$i" 2>/dev/null | sed "s|^|$title: |"
+		grep -E '^target.*: (PASS|MISS)$' "$work/out.$i" 2>/dev/null |
+			sed -e 's/^target:* *//' -e "s|^|$title: |"
 	done <"$work/steps"
 }
 
