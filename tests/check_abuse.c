@@ -218,7 +218,7 @@ START_TEST(dev_shm_full)
 		sp_ring *r;
 		int rc;
 
-		if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		if (unshare(CLONE_NEWNS) || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) ||
 		    mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=256k,mode=1777"))
 			_exit(77);
 		rc = sp_ring_open("nospace", SP_CREATE, &o, &r);
