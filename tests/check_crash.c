@@ -197,6 +197,45 @@ START_TEST(attached_dies)
 }
 END_TEST
 
+/* A reader dies holding a record after the ring was closed and every record
+ * taken: the survivor is not told "drained" while the record is held, and
+ * gets it once its holder is dead. */
+START_TEST(reader_dies_after_close)
+{
+	struct sp_ring_opts o = { .capacity = 4096, .writers = 1 };
+	char tool[256], name[64], line[32];
+	char *argv[] = { (char *)tu_tool("tool_crash", tool, sizeof(tool)), "hold", name, NULL };
+	unsigned char buf[REC];
+	sp_ring *r;
+	FILE *out;
+	pid_t pid;
+	int fd, in;
+
+	tu_name(name, sizeof(name), "cz");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	put_seq(r, 0);
+	put_seq(r, 1);
+	ck_assert_int_eq(sp_ring_seal(r), 0);
+	/* The tool holds record 0 until its stdin ends: ours never does. */
+	pid = tu_spawn_io(argv, &in, &fd);
+	ck_assert_int_gt(pid, 0);
+	out = fdopen(fd, "r");
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), out));
+	ck_assert_int_eq(atol(line), 0);
+	ck_assert_int_eq(get_seq(r), 1);
+	/* Held by a live reader: not drained. */
+	ck_assert_int_eq(sp_ring_get(r, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(kill(pid, SIGKILL), 0);
+	ck_assert_int_eq(tu_wait(pid), 128 + SIGKILL);
+	fclose(out);
+	close(in);
+	ck_assert_int_eq(get_seq(r), 0);
+	ck_assert_int_eq(get_seq(r), -1);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
 static Suite *crash_suite(void)
 {
 	Suite *s = suite_create("crash");
@@ -207,6 +246,7 @@ static Suite *crash_suite(void)
 	tcase_add_loop_test(tc, reader_dies, 0, sizeof(reader_points) / sizeof(*reader_points));
 	tcase_add_loop_test(tc, creator_dies, 0, sizeof(create_points) / sizeof(*create_points));
 	tcase_add_test(tc, attached_dies);
+	tcase_add_test(tc, reader_dies_after_close);
 	suite_add_tcase(s, tc);
 	return s;
 }

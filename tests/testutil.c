@@ -80,34 +80,48 @@ const char *tu_tool(const char *name, char *buf, size_t size)
 
 pid_t tu_spawn(char *const argv[], int *out_fd)
 {
-	posix_spawn_file_actions_t fa;
-	int p[2] = { -1, -1 };
-	pid_t pid;
-	int err;
+	return tu_spawn_io(argv, NULL, out_fd);
+}
 
-	posix_spawn_file_actions_init(&fa);
-	if (out_fd) {
-		if (pipe2(p, O_CLOEXEC) < 0) {
-			err = errno;
-			posix_spawn_file_actions_destroy(&fa);
-			return -err;
-		}
-		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	}
-	/* The tools ask for SIGKILL when their parent dies (SP_TEST_PARENT). */
+pid_t tu_spawn_io(char *const argv[], int *in_fd, int *out_fd)
+{
+	posix_spawn_file_actions_t fa;
+	int p[2] = { -1, -1 }, q[2] = { -1, -1 };
 	char ppid[32];
+	pid_t pid;
+	int err = 0;
+
+	if ((out_fd && pipe2(p, O_CLOEXEC) < 0) || (in_fd && pipe2(q, O_CLOEXEC) < 0)) {
+		err = errno;
+		goto out;
+	}
+	posix_spawn_file_actions_init(&fa);
+	if (out_fd)
+		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	if (in_fd)
+		posix_spawn_file_actions_adddup2(&fa, q[0], 0);
+	/* The tools ask for SIGKILL when their parent dies (SP_TEST_PARENT). */
 	snprintf(ppid, sizeof(ppid), "%ld", (long)getpid());
 	setenv("SP_TEST_PARENT", ppid, 1);
 	err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
-	if (out_fd) {
+out:
+	if (p[1] >= 0)
 		close(p[1]);
-		if (err)
+	if (q[0] >= 0)
+		close(q[0]);
+	if (err) {
+		if (p[0] >= 0)
 			close(p[0]);
-		else
-			*out_fd = p[0];
+		if (q[1] >= 0)
+			close(q[1]);
+		return -err;
 	}
-	return err ? -err : pid;
+	if (out_fd)
+		*out_fd = p[0];
+	if (in_fd)
+		*in_fd = q[1];
+	return pid;
 }
 
 int tu_wait(pid_t pid)

@@ -25,6 +25,10 @@ const char *tu_tool(const char *name, char *buf, size_t size);
  * calling process dies.  Returns the pid or -errno. */
 pid_t tu_spawn(char *const argv[], int *out_fd);
 
+/* The same, with the child's stdin on a pipe too when in_fd is not NULL
+ * (the caller writes *in_fd, and closes it to give the child end of file). */
+pid_t tu_spawn_io(char *const argv[], int *in_fd, int *out_fd);
+
 /* Waits for pid; returns its exit status, 128+signal if killed, or -errno. */
 int tu_wait(pid_t pid);
 

@@ -602,6 +602,16 @@ static int advance_release(sp_ring *r)
 	return 0;
 }
 
+/* Nothing is left to take (rd_claim == wr_claim == q) on a closed ring: is
+ * it drained?  Only once every record taken is also released: a record a
+ * reader still holds may yet come back, if that reader dies, and must then
+ * reach a survivor, so readers keep waiting (and adopting) until then. */
+static int drained(sp_ring *r, uint64_t q)
+{
+	advance_release(r);
+	return load_acquire(&r->b->rd_release) == q;
+}
+
 /* One attempt to take the record at rd_claim.  Returns 0 with *m filled,
  * -EAGAIN (nothing ready), -EPIPE (closed and drained), -EMSGSIZE (the
  * record is longer than maxlen: left in place, m->len tells), or an error.
@@ -618,7 +628,8 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 	int closed, skipped = 0, rc;
 
 	/* Closed is read before emptiness: a seal follows its sealer's last
-	 * commit, so if we see the seal and then an empty ring, it is drained. */
+	 * commit, so if we see the seal and then an empty ring whose every
+	 * record was released, it is drained. */
 	closed = sp_ring_closed(r);
 	for (;;) {
 		/* Acquire: pairs with the CAS of the reader before us, so the
@@ -628,7 +639,7 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 			/* Acquire: headers below wr_claim are whole. */
 			r->wr_cache = load_acquire(&b->wr_claim);
 			if (q == r->wr_cache) {
-				rc = closed ? -EPIPE : -EAGAIN;
+				rc = closed && drained(r, q) ? -EPIPE : -EAGAIN;
 				break;
 			}
 			if (q > r->wr_cache || r->wr_cache - q > r->cap) {

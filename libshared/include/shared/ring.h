@@ -148,8 +148,10 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m);
  * Sealing.  A ring is created expecting opts->writers seals.  sp_ring_seal()
  * adds this handle's seal (once; again is a no-op) and forbids it further
  * puts.  Once the expected number of handles have sealed, the ring is closed:
- * puts fail with -EPIPE, and gets fail with -EPIPE once it is drained, while
- * an empty unsealed ring gives -EAGAIN or -ETIMEDOUT.  A writer that dies
+ * puts fail with -EPIPE, and gets fail with -EPIPE once it is drained (every
+ * record taken and released: while a reader still holds one, others wait, so
+ * that they can take it over if that reader dies), while an empty unsealed
+ * ring gives -EAGAIN or -ETIMEDOUT.  A writer that dies
  * without sealing does not count.  Returns 0, or -EBUSY if this handle has
  * reserved records not yet committed.
  */
