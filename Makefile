@@ -3,6 +3,7 @@
 #   make              build everything (installs missing packages when root)
 #   make demo         the main job: a batch compressed through the ring, verified
 #   make test         run the whole test suite
+#   make chaos        the long chaos test: 300 SIGKILLs to a running pipeline
 #   make asan | tsan  the test suite under AddressSanitizer+UBSan / ThreadSanitizer
 #   make valgrind     the Check suites under valgrind memcheck
 #   make bench        benchmarks (not tests)
@@ -78,7 +79,7 @@ EX_SRC    := $(sort $(wildcard examples/*.c))
 EXAMPLES  := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
 .PHONY: all build deps lib programs tests test check run-tests asan tsan valgrind \
-	bench demo install uninstall clean fuzz
+	bench demo install uninstall clean fuzz chaos
 .DEFAULT_GOAL := all
 
 # Public targets check the dependencies first, then build in a fresh make so
@@ -200,6 +201,15 @@ test check: deps
 	@$(MAKE) --no-print-directory run-tests
 run-tests: lib programs tests $(EXAMPLES)
 	@B=$(B) tests/run.sh $(TESTS) $(SHTESTS)
+
+# The long version of tests/test_chaos.sh (make test runs 30 kills in at
+# most 45 s).  CHAOS_KILLS, CHAOS_SECONDS, CHAOS_SEED, CHAOS_TREE, CHAOS_DIR
+# may be given.
+CHAOS_KILLS ?= 300
+CHAOS_SECONDS ?= 3600
+chaos: deps
+	@$(MAKE) --no-print-directory programs
+	@B=$(B) CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_SECONDS=$(CHAOS_SECONDS) tests/run.sh tests/test_chaos.sh
 
 asan:
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined test

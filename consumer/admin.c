@@ -1,4 +1,4 @@
-/* admin.c: ring administration for scripts: --list, --info NAME, --remove NAME. */
+/* admin.c: ring administration for scripts: --list, --info, --remove, --remove-stale. */
 #include "consumer.h"
 
 #include <dirent.h>
@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+#include "shared/shm.h"
 
 #define SHM_DIR "/dev/shm"
 #define SEG_PREFIX "shmpipe."
@@ -40,6 +42,49 @@ static const char *state_of(const struct sp_ring_stat *st)
 static int by_name(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every object of the library as the kernel and the segments tell, read
+ * without attaching: attaching takes a free slot, and a slot whose holder
+ * died counts as free, so an observer that attached would erase the
+ * evidence of a ring whose participants all died. */
+struct objs {
+	struct sp_obj_info *v;
+	size_t n, cap;
+};
+
+static int collect_obj(const struct sp_obj_info *i, void *arg)
+{
+	struct objs *o = arg;
+
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? 2 * o->cap : 16;
+		struct sp_obj_info *nv = realloc(o->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return 1;
+		o->v = nv;
+		o->cap = cap;
+	}
+	o->v[o->n++] = *i;
+	return 0;
+}
+
+static const struct sp_obj_info *find_obj(const struct objs *o, const char *name)
+{
+	for (size_t k = 0; k < o->n; k++)
+		if (strcmp(o->v[k].name, name) == 0)
+			return &o->v[k];
+	return NULL;
+}
+
+/* Mirrors the library's rule (sp_objects_remove_stale): nobody alive is
+ * attached, and it is unfinished, a lone lock file, or someone died in it. */
+static int stale(const struct sp_obj_info *i)
+{
+	if (i->attached || i->state == SP_OBJ_FOREIGN)
+		return 0;
+	return i->state != SP_OBJ_OK || i->dead;
 }
 
 int admin_list(void)
@@ -78,21 +123,34 @@ int admin_list(void)
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), by_name);
+	struct objs objs = { 0 };
+
+	sp_objects_list(collect_obj, &objs);
 
 	printf("%-24s %9s %6s %7s %7s %8s %4s %5s %8s %s\n", "NAME", "PRODUCERS", "SEALED",
 	       "WRITING", "READING", "ATTACHED", "DEAD", "FILL%", "RECORDS", "STATE");
 	for (size_t i = 0; i < n; i++) {
+		const struct sp_obj_info *oi = find_obj(&objs, names[i]);
 		struct sp_ring_stat st;
 		sp_ring *r;
-		int rc = open_stat(names[i], &r, &st);
+		int rc;
 
+		if (oi && stale(oi)) {
+			/* Not attached to: see objs above. */
+			printf("%-24s %9s %6s %7s %7s %8u %4u %5s %8s stale\n", names[i], "-", "-",
+			       "-", "-", oi->attached, oi->dead, "-", "-");
+			free(names[i]);
+			continue;
+		}
+		rc = open_stat(names[i], &r, &st);
 		if (rc < 0) {
 			printf("%-24s %9s %6s %7s %7s %8s %4s %5s %8s error:%s\n", names[i], "-", "-",
 			       "-", "-", "-", "-", "-", "-",
 			       rc == -EPROTO || rc == -EBADMSG ? "not-a-ring" : strerror(-rc));
 		} else {
 			printf("%-24s %9u %6u %7u %7u %8u %4u %5.1f %8llu %s\n", names[i], st.writers,
-			       st.sealed, st.writers_live, st.readers, st.attached, st.dead,
+			       st.sealed, st.writers_live, st.readers, st.attached,
+			       oi ? oi->dead : st.dead,
 			       st.capacity ? 100.0 * (double)st.used / (double)st.capacity : 0.0,
 			       (unsigned long long)st.records, state_of(&st));
 			sp_ring_close(r);
@@ -100,17 +158,31 @@ int admin_list(void)
 		free(names[i]);
 	}
 	free(names);
+	free(objs.v);
 	return EX_OK;
 }
 
 int admin_info(const char *name)
 {
 	struct sp_ring_stat st;
+	struct objs objs = { 0 };
+	const struct sp_obj_info *oi;
 	sp_ring *r;
 	int rc = sp_name_check(name);
 
-	if (rc == 0)
+	if (rc == 0) {
+		sp_objects_list(collect_obj, &objs);
+		oi = find_obj(&objs, name);
+		if (oi && stale(oi)) {
+			/* Not attached to: see objs above. */
+			printf("name=%s\nstate=stale\nattached=%u\ndead=%u\n", name, oi->attached,
+			       oi->dead);
+			free(objs.v);
+			return EX_OK;
+		}
+		free(objs.v);
 		rc = open_stat(name, &r, &st);
+	}
 	if (rc < 0) {
 		warnmsg(name, rc == -ENOENT ? "no such ring"
 			      : rc == -EPROTO || rc == -EBADMSG ? "not a ring of this version, or corrupt"
@@ -153,4 +225,97 @@ int admin_remove(const char *name)
 		return rc == -ENOENT || rc == -EINVAL || rc == -ENAMETOOLONG ? EX_NOINPUT : EX_OSERR;
 	}
 	return EX_OK;
+}
+
+struct stale_list {
+	const char *prefix;
+	char (*names)[SP_NAME_MAX + 1];
+	char (*why)[64];
+	size_t n, cap;
+};
+
+static int collect_stale(const struct sp_obj_info *i, void *arg)
+{
+	struct stale_list *l = arg;
+
+	if (!stale(i) || (l->prefix && strncmp(i->name, l->prefix, strlen(l->prefix)) != 0))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 16;
+		void *nn = realloc(l->names, cap * sizeof(*l->names));
+		void *nw;
+
+		if (!nn)
+			return 1;
+		l->names = nn;
+		nw = realloc(l->why, cap * sizeof(*l->why));
+		if (!nw)
+			return 1;
+		l->why = nw;
+		l->cap = cap;
+	}
+	snprintf(l->names[l->n], sizeof(l->names[0]), "%s", i->name);
+	if (i->state == SP_OBJ_UNFINISHED)
+		snprintf(l->why[l->n], sizeof(l->why[0]), "%s, its creator died creating it",
+			 i->kind_name);
+	else if (i->state == SP_OBJ_LOCK_ONLY)
+		snprintf(l->why[l->n], sizeof(l->why[0]), "a lock file without its segment");
+	else
+		snprintf(l->why[l->n], sizeof(l->why[0]), "%s, %u dead, none alive", i->kind_name,
+			 i->dead);
+	l->n++;
+	return 0;
+}
+
+static int still_there(const struct sp_obj_info *i, void *arg)
+{
+	struct stale_list *l = arg;
+
+	for (size_t k = 0; k < l->n; k++)
+		if (strcmp(l->names[k], i->name) == 0)
+			l->why[k][0] = 0;     /* not removed: someone attached meanwhile */
+	return 0;
+}
+
+int admin_remove_stale(const char *prefix)
+{
+	struct stale_list l = { .prefix = prefix && *prefix ? prefix : NULL };
+	int rc = sp_objects_list(collect_stale, &l);
+
+	if (rc >= 0 && l.n)
+		rc = sp_objects_remove_stale(l.prefix, 0);
+	if (rc >= 0 && l.n)
+		rc = sp_objects_list(still_there, &l);
+	if (rc < 0) {
+		warnmsg(SHM_DIR, strerror(-rc));
+		free(l.names);
+		free(l.why);
+		return EX_OSERR;
+	}
+	/* Only what this call saw stale and is gone now: one line each. */
+	for (size_t k = 0; k < l.n; k++)
+		if (l.why[k][0])
+			printf("removed %s (%s)\n", l.names[k], l.why[k]);
+	free(l.names);
+	free(l.why);
+	return EX_OK;
+}
+
+void admin_note_dead(const char *name, int quiet)
+{
+	struct objs objs = { 0 };
+	const struct sp_obj_info *oi;
+	char msg[160], why[128];
+
+	if (quiet)
+		return;
+	sp_objects_list(collect_obj, &objs);
+	oi = find_obj(&objs, name);
+	if (oi && stale(oi) && oi->dead && strcmp(oi->kind_name, "ring") == 0) {
+		snprintf(msg, sizeof(msg), "ring %s", name);
+		snprintf(why, sizeof(why), "resuming after %u participant%s died; what they held "
+			 "is delivered again", oi->dead, oi->dead == 1 ? "" : "s");
+		warnmsg(msg, why);
+	}
+	free(objs.v);
 }

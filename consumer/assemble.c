@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,37 +29,67 @@
  *                               per part (checksum, offsets, lengths, state)
  *
  * Lock rules: the progress file, and with -z the .tmp.z, are written only
- * under an exclusive flock(2) on the progress file.  flock, not fcntl
- * locks: it is held by the open file description, so it works the same
- * between forked workers and unrelated consumer processes, a close()
+ * under an exclusive flock(2) on the progress file; without -z a part's
+ * bytes are written into the .tmp under a shared flock on it, so parts are
+ * written in parallel but never while the file is being finished.  flock,
+ * not fcntl locks: it is held by the open file description, so it works the
+ * same between forked workers and unrelated consumer processes, a close()
  * elsewhere in the process does not drop it, and the kernel drops it when
  * the holder dies.  A worker holds one such lock at a time and takes no
- * other lock while holding it.
+ * other lock while holding it (going from shared to exclusive on the same
+ * file releases the shared lock first, so two workers doing it cannot
+ * deadlock).
  *
- * Without -z a part's bytes are written at their offset before the lock is
- * taken, so when its entry is in, its bytes are.  With -z a part is
- * compressed into a frame of its own before the lock (the costly step runs
- * in parallel); under the lock the frame is appended to the .tmp.z if it is
- * the next one in order, followed by any early frames it unblocks, or else
- * parked in its slot of the .tmp.  LZ4 frames concatenate: `lz4 -d` reads
- * the .tmp.z as one stream.
+ * Without -z a part's bytes are written at their offset before its entry,
+ * so when its entry is in, its bytes are.  With -z a part is compressed into
+ * a frame of its own before the lock (the costly step runs in parallel);
+ * under the lock the frame is appended to the .tmp.z if it is the next one
+ * in order, followed by any early frames it unblocks, or else parked in its
+ * slot of the .tmp.  LZ4 frames concatenate: `lz4 -d` reads the .tmp.z as
+ * one stream.
  *
  * The worker that completes the count (the last part or the END, in
  * whatever order they come) checks the entries (tree hash against the END's,
  * offsets contiguous from 0 to the size, every frame appended), finishes the
- * file while still holding the lock, marks the header DONE, and removes the
- * helper names.  Nothing is read back: each part was checked against its own
- * checksum as it arrived, and the tree hash proves the set and the order.
+ * file while still holding the lock, removes the content helpers, and
+ * leaves the progress file as a small tombstone marked DONE.  Nothing is
+ * read back: each part was checked against its own checksum as it arrived,
+ * and the tree hash proves the set and the order.
+ *
+ * Crashes.  A worker may be killed at any instruction, and the record it
+ * held is then delivered again, to another worker, which must reach the
+ * same result.  So every step is idempotent:
+ *  - a part's bytes are the same bytes at the same offset, whoever writes
+ *    them, as often as they are written; with -z a frame is written at a
+ *    place the header or the entry fixes before the entry says it is there;
+ *  - the header is marked BUSY (one small write) before anything changes
+ *    under the lock, and unmarked with the last write.  The next holder of
+ *    the lock who finds it BUSY knows a holder died half-way: the entries
+ *    are the truth (each is written after what it describes), so it counts
+ *    again from them the distinct parts, and with -z the frames appended
+ *    and their bytes, and appends the parked frames whose turn had come;
+ *  - finishing is marked FINISHING first.  A finisher that died after the
+ *    rename leaves no content file behind it: the next one, finding
+ *    FINISHING and no content file, knows the file is in place;
+ *  - the tombstone stays until the batch is over, so that a part or an END
+ *    delivered again after its file was finished (its first reader died
+ *    before releasing it) finds DONE and does nothing, instead of starting
+ *    a new file that could never complete.
  *
  * A second lock, a shared flock on the output directory itself held by
  * every consumer while it works, tells the last one out: it alone can take
- * it exclusively, and then sweeps what nobody can complete any more.
+ * it exclusively, and then, if the batch is over, sweeps what nobody can
+ * complete any more.  A consumer that stops before the end (a signal, a
+ * crash, a full disk) keeps the partly assembled files: a consumer that
+ * resumes the batch on the same ring and directory completes them.
  */
 
 #define PROG_MAGIC 0x47525053u   /* "SPRG" */
 #define P_END 0x1u               /* END seen: nparts, size, hash are known */
 #define P_ABORTED 0x2u           /* the producer withdrew the file */
 #define P_DONE 0x4u              /* finished (placed, run, or discarded) */
+#define P_BUSY 0x8u              /* being changed under the lock */
+#define P_FINISHING 0x10u        /* complete, being finished */
 #define ENTRY_OFF 8192
 
 /* Native layout: the file never leaves this machine. */
@@ -76,9 +107,13 @@ struct prog_hdr {
 	uint32_t mode;
 	uint32_t path_len;
 	uint32_t stream;
-	char path[SP_BATCH_PATH_MAX + 1];
+	char path[SP_BATCH_PATH_MAX + 1];   /* written once, when the file is made */
 };
 _Static_assert(sizeof(struct prog_hdr) <= ENTRY_OFF, "progress header fits");
+
+/* The fields that change: updates write only these.  A tombstone (DONE) is
+ * the file cut to this size. */
+#define HDR_FIXED offsetof(struct prog_hdr, path)
 
 enum { E_ABSENT, E_WRITTEN, E_PARKED, E_APPENDED };
 
@@ -141,9 +176,9 @@ static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
 	return 0;
 }
 
-static int lock_ex(int fd)
+static int lock(int fd, int how)
 {
-	while (flock(fd, LOCK_EX) < 0)
+	while (flock(fd, how) < 0)
 		if (errno != EINTR)
 			return -errno;
 	return 0;
@@ -154,10 +189,46 @@ static off_t entry_at(uint64_t part)
 	return ENTRY_OFF + (off_t)(part * sizeof(struct entry));
 }
 
+/* Reads the progress header.  Returns 1, 0 for a new file, or -errno
+ * (-EBADMSG: not a progress file of ours).  The first write of a header is
+ * whole, and is the first write to the file; a worker killed during it
+ * leaves a beginning of it (writes stop at page boundaries), with no entry
+ * behind: a new file still.  Later writes change only the fixed part, in
+ * one page.  A tombstone (DONE) is the fixed part alone. */
+static int read_hdr(int pfd, struct prog_hdr *h)
+{
+	ssize_t n;
+
+	do
+		n = pread(pfd, h, sizeof(*h), 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(h->magic))
+		return 0;
+	if (h->magic != PROG_MAGIC)
+		return -EBADMSG;
+	if ((size_t)n < sizeof(*h)) {
+		if ((size_t)n < HDR_FIXED || !(h->flags & P_DONE))
+			return 0;
+		h->path_len = 0;        /* a tombstone keeps no path */
+	}
+	if (h->path_len > SP_BATCH_PATH_MAX)
+		return -EBADMSG;
+	h->path[h->path_len] = 0;
+	return 1;
+}
+
+/* Writes the header: whole when the file is new, else its changing part. */
+static int write_hdr(int pfd, const struct prog_hdr *h, int whole)
+{
+	return pwrite_full(pfd, h, whole ? sizeof(*h) : HDR_FIXED, 0);
+}
+
 /* Checks the entries of a complete file: each present, offsets contiguous
- * from 0 to the size, tree hash equal to the END's.  Returns 0, -EBADMSG,
- * or -errno. */
-static int check_entries(struct consumer *c, int pfd, const struct prog_hdr *h)
+ * from 0 to the size, tree hash equal to the END's.  Returns 0, -EBADMSG
+ * with *why set, or -errno. */
+static int check_entries(struct consumer *c, int pfd, const struct prog_hdr *h, const char **why)
 {
 	const size_t per = IO_BUF / sizeof(struct entry);
 	struct entry *e = (struct entry *)(void *)c->io;
@@ -165,6 +236,7 @@ static int check_entries(struct consumer *c, int pfd, const struct prog_hdr *h)
 	uint64_t off = 0;
 	int rc;
 
+	*why = "parts missing";
 	sp_batch_hash_init(&hs, 0);
 	for (uint64_t i = 0; i < h->nparts; i += per) {
 		size_t n = h->nparts - i < per ? (size_t)(h->nparts - i) : per;
@@ -173,13 +245,21 @@ static int check_entries(struct consumer *c, int pfd, const struct prog_hdr *h)
 		if (rc <= 0)
 			return rc < 0 ? rc : -EBADMSG;
 		for (size_t k = 0; k < n; k++) {
-			if (e[k].state == E_ABSENT || e[k].raw_len == 0 || e[k].offset != off)
+			if (e[k].state == E_ABSENT)
 				return -EBADMSG;
+			if (e[k].raw_len == 0 || e[k].offset != off) {
+				*why = "parts overlap or leave a gap";
+				return -EBADMSG;
+			}
 			off += e[k].raw_len;
 			sp_batch_tree_add(&hs, e[k].hash);
 		}
 	}
-	if (off != h->size || sp_batch_hash_digest(&hs) != h->file_hash)
+	*why = "parts do not add up to the file's size";
+	if (off != h->size)
+		return -EBADMSG;
+	*why = "parts do not match the file's checksum";
+	if (sp_batch_hash_digest(&hs) != h->file_hash)
 		return -EBADMSG;
 	return 0;
 }
@@ -228,6 +308,56 @@ static int open_at_root(struct consumer *c, const char *name, int flags)
 }
 
 /*
+ * -z, under the progress lock: appends to the .tmp.z (open as zfd, or -1 to
+ * open it here) every parked frame whose turn has come, writing each entry
+ * it changes and advancing h->next and h->zbytes (the caller writes the
+ * header).  Returns 0 or -errno.
+ */
+static int z_drain(struct consumer *c, int pfd, struct prog_hdr *h, const char *tmp, int zfd)
+{
+	char ztmp[80];
+	int fd = -1, own = zfd < 0, rc = 0;
+
+	while (rc == 0) {
+		struct entry n;
+
+		rc = pread_full(pfd, &n, sizeof(n), entry_at(h->next));
+		if (rc <= 0 || n.state != E_PARKED) {
+			rc = rc < 0 ? rc : 0;
+			break;
+		}
+		if (zfd < 0) {
+			snprintf(ztmp, sizeof(ztmp), "%s.z", tmp);
+			zfd = open_at_root(c, ztmp, O_WRONLY | O_CREAT);
+			if (zfd < 0) {
+				rc = zfd;
+				break;
+			}
+		}
+		if (fd < 0 && (fd = open_at_root(c, tmp, O_RDONLY)) < 0) {
+			rc = fd;
+			break;
+		}
+		uint64_t to = h->zbytes;
+
+		rc = copy_range(c, fd, n.slot, zfd, &to, n.len);
+		if (rc == 0) {
+			n.state = E_APPENDED;
+			rc = pwrite_full(pfd, &n, sizeof(n), entry_at(h->next));
+		}
+		if (rc == 0) {
+			h->zbytes = to;
+			h->next++;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (own && zfd >= 0)
+		close(zfd);
+	return rc;
+}
+
+/*
  * -z, under the progress lock: appends part `part`'s frame to the .tmp.z if
  * its turn has come, then every parked frame that follows it; otherwise
  * parks it in the .tmp.  Writes the entries it changes; the caller writes
@@ -237,7 +367,7 @@ static int z_place(struct consumer *c, int pfd, struct prog_hdr *h, const char *
 		   uint32_t part, struct entry *e, const void *frame)
 {
 	char ztmp[80];
-	int zfd, fd = -1, rc;
+	int zfd, fd, rc;
 
 	if (part != h->next) {
 		fd = open_at_root(c, tmp, O_RDWR | O_CREAT);
@@ -253,6 +383,8 @@ static int z_place(struct consumer *c, int pfd, struct prog_hdr *h, const char *
 	zfd = open_at_root(c, ztmp, O_WRONLY | O_CREAT);
 	if (zfd < 0)
 		return zfd;
+	/* At h->zbytes: a frame left there by a worker that died before its
+	 * entry said APPENDED is overwritten. */
 	rc = pwrite_full(zfd, frame, e->len, (off_t)h->zbytes);
 	if (rc == 0) {
 		e->state = E_APPENDED;
@@ -261,39 +393,69 @@ static int z_place(struct consumer *c, int pfd, struct prog_hdr *h, const char *
 	if (rc == 0) {
 		h->zbytes += e->len;
 		h->next++;
+		rc = z_drain(c, pfd, h, tmp, zfd);
 	}
-	/* The parked frames this one was holding back. */
-	while (rc == 0) {
-		struct entry n;
-
-		rc = pread_full(pfd, &n, sizeof(n), entry_at(h->next));
-		if (rc <= 0 || n.state != E_PARKED) {
-			rc = rc < 0 ? rc : 0;
-			break;
-		}
-		if (fd < 0 && (fd = open_at_root(c, tmp, O_RDONLY)) < 0) {
-			rc = fd;
-			break;
-		}
-		rc = copy_range(c, fd, n.slot, zfd, &h->zbytes, n.len);
-		if (rc == 0) {
-			n.state = E_APPENDED;
-			rc = pwrite_full(pfd, &n, sizeof(n), entry_at(h->next));
-			h->next++;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
 	close(zfd);
 	return rc;
 }
 
-/* Finishes a complete file: checked, then placed or run.  Called with the
- * progress lock held; removes the helper files in every case. */
-static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const char *tmp)
+/*
+ * A holder of the lock died while changing the file (BUSY was set): counts
+ * again from the entries, which are written after what they describe, the
+ * distinct parts and, with -z, the frames appended in order and their
+ * bytes; then appends the parked frames whose turn has come.  Returns 0 or
+ * -errno.
+ */
+static int recover(struct consumer *c, int pfd, struct prog_hdr *h, const char *tmp)
+{
+	const size_t per = IO_BUF / sizeof(struct entry);
+	struct entry *e = (struct entry *)(void *)c->io;
+	uint64_t n, done = 0, next = 0, zbytes = 0;
+	int in_order = 1, rc;
+	struct stat st;
+
+	if (fstat(pfd, &st) < 0)
+		return -errno;
+	/* A part of an entry (a write cut short by the death) is no entry. */
+	n = st.st_size > ENTRY_OFF ? ((uint64_t)st.st_size - ENTRY_OFF) / sizeof(struct entry) : 0;
+	for (uint64_t i = 0; i < n; i += per) {
+		size_t k = n - i < per ? (size_t)(n - i) : per;
+
+		rc = pread_full(pfd, e, k * sizeof(*e), entry_at(i));
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			break;
+		for (size_t j = 0; j < k; j++) {
+			done += e[j].state != E_ABSENT;
+			if (in_order && e[j].state == E_APPENDED) {
+				next++;
+				zbytes += e[j].len;
+			} else {
+				in_order = 0;
+			}
+		}
+	}
+	h->done = done;
+	if (c->action == ACT_OUT && c->compress) {
+		h->next = next;
+		h->zbytes = zbytes;
+		return z_drain(c, pfd, h, tmp, -1);
+	}
+	return 0;
+}
+
+/*
+ * Finishes a complete file: checked, then placed or run.  Called with the
+ * progress lock held; removes the content helpers in every case.  again:
+ * a finisher died on this file before (FINISHING was set); if the content
+ * file is gone, it had placed it.
+ */
+static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const char *tmp,
+		   int again)
 {
 	struct sp_batch_rec r;
-	const char *path = h->path;
+	const char *path = h->path, *why = "";
 	char ztmp[80];
 	int rc, fd = -1;
 
@@ -302,7 +464,7 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 		unlinkat(c->rootfd, tmp, 0);
 		unlinkat(c->rootfd, ztmp, 0);
 		ADD(withdrawn, 1);
-		if (!c->quiet)
+		if (!c->quiet && !again)
 			warnpath(path, "discarded", "the producer withdrew it");
 		return;
 	}
@@ -312,23 +474,33 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 	r.mtime_nsec = h->mtime_nsec;
 	r.size = h->size;
 
-	rc = check_entries(c, pfd, h);
+	rc = check_entries(c, pfd, h, &why);
 	if (rc == 0 && c->action == ACT_OUT && c->compress) {
+		fd = open_at_root(c, ztmp, O_WRONLY | (h->nparts == 0 ? O_CREAT : 0));
+		if (fd == -ENOENT && again) {
+			unlinkat(c->rootfd, tmp, 0);
+			return;         /* placed by the finisher that died */
+		}
 		unlinkat(c->rootfd, tmp, 0);    /* parked frames, all copied out */
-		fd = open_at_root(c, ztmp, O_WRONLY | O_CREAT);
 		if (fd < 0) {
 			rc = fd;
 		} else if (h->next != h->nparts) {
 			rc = -EBADMSG;
+			why = "frames missing";
 		} else if (h->nparts == 0) {
 			/* An empty stream: the frame of nothing. */
 			long long n = lz4_frame(c, "", 0, c->zpart, c->zpart_size);
 
-			rc = n < 0 ? (int)n : write_full(fd, c->zpart, (size_t)n);
+			rc = n < 0 ? (int)n : ftruncate(fd, 0) < 0 ? -errno
+					  : write_full(fd, c->zpart, (size_t)n);
 			if (rc == 0 && out_place_tmp(c, c->rootfd, ztmp, fd, &r, path) == 0)
 				ADD(bytes_out, (uint64_t)n);
 			if (rc == 0)
 				return;
+		} else if (ftruncate(fd, (off_t)h->zbytes) < 0) {
+			/* Beyond zbytes: a frame half-written by a worker
+			 * that died, overwritten since by a shorter one. */
+			rc = -errno;
 		} else {
 			if (out_place_tmp(c, c->rootfd, ztmp, fd, &r, path) == 0)
 				ADD(bytes_out, h->zbytes);
@@ -338,11 +510,15 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 	} else if (rc == 0) {
 		struct stat st;
 
-		fd = open_at_root(c, tmp, O_RDWR | O_CREAT);
+		fd = open_at_root(c, tmp, O_RDWR | (h->size == 0 ? O_CREAT : 0));
+		if (fd == -ENOENT && again)
+			return;         /* placed, or run and removed, before */
 		if (fd < 0)
 			rc = fd;
-		else if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != h->size)
+		else if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != h->size) {
 			rc = -EBADMSG;
+			why = "the assembled content is not the file's size";
+		}
 		else if (c->action == ACT_OUT) {
 			if (out_place_tmp(c, c->rootfd, tmp, fd, &r, path) == 0)
 				ADD(bytes_out, h->size);
@@ -359,9 +535,9 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 	unlinkat(c->rootfd, ztmp, 0);
 	if (rc == -EBADMSG) {
 		ADD(bad, 1);
-		warnpath(path, "discarded", "parts do not match the file's checksum or size");
+		warnpath(path, "discarded", why);
 	} else if (rc < 0) {
-		ADD(write_failed, 1);
+		note_write_error(c, -rc);
 		warnpath(path, "write", strerror(-rc));
 	}
 }
@@ -369,25 +545,27 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 /*
  * Records one PART (e != NULL; frame is its LZ4 frame with -z) or the END
  * (e == NULL) in the progress file, and finishes the file if that completed
- * it.
+ * it.  pfd: the progress file, open and locked shared by the caller, or -1
+ * to open it here.  Closes it.
  */
 static int progress(struct consumer *c, const struct sp_batch_rec *r, const char *path,
-		    struct entry *e, const void *frame)
+		    struct entry *e, const void *frame, int pfd)
 {
-	char tmp[64], prog[64], ztmp[80];
+	char tmp[64], prog[64];
 	struct prog_hdr h;
-	int pfd, rc;
+	int rc, fresh = 0;
 
 	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
 	tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
-	pfd = open_at_root(c, prog, O_RDWR | O_CREAT);
-	rc = pfd < 0 ? pfd : lock_ex(pfd);
+	if (pfd < 0)
+		pfd = open_at_root(c, prog, O_RDWR | O_CREAT);
+	rc = pfd < 0 ? pfd : lock(pfd, LOCK_EX);
 	if (rc < 0) {
-		ADD(write_failed, 1);
+		note_write_error(c, -rc);
 		warnpath(path, "progress file", strerror(-rc));
 		goto out;
 	}
-	rc = pread_full(pfd, &h, sizeof(h), 0);
+	rc = read_hdr(pfd, &h);
 	if (rc == 0) {
 		memset(&h, 0, sizeof(h));
 		h.magic = PROG_MAGIC;
@@ -397,19 +575,24 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 		h.mode = r->mode;
 		h.mtime_sec = r->mtime_sec;
 		h.mtime_nsec = r->mtime_nsec;
-	} else if (rc < 0 || h.magic != PROG_MAGIC || h.path_len > SP_BATCH_PATH_MAX) {
+		fresh = 1;
+	} else if (rc < 0) {
 		ADD(write_failed, 1);
-		warnpath(path, "progress file", "unreadable or not ours");
+		warnpath(path, "progress file", rc == -EBADMSG ? "unreadable or not ours"
+							  : strerror(-rc));
 		goto out;
 	}
-	h.path[h.path_len] = 0;
-	if (h.flags & P_DONE) {
-		/* A record delivered again after its file was finished (its
-		 * first reader died before releasing it): nothing to do, but
-		 * what we may have just re-created must go. */
-		snprintf(ztmp, sizeof(ztmp), "%s.z", tmp);
-		unlinkat(c->rootfd, tmp, 0);
-		unlinkat(c->rootfd, ztmp, 0);
+	if (h.flags & P_DONE)
+		goto out;       /* delivered again after its file was finished */
+	if ((h.flags & P_BUSY) && (rc = recover(c, pfd, &h, tmp)) < 0) {
+		note_write_error(c, -rc);
+		warnpath(path, "progress file", strerror(-rc));
+		goto out;
+	}
+	h.flags |= P_BUSY;
+	if ((rc = write_hdr(pfd, &h, fresh)) < 0) {
+		note_write_error(c, -rc);
+		warnpath(path, "progress file", strerror(-rc));
 		goto out;
 	}
 	if (e) {
@@ -426,7 +609,8 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 			h.done += rc == 0;
 		}
 		if (rc < 0) {
-			ADD(write_failed, 1);
+			/* BUSY stays set: the next holder counts again. */
+			note_write_error(c, -rc);
 			warnpath(path, "part", strerror(-rc));
 			goto out;
 		}
@@ -446,13 +630,23 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 		/* Complete.  DONE is written after the work, so that a worker
 		 * dying half-way leaves the file to the reader its record is
 		 * given to next. */
-		finish(c, pfd, &h, tmp);
-		h.flags |= P_DONE;
-		pwrite_full(pfd, &h, sizeof(h), 0);
-		unlinkat(c->rootfd, prog, 0);
-	} else if ((rc = pwrite_full(pfd, &h, sizeof(h), 0)) < 0) {
-		ADD(write_failed, 1);
-		warnpath(path, "progress file", strerror(-rc));
+		int again = (h.flags & P_FINISHING) != 0;
+
+		h.flags |= P_FINISHING;
+		if (again || write_hdr(pfd, &h, 0) == 0)
+			finish(c, pfd, &h, tmp, again);
+		h.flags = (h.flags & ~(P_BUSY | P_FINISHING)) | P_DONE;
+		/* DONE before the cut: a cut header without DONE is unreadable.
+		 * If the cut fails, the whole file marked DONE is a tombstone
+		 * too, only larger. */
+		if (write_hdr(pfd, &h, 0) == 0)
+			rc = ftruncate(pfd, (off_t)HDR_FIXED);
+	} else {
+		h.flags &= ~P_BUSY;
+		if ((rc = write_hdr(pfd, &h, 0)) < 0) {
+			note_write_error(c, -rc);
+			warnpath(path, "progress file", strerror(-rc));
+		}
 	}
 out:
 	if (pfd >= 0)
@@ -465,8 +659,9 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 {
 	struct entry e = { .hash = r->part_hash, .offset = r->offset, .raw_len = r->raw_len,
 			   .len = r->raw_len, .state = E_WRITTEN };
-	char tmp[64];
-	int fd, rc;
+	char tmp[64], prog[64];
+	struct prog_hdr h;
+	int fd, pfd, rc;
 
 	if (c->action == ACT_OUT && c->compress) {
 		long long n = lz4_frame(c, content, r->raw_len, c->zpart, c->zpart_size);
@@ -478,49 +673,64 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 			return 0;
 		}
 		e.len = (uint32_t)n;
-		return progress(c, r, path, &e, c->zpart);
+		return progress(c, r, path, &e, c->zpart, -1);
+	}
+	/* The bytes go in under a shared lock: never into a file that is
+	 * being finished, or that is finished (its content file renamed into
+	 * place: writing into it would change its time). */
+	tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
+	pfd = open_at_root(c, prog, O_RDWR | O_CREAT);
+	rc = pfd < 0 ? pfd : lock(pfd, LOCK_SH);
+	if (rc == 0) {
+		rc = read_hdr(pfd, &h);
+		if (rc > 0 && (h.flags & P_DONE)) {
+			close(pfd);
+			return 0;       /* delivered again after its file was finished */
+		}
+		/* Complete, and its finisher died (it would hold the lock
+		 * exclusively): its content may be in place already, and a
+		 * new .tmp made here would be taken for it.  The bytes are
+		 * in; progress() finishes the file. */
+		if (rc > 0 && (h.flags & P_FINISHING))
+			return progress(c, r, path, &e, NULL, pfd);
+		rc = rc == -EBADMSG ? 0 : rc;   /* progress() reports it */
 	}
 	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
-	fd = open_at_root(c, tmp, O_RDWR | O_CREAT);
+	fd = rc < 0 ? rc : open_at_root(c, tmp, O_RDWR | O_CREAT);
 	if (fd < 0) {
-		ADD(write_failed, 1);
+		note_write_error(c, -fd);
 		warnpath(path, "create", strerror(-fd));
+		if (pfd >= 0)
+			close(pfd);
 		return 0;
 	}
 	rc = pwrite_full(fd, content, r->raw_len, (off_t)r->offset);
 	close(fd);
 	if (rc < 0) {
-		ADD(write_failed, 1);
+		note_write_error(c, -rc);
 		warnpath(path, "write", strerror(-rc));
+		close(pfd);
 		return 0;
 	}
-	return progress(c, r, path, &e, NULL);
+	return progress(c, r, path, &e, NULL, pfd);
 }
 
 int asm_end(struct consumer *c, const struct sp_batch_rec *r, const char *path)
 {
-	return progress(c, r, path, NULL, NULL);
+	return progress(c, r, path, NULL, NULL, -1);
 }
 
-/*
- * Removes what nobody can complete any more: called by the last consumer
- * out of the directory (the caller holds its exclusive flock).  A parted
- * file whose END came but parts are missing lost data (counted in
- * *incomplete); one without END was never finished by its producer (a
- * producer that died: a restarted one sends it again), so it is only a
- * warning.  Returns the number of names removed.
- */
-int asm_sweep(int rootfd, int interrupted, int quiet, uint64_t *incomplete)
+int asm_sweep(int rootfd, int full, int quiet, uint64_t *incomplete)
 {
-	int dfd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int removed = journal_sweep(rootfd);
+	int dfd = full ? openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
 	struct dirent *e;
-	int removed = 0;
 
 	if (!d) {
 		if (dfd >= 0)
 			close(dfd);
-		return 0;
+		return removed;
 	}
 	while ((e = readdir(d)) != NULL) {
 		const char *n = e->d_name;
@@ -532,16 +742,12 @@ int asm_sweep(int rootfd, int interrupted, int quiet, uint64_t *incomplete)
 			struct prog_hdr h;
 			int fd = openat(rootfd, n, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-			if (fd >= 0 && pread_full(fd, &h, sizeof(h), 0) == 1 &&
-			    h.magic == PROG_MAGIC && h.path_len <= SP_BATCH_PATH_MAX &&
-			    !(h.flags & (P_DONE | P_ABORTED))) {
+			if (fd >= 0 && read_hdr(fd, &h) == 1 && !(h.flags & (P_DONE | P_ABORTED))) {
 				char why[96];
 
-				h.path[h.path_len] = 0;
-				if (interrupted) {
-					if (!quiet)
-						warnpath(h.path, "discarded",
-							 "partly received when interrupted");
+				if (h.flags & P_FINISHING) {
+					warnpath(h.path, "incomplete", "its worker died finishing it");
+					++*incomplete;
 				} else if (h.flags & P_END) {
 					snprintf(why, sizeof(why), "%llu of %llu parts arrived",
 						 (unsigned long long)h.done,

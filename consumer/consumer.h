@@ -43,9 +43,35 @@ struct wstats {
 	_Atomic uint64_t incomplete;  /* parted files that can never complete */
 	_Atomic uint64_t withdrawn;   /* files the producer withdrew */
 	_Atomic uint64_t skipped;     /* records the action has no use for */
+	_Atomic uint64_t lost;        /* records a dead worker held that nobody can deliver */
 	_Atomic int fatal;            /* a ring error (-errno) ended the worker */
 	_Atomic int eos;              /* the worker saw the end of the batch */
+	_Atomic int stopped;          /* the worker stopped on a signal or a halt */
 	_Atomic int pid;
+};
+
+/*
+ * What one worker has in hand, in a MAP_SHARED mapping the supervisor
+ * reads when the worker dies.  A record taken once the ring is closed
+ * (sealed by all its producers) is copied here first and handled from the
+ * copy: the ring cannot hand such a record to another reader if its reader
+ * dies (docs/pipeline.md, "Crashes"), so the worker that replaces the dead
+ * one handles the copy instead.  Lock rules: only the worker in the slot
+ * writes it while it lives; the supervisor reads and clears it only after
+ * reaping that worker, before it starts the next one.
+ */
+struct wslot {
+	_Atomic int holding;          /* a record is taken and not yet released */
+	_Atomic int rescue;           /* buf holds a whole copy of it (len bytes) */
+	uint32_t len;
+	char path[SP_BATCH_PATH_MAX + 1];   /* its path, once decoded ("" before) */
+	char buf[];                   /* max_record bytes */
+};
+
+/* State every process of one consumer shares (MAP_SHARED). */
+struct board {
+	_Atomic int halt;             /* out of room: every worker stops taking records */
+	_Atomic int halt_err;         /* the errno that caused it */
 };
 
 struct consumer {
@@ -62,11 +88,18 @@ struct consumer {
 	/* Set up by the supervisor, inherited by the workers. */
 	int rootfd;            /* the output (or work) directory */
 	struct wstats *stats;  /* jobs slots */
+	struct board *board;
+	char *slots;           /* jobs struct wslot of slot_size bytes, or NULL */
+	size_t slot_size;
 
 	/* Per worker. */
 	int index;
 	sp_ring *ring;
 	struct wstats *st;     /* this worker's slot */
+	struct wslot *ws;      /* this worker's record in hand, or NULL */
+	int jfd;               /* -o: this worker's journal (output.c), or -1 */
+	char *jmap;            /* its shared mapping */
+	char jname[64];
 	size_t max_record;
 	char *raw;             /* max_record bytes: decompressed payloads */
 	char *io;              /* IO_BUF bytes: copying frames together */
@@ -86,6 +119,12 @@ double now_sec(void);
 
 /* worker.c */
 int worker_main(struct consumer *c, int index);
+struct wslot *wslot_of(const struct consumer *c, int index);
+
+/* Counts a failed write, and halts the whole consumer when the output is
+ * out of room (ENOSPC, EDQUOT): the records not yet taken stay in the ring
+ * for a consumer started once there is room again. */
+void note_write_error(struct consumer *c, int err);
 
 /* output.c: -o and -z */
 int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
@@ -97,6 +136,14 @@ int out_place_tmp(struct consumer *c, int tmpdir, const char *tmpname, int tmpfd
 		  const struct sp_batch_rec *r, const char *path);
 int write_full(int fd, const void *buf, size_t len);
 void tmp_name(char *buf, size_t size, uint64_t run, uint64_t seq, const char *ext);
+/* The journal: a file per -o worker naming the temporary file it is
+ * writing, so that one left by a worker killed with SIGKILL can be found
+ * and removed; see output.c. */
+int journal_open(struct consumer *c);
+void journal_close(struct consumer *c);
+/* Removes what the journals of dead workers name, and those journals.
+ * Returns the number of names removed. */
+int journal_sweep(int rootfd);
 /* One whole LZ4 frame of src in dst (cap bytes, at least lz4_frame_bound(len)).
  * Returns its size or -EIO. */
 long long lz4_frame(struct consumer *c, const void *src, size_t len, void *dst, size_t cap);
@@ -106,7 +153,11 @@ size_t lz4_frame_bound(const struct consumer *c, size_t len);
 int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	     const void *content);
 int asm_end(struct consumer *c, const struct sp_batch_rec *r, const char *path);
-int asm_sweep(int rootfd, int interrupted, int quiet, uint64_t *incomplete);
+/* full: the batch is over (sealed, drained): remove every helper file,
+ * reporting files that can never complete; otherwise remove only what
+ * dead workers left beside files, and keep partly assembled files for a
+ * consumer that resumes the batch.  Returns the number of names removed. */
+int asm_sweep(int rootfd, int full, int quiet, uint64_t *incomplete);
 
 /* exec.c */
 int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
@@ -121,5 +172,8 @@ int stream_finish(struct consumer *c);
 int admin_list(void);
 int admin_info(const char *name);
 int admin_remove(const char *name);
+int admin_remove_stale(const char *prefix);
+/* Before attaching: reports a ring whose earlier participants all died. */
+void admin_note_dead(const char *name, int quiet);
 
 #endif

@@ -63,7 +63,7 @@ static void usage(FILE *out, int status)
 {
 	fputs("Usage:\n"
 	      " consumer [options] (-o <dir> | --stdout | -x <cmd>)\n"
-	      " consumer --list | --info <name> | --remove <name>\n"
+	      " consumer --list | --info <name> | --remove <name> | --remove-stale\n"
 	      "\n"
 	      "Take a batch of files or a stream out of a named shared-memory ring\n"
 	      "and handle it with a pool of worker processes.\n"
@@ -91,15 +91,22 @@ static void usage(FILE *out, int status)
 	      "     --list                list rings: producers, readers, fill, state\n"
 	      "     --info <name>         show a ring's counters, one key=value a line\n"
 	      "     --remove <name>       remove a ring and all its objects\n"
+	      "     --remove-stale[=<prefix>]\n"
+	      "                           remove objects nobody alive uses that a dead\n"
+	      "                             process left (records in them are lost)\n"
 	      "\n"
 	      " -h, --help                display this help\n"
 	      " -V, --version             display version\n"
 	      "\n"
 	      "Exit status: 0 every file arrived verified and was handled; 64 usage;\n"
-	      "65 bad record, refused path or incomplete file; 66 no such ring;\n"
+	      "65 bad record, refused path, incomplete or lost file; 66 no such ring;\n"
 	      "69 a command of -x failed; 70 a worker crashed; 71 system error;\n"
-	      "73 cannot write output; 74 stdout failed; 75 interrupted;\n"
-	      "76 corrupt ring.\n",
+	      "73 cannot write output, or out of room (the rest stays in the ring);\n"
+	      "74 stdout failed; 75 interrupted; 76 corrupt ring.\n"
+	      "\n"
+	      "A worker killed with SIGKILL is replaced and its record handled again.\n"
+	      "A consumer killed or interrupted: start one again on the same ring and\n"
+	      "directory; it completes the batch, large files partly received too.\n",
 	      out);
 	exit(status);
 }
@@ -193,7 +200,7 @@ static int open_work_dir(const char *dir)
 
 struct totals {
 	uint64_t records, files, dirs, links, bytes, bytes_in, bytes_out;
-	uint64_t bad, refused, write_failed, exec_failed, incomplete, withdrawn, skipped;
+	uint64_t bad, refused, write_failed, exec_failed, incomplete, withdrawn, skipped, lost;
 	int fatal, all_eos, any_eos;
 };
 
@@ -219,6 +226,7 @@ static void add_up(const struct consumer *c, struct totals *t)
 		t->incomplete += GET(incomplete);
 		t->withdrawn += GET(withdrawn);
 		t->skipped += GET(skipped);
+		t->lost += GET(lost);
 		if (GET(fatal) && !t->fatal)
 			t->fatal = GET(fatal);
 		t->all_eos &= GET(eos) != 0;
@@ -260,7 +268,7 @@ static void json_str(FILE *f, const char *s)
 }
 
 static void write_stats(const struct consumer *c, const struct totals *t, FILE *f,
-			double secs, int status)
+			double secs, int replaced, int status)
 {
 	fprintf(f, "{\"program\":\"consumer\",\"ring\":");
 	json_str(f, c->ring_name);
@@ -268,8 +276,8 @@ static void write_stats(const struct consumer *c, const struct totals *t, FILE *
 		   "\"bytes\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 		   "\"transit_ratio\":%.4f,\"ratio\":%.4f,\"seconds\":%.6f,\"mb_per_s\":%.2f,"
 		   "\"failed\":{\"bad\":%llu,\"refused\":%llu,\"write\":%llu,\"exec\":%llu,"
-		   "\"incomplete\":%llu},\"withdrawn\":%llu,\"skipped\":%llu,\"exit\":%d,"
-		   "\"workers\":[",
+		   "\"incomplete\":%llu,\"lost\":%llu},\"withdrawn\":%llu,\"skipped\":%llu,"
+		   "\"replaced\":%d,\"exit\":%d,\"workers\":[",
 		c->jobs, (unsigned long long)t->records, (unsigned long long)t->files,
 		(unsigned long long)t->dirs, (unsigned long long)t->links,
 		(unsigned long long)t->bytes, (unsigned long long)t->bytes_in,
@@ -279,7 +287,8 @@ static void write_stats(const struct consumer *c, const struct totals *t, FILE *
 		secs > 0 ? t->bytes / 1e6 / secs : 0.0, (unsigned long long)t->bad,
 		(unsigned long long)t->refused, (unsigned long long)t->write_failed,
 		(unsigned long long)t->exec_failed, (unsigned long long)t->incomplete,
-		(unsigned long long)t->withdrawn, (unsigned long long)t->skipped, status);
+		(unsigned long long)t->lost, (unsigned long long)t->withdrawn,
+		(unsigned long long)t->skipped, replaced, status);
 	for (int i = 0; i < c->jobs; i++) {
 		const struct wstats *w = &c->stats[i];
 
@@ -294,8 +303,261 @@ static void write_stats(const struct consumer *c, const struct totals *t, FILE *
 	fflush(f);
 }
 
+/* How long a consumer that finished the batch waits for the others still
+ * in the output directory (other consumers finishing too, workers of a
+ * consumer that was killed, ending the record they hold) so as to be the
+ * last one out, who sweeps. */
+#define LAST_OUT_WAIT 5.0
+
+/*
+ * Are we the last consumer in the directory?  Takes its flock exclusively,
+ * trying for up to `wait` seconds.  Waiting, we first let go of our shared
+ * lock: two consumers finishing at once, each waiting for the other to
+ * leave, would otherwise both give up.  Returns 1 with the lock, else 0.
+ */
+static int last_out(int rootfd, double wait)
+{
+	double end = now_sec() + wait;
+
+	if (wait <= 0)
+		return flock(rootfd, LOCK_EX | LOCK_NB) == 0;
+	flock(rootfd, LOCK_UN);
+	for (;;) {
+		struct timespec ts = { 0, 10000000 };
+
+		if (flock(rootfd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return 0;
+		if (now_sec() > end)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- the supervisor --------------------------------------------------- */
+
+/* Deaths other than by SIGKILL (SIGSEGV, SIGABRT, a non-zero exit) are
+ * bugs; past this many the supervisor stops replacing workers, since a
+ * record that crashes every worker would go round forever. */
+#define MAX_CRASHES 8
+
+struct supervisor {
+	struct consumer *c;
+	sp_ring *ring;           /* its own handle: is the ring closed? */
+	pid_t self;
+	pid_t pids[MAX_JOBS];    /* 0: the slot has no live worker */
+	int live;
+	int crashes;             /* deaths other than by SIGKILL */
+	int crashed;             /* some worker crashed: exit 70 */
+	int replaced;            /* workers started in place of dead ones */
+	uint64_t lost;           /* records it reported lost */
+	double t0;
+	sigset_t wait_mask;      /* the caller's mask, SIGCHLD unblocked */
+	sigset_t orig_mask;
+};
+
+static void on_child(int sig)
+{
+	(void)sig;      /* only wakes ppoll() */
+}
+
+/* Starts the worker of slot i.  Returns its pid, or -1. */
+static pid_t spawn(struct supervisor *s, int i)
+{
+	struct consumer *c = s->c;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		warnmsg("fork", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &s->orig_mask, NULL);
+		/* A worker stops cleanly if the supervisor dies. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != s->self)
+			g_stop = 1;
+		worker_main(c, i);
+		fflush(NULL);
+		_exit(0);
+	}
+	s->pids[i] = pid;
+	s->live++;
+	return pid;
+}
+
+static int crash_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+	       sig == SIGABRT || sig == SIGSYS || sig == SIGTRAP;
+}
+
+/* Reports a record a dead worker held that nobody can deliver any more. */
+static void report_lost(struct supervisor *s, struct wslot *ws, const char *why)
+{
+	const char *path = ws->path[0] ? ws->path : "a record";
+
+	warnpath(path, "lost", why);
+	s->lost++;
+	atomic_store_explicit(&ws->rescue, 0, memory_order_relaxed);
+	atomic_store_explicit(&ws->holding, 0, memory_order_relaxed);
+}
+
+/*
+ * Slot i's worker ended with status st.  A worker that saw the end, was
+ * stopped, or met a ring error is done.  One that died (SIGKILL, the OOM
+ * killer, a crash) is replaced, so that the batch goes on: the ring gives
+ * the record it held to another reader, or, if the ring was closed when it
+ * took it, its replacement handles the copy it left in its slot.
+ */
+static void reaped(struct supervisor *s, int i, pid_t pid, int st)
+{
+	struct consumer *c = s->c;
+	struct wstats *w = &c->stats[i];
+	struct wslot *ws = c->action == ACT_STDOUT ? NULL : wslot_of(c, i);
+	int halt = atomic_load_explicit(&c->board->halt, memory_order_relaxed);
+	char msg[64], why[96];
+	int replace;
+
+	s->pids[i] = 0;
+	s->live--;
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+		/* Stopped by a signal of its own: the consumer stops too. */
+		if (atomic_load(&w->stopped) && !g_stop && !halt) {
+			g_signal = SIGTERM;
+			g_stop = 1;
+		}
+		/* A record given back on a signal (a -x command stopped)
+		 * goes to another reader, unless the ring is closed. */
+		if (ws && atomic_load(&ws->holding) &&
+		    (atomic_load(&ws->rescue) || sp_ring_closed(s->ring)))
+			report_lost(s, ws, "interrupted after the ring was closed; send it again");
+		return;
+	}
+	if (WIFSIGNALED(st) && !crash_signal(WTERMSIG(st))) {
+		snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(st));
+	} else {
+		if (WIFSIGNALED(st))
+			snprintf(why, sizeof(why), "crashed (signal %d)", WTERMSIG(st));
+		else
+			snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(st));
+		s->crashes++;
+		s->crashed = 1;
+	}
+	/* --stdout cannot go on: the order of the stream is lost. */
+	if (c->action == ACT_STDOUT)
+		s->crashed = 1;
+	replace = c->action != ACT_STDOUT && s->crashes <= MAX_CRASHES && !halt &&
+		  (!g_stop || (ws && atomic_load(&ws->rescue)));
+	if (ws && atomic_load(&ws->holding) && !atomic_load(&ws->rescue)) {
+		/* Taken before the ring closed: the ring hands it to another
+		 * reader (producers seal only once the ring is drained), unless
+		 * it is closed already. */
+		if (sp_ring_closed(s->ring))
+			report_lost(s, ws, "its worker died after the ring was closed; send it again");
+		else
+			atomic_store(&ws->holding, 0);
+	}
+	if (ws && atomic_load(&ws->rescue) && !replace)
+		report_lost(s, ws, "its worker died after the ring was closed; send it again");
+	if (!c->quiet || s->crashed) {
+		snprintf(msg, sizeof(msg), "worker %ld", (long)pid);
+		if (replace)
+			strncat(why, "; starting another", sizeof(why) - strlen(why) - 1);
+		warnmsg(msg, why);
+	}
+	if (replace && spawn(s, i) > 0)
+		s->replaced++;
+}
+
+/*
+ * Starts the workers and watches them until none is left, replacing the
+ * ones that die.  SIGCHLD, SIGINT and SIGTERM are blocked except while it
+ * sleeps in ppoll(), so none is missed between a look and the sleep.
+ * Returns 0, or -1 if no worker could be started.
+ */
+static int supervise(struct supervisor *s)
+{
+	struct consumer *c = s->c;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sc = { .sa_handler = on_child };
+	int show = c->progress && !c->quiet && isatty(STDERR_FILENO);
+	int forwarded = 0;
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &s->orig_mask);
+	s->wait_mask = s->orig_mask;
+	sigdelset(&s->wait_mask, SIGCHLD);
+	/* No SA_RESTART: blocking calls of workers must return to look at
+	 * g_stop. */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&sc.sa_mask);
+	sigaction(SIGCHLD, &sc, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	s->t0 = now_sec();
+	for (int i = 0; i < c->jobs; i++) {
+		if (spawn(s, i) < 0) {
+			g_stop = 1;
+			break;
+		}
+	}
+	if (s->live == 0)
+		return -1;
+	while (s->live > 0) {
+		struct timespec slice = { 0, 250000000 };
+		int st;
+		pid_t pid;
+
+		ppoll(NULL, 0, show ? &slice : NULL, &s->wait_mask);
+		if (g_stop && !forwarded) {
+			/* A terminal's ^C reaches the workers already; a kill
+			 * from a script reaches only us. */
+			for (int i = 0; i < c->jobs; i++)
+				if (s->pids[i] > 0)
+					kill(s->pids[i], g_signal ? g_signal : SIGTERM);
+			forwarded = 1;
+		}
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			for (int i = 0; i < c->jobs; i++) {
+				if (s->pids[i] == pid) {
+					reaped(s, i, pid, st);
+					break;
+				}
+			}
+		}
+		/* Again: a worker stopped by a signal of its own stops the
+		 * others.  A replacement started after the signal was
+		 * forwarded has g_stop set from birth. */
+		if (g_stop && !forwarded) {
+			for (int i = 0; i < c->jobs; i++)
+				if (s->pids[i] > 0)
+					kill(s->pids[i], g_signal ? g_signal : SIGTERM);
+			forwarded = 1;
+		}
+		if (show)
+			show_progress(c, s->t0, 0);
+	}
+	if (show) {
+		show_progress(c, s->t0, 1);
+		fputs("\r\033[K", stderr);
+		g_progress_shown = 0;
+	}
+	return 0;
+}
+
 enum { OPT_CAPACITY = 256, OPT_PRODUCERS, OPT_STDOUT, OPT_WORK_DIR, OPT_KEEP, OPT_PROGRESS,
-       OPT_STATS, OPT_LIST, OPT_INFO, OPT_REMOVE };
+       OPT_STATS, OPT_LIST, OPT_INFO, OPT_REMOVE, OPT_REMOVE_STALE };
 
 int main(int argc, char **argv)
 {
@@ -316,6 +578,7 @@ int main(int argc, char **argv)
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "info", required_argument, NULL, OPT_INFO },
 		{ "remove", required_argument, NULL, OPT_REMOVE },
+		{ "remove-stale", optional_argument, NULL, OPT_REMOVE_STALE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -392,6 +655,7 @@ int main(int argc, char **argv)
 		case OPT_LIST:
 		case OPT_INFO:
 		case OPT_REMOVE:
+		case OPT_REMOVE_STALE:
 			admin = opt;
 			admin_name = optarg;
 			break;
@@ -415,6 +679,8 @@ int main(int argc, char **argv)
 		return admin_info(admin_name);
 	if (admin == OPT_REMOVE)
 		return admin_remove(admin_name);
+	if (admin == OPT_REMOVE_STALE)
+		return admin_remove_stale(admin_name);
 
 	if (!c.ring_name)
 		die_usage("--ring", "a ring name is required");
@@ -437,6 +703,15 @@ int main(int argc, char **argv)
 			warnmsg(c.out_dir, strerror(rc < 0 ? -rc : errno));
 			return EX_CANTCREAT;
 		}
+		/* Refused now rather than file by file: the records stay in
+		 * the ring for a consumer that can write. */
+		if (faccessat(AT_FDCWD, c.out_dir, W_OK | X_OK, AT_EACCESS) < 0) {
+			char msg[PATH_MAX + 32];
+
+			snprintf(msg, sizeof(msg), "%s: cannot write there", c.out_dir);
+			warnmsg(msg, strerror(errno));
+			return EX_CANTCREAT;
+		}
 	} else if (c.action == ACT_EXEC) {
 		if (!c.work_dir) {
 			const char *tmpdir = getenv("TMPDIR");
@@ -452,15 +727,31 @@ int main(int argc, char **argv)
 			return EX_CANTCREAT;
 		}
 	}
-	if (c.rootfd >= 0)
+	if (c.rootfd >= 0) {
+		/* Alone in the directory (no consumer holds it, so no worker of
+		 * any consumer lives): remove what killed workers left. */
+		if (flock(c.rootfd, LOCK_EX | LOCK_NB) == 0) {
+			int n = journal_sweep(c.rootfd);
+
+			if (n && !c.quiet) {
+				char msg[64];
+
+				snprintf(msg, sizeof(msg), "removed %d", n);
+				warnmsg(msg, "temporary files left by workers that were killed");
+			}
+		}
 		while (flock(c.rootfd, LOCK_SH) < 0 && errno == EINTR)
 			;
+	}
 
-	/* Attach once here, so that a bad ring is reported once, and the
-	 * ring exists (with our options) before any worker starts. */
+	/* Attach here, so that a bad ring is reported once, and the ring
+	 * exists (with our options) before any worker starts.  The handle
+	 * stays open: it tells whether the ring is closed when a worker dies. */
 	sp_ring *ring;
-	int rc = sp_ring_open(c.ring_name, SP_CREATE, &c.ro, &ring);
+	int rc;
 
+	admin_note_dead(c.ring_name, c.quiet);
+	rc = sp_ring_open(c.ring_name, SP_CREATE, &c.ro, &ring);
 	if (rc < 0) {
 		char msg[160];
 
@@ -469,122 +760,51 @@ int main(int argc, char **argv)
 							      : strerror(-rc));
 		return rc == -EPROTO || rc == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
 	}
-	sp_ring_close(ring);
 
 	c.stats = mmap(NULL, sizeof(struct wstats) * (size_t)c.jobs, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (c.stats == MAP_FAILED) {
+	c.board = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c.stats == MAP_FAILED || c.board == MAP_FAILED) {
 		warnmsg("mmap", strerror(errno));
 		return EX_OSERR;
 	}
+	if (c.action != ACT_STDOUT) {
+		/* Room in each worker's slot for a copy of its largest record;
+		 * only touched pages take memory. */
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		void *p;
 
-	/* No SA_RESTART: blocking calls must return to look at g_stop. */
-	struct sigaction sa = { .sa_handler = on_signal };
+		c.slot_size = (sizeof(struct wslot) + sp_ring_max_record(ring) + page - 1) / page * page;
+		p = mmap(NULL, c.slot_size * (size_t)c.jobs, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		c.slots = p == MAP_FAILED ? NULL : p;
+	}
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	struct supervisor sup = { .c = &c, .ring = ring, .self = getpid() };
 
-	/* Each worker holds the write end of this pipe: the supervisor sees
-	 * end-of-file when the last one exits, and sleeps in poll() till then. */
-	int life[2];
-	pid_t pids[MAX_JOBS];
-	pid_t self = getpid();
-	double t0 = now_sec();
-
-	if (pipe2(life, O_CLOEXEC) < 0) {
-		warnmsg("pipe", strerror(errno));
+	if (supervise(&sup) < 0)
 		return EX_OSERR;
-	}
-	fflush(NULL);
-	for (int i = 0; i < c.jobs; i++) {
-		pids[i] = fork();
-		if (pids[i] < 0) {
-			warnmsg("fork", strerror(errno));
-			g_stop = 1;
-			c.jobs = i;
-			break;
-		}
-		if (pids[i] == 0) {
-			close(life[0]);
-			/* A worker stops cleanly if the supervisor dies. */
-			prctl(PR_SET_PDEATHSIG, SIGTERM);
-			if (getppid() != self)
-				g_stop = 1;
-			worker_main(&c, i);
-			fflush(NULL);
-			_exit(0);
-		}
-	}
-	close(life[1]);
-
-	int forwarded = 0;
-	int show = c.progress && !c.quiet && isatty(STDERR_FILENO);
-
-	for (;;) {
-		struct pollfd pfd = { .fd = life[0], .events = POLLIN };
-		int n = poll(&pfd, 1, show ? 250 : -1);
-
-		if (g_stop && !forwarded) {
-			/* A terminal's ^C reaches the workers already; a kill
-			 * from a script reaches only us. */
-			for (int i = 0; i < c.jobs; i++)
-				kill(pids[i], g_signal ? g_signal : SIGTERM);
-			forwarded = 1;
-		}
-		if (n > 0) {
-			char b;
-
-			if (read(life[0], &b, 1) == 0)
-				break;
-		}
-		if (show)
-			show_progress(&c, t0, 0);
-	}
-	close(life[0]);
-
-	int crashed = 0;
-
-	for (int i = 0; i < c.jobs; i++) {
-		int st;
-
-		while (waitpid(pids[i], &st, 0) < 0 && errno == EINTR)
-			;
-		if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st))) {
-			char msg[64], why[64];
-
-			snprintf(msg, sizeof(msg), "worker %ld", (long)pids[i]);
-			if (WIFSIGNALED(st))
-				snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(st));
-			else
-				snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(st));
-			warnmsg(msg, why);
-			crashed = 1;
-		}
-	}
-	double secs = now_sec() - t0;
-
-	if (show) {
-		show_progress(&c, t0, 1);
-		fputs("\r\033[K", stderr);
-		g_progress_shown = 0;
-	}
 
 	struct totals t;
 
 	add_up(&c, &t);
 	if (c.jobs == 0)
 		t.all_eos = 0;
-	int finished = t.all_eos && !g_stop && !crashed && !t.fatal;
+	t.lost += sup.lost;
 
-	/* The last consumer out of the directory sweeps what nobody can
-	 * complete any more, so no temporary file outlives the batch. */
-	if (c.rootfd >= 0 && flock(c.rootfd, LOCK_EX | LOCK_NB) == 0) {
-		asm_sweep(c.rootfd, !finished, c.quiet, &t.incomplete);
+	/* The last consumer out of the directory removes what killed workers
+	 * left, and, if the batch is over, sweeps what nobody can complete
+	 * any more, so no temporary file outlives the batch.  If it stopped
+	 * early, partly assembled files stay for a consumer that resumes. */
+	int full = t.any_eos && !g_stop;
+
+	if (c.rootfd >= 0 && last_out(c.rootfd, full ? LAST_OUT_WAIT : 0)) {
+		asm_sweep(c.rootfd, full, c.quiet, &t.incomplete);
 		if (c.action == ACT_EXEC && work_dir == c.work_dir)
 			rmdir(c.work_dir);      /* fails, harmlessly, if not empty */
 	}
+	sp_ring_close(ring);
 	/* A worker that saw the end saw the ring sealed and drained: it has
 	 * served its purpose, even if another worker crashed. */
 	if (t.any_eos && !g_stop && !c.keep) {
@@ -596,6 +816,16 @@ int main(int argc, char **argv)
 			warnmsg(msg, strerror(-rc));
 		}
 	}
+	int halt = atomic_load(&c.board->halt);
+
+	if (halt) {
+		char msg[PATH_MAX + 32];
+
+		snprintf(msg, sizeof(msg), "%s: out of room (%s)", c.out_dir ? c.out_dir : c.work_dir,
+			 strerror(atomic_load(&c.board->halt_err)));
+		warnmsg(msg, "stopped; what was not taken stays in the ring: make room and "
+			     "start a consumer again");
+	}
 
 	int status = EX_OK;
 
@@ -603,16 +833,19 @@ int main(int argc, char **argv)
 		status = EX_TEMPFAIL;
 	else if (t.fatal)
 		status = t.fatal == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
-	else if (crashed)
+	else if (sup.crashed)
 		status = EX_SOFTWARE;
-	else if (t.bad || t.refused || t.incomplete)
+	else if (t.bad || t.refused || t.incomplete || t.lost)
 		status = EX_DATAERR;
-	else if (t.write_failed)
+	else if (t.write_failed || halt)
 		status = c.action == ACT_STDOUT ? EX_IOERR : EX_CANTCREAT;
 	else if (t.exec_failed)
 		status = EX_UNAVAILABLE;
+	else if (!t.all_eos)
+		status = EX_SOFTWARE;   /* a worker ended without the end: cannot happen */
 
-	uint64_t failed = t.bad + t.refused + t.incomplete + t.write_failed + t.exec_failed;
+	uint64_t failed = t.bad + t.refused + t.incomplete + t.write_failed + t.exec_failed + t.lost;
+	double secs = now_sec() - sup.t0;
 
 	if (!c.quiet) {
 		fprintf(stderr, "%s: %llu files, %llu dirs, %llu links, %.1f MB in %.2f s "
@@ -620,7 +853,7 @@ int main(int argc, char **argv)
 			PROG, (unsigned long long)t.files, (unsigned long long)t.dirs,
 			(unsigned long long)t.links, t.bytes / 1e6, secs,
 			secs > 0 ? t.bytes / 1e6 / secs : 0.0, t.bytes_out / 1e6,
-			(unsigned long long)failed, g_stop ? ", interrupted" : "");
+			(unsigned long long)failed, g_stop ? ", interrupted" : halt ? ", stopped" : "");
 	}
 	if (want_stats) {
 		FILE *f = stats_file ? fopen(stats_file, "w")
@@ -629,7 +862,7 @@ int main(int argc, char **argv)
 		if (!f) {
 			warnmsg(stats_file, strerror(errno));
 		} else {
-			write_stats(&c, &t, f, secs, status);
+			write_stats(&c, &t, f, secs, sup.replaced, status);
 			if (stats_file)
 				fclose(f);
 		}

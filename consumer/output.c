@@ -1,12 +1,16 @@
 /* output.c: recreates files, directories and links under the output directory, never through a link. */
 #include "consumer.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <lz4frame.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,6 +27,23 @@
  * A whole file's temporary name is beside its destination, so the rename
  * stays in one directory (a rename across directories takes a lock global
  * to the file system, which workers would queue on).
+ *
+ * The journal.  A worker killed with SIGKILL while writing a whole file
+ * leaves its temporary file.  The record it held is delivered again, to a
+ * worker that writes the same temporary name (it is made from the file's
+ * id) and renames it, so the leftover normally lives a moment.  For the
+ * cases where nobody takes the record again (the batch is abandoned), each
+ * -o worker keeps a journal in the output directory,
+ * .shmpipe.j<random>.wrk, holding an exclusive flock on it for its whole
+ * life and writing into it, before it creates a temporary file, that
+ * file's path (through a shared mapping of it: no system call per file;
+ * what a dead process stored there is in the file).  The kernel drops the flock when the worker dies, however
+ * it dies; so a journal whose flock can be taken belongs to a dead worker
+ * (pids are never trusted: they are reused).  journal_sweep() removes the
+ * file a dead worker's journal names, then the journal.  It runs only
+ * while its caller holds the output directory's flock exclusively (at
+ * start, or as the last consumer out), so no live worker of any consumer
+ * can be writing that temporary name at that moment.
  */
 
 void tmp_name(char *buf, size_t size, uint64_t run, uint64_t seq, const char *ext)
@@ -130,10 +151,178 @@ static void place_failed(struct consumer *c, const char *path, const char *what,
 	if (err == ELOOP || err == ENOTDIR) {
 		ADD(refused, 1);
 		warnpath(path, "refused", "a component is a symbolic link or not a directory");
+	} else if (err == ENAMETOOLONG) {
+		ADD(refused, 1);
+		warnpath(path, "refused", "a name is longer than the file system allows");
 	} else {
-		ADD(write_failed, 1);
+		note_write_error(c, err);
 		warnpath(path, what, strerror(err));
 	}
+}
+
+/* ---- the journal ---------------------------------------------------- */
+
+#define JOURNAL_EXT ".wrk"
+#define JOURNAL_MAX (PATH_MAX + NAME_MAX + 2)
+
+int journal_open(struct consumer *c)
+{
+	uint64_t id;
+	char name[64];
+	int fd;
+
+	c->jfd = -1;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		return -EIO;
+	snprintf(name, sizeof(name), TMP_PREFIX "j%016llx" JOURNAL_EXT, (unsigned long long)id);
+	fd = openat(c->rootfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* Ours alone: nobody else knows the name yet, so this cannot block. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+
+		unlinkat(c->rootfd, name, 0);
+		close(fd);
+		return -err;
+	}
+	void *map = ftruncate(fd, JOURNAL_MAX) == 0
+			    ? mmap(NULL, JOURNAL_MAX, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+			    : MAP_FAILED;
+
+	if (map == MAP_FAILED) {
+		int err = errno;
+
+		unlinkat(c->rootfd, name, 0);
+		close(fd);
+		return -err;
+	}
+	c->jfd = fd;
+	c->jmap = map;
+	snprintf(c->jname, sizeof(c->jname), "%s", name);
+	return 0;
+}
+
+void journal_close(struct consumer *c)
+{
+	if (c->jfd < 0)
+		return;
+	unlinkat(c->rootfd, c->jname, 0);
+	munmap(c->jmap, JOURNAL_MAX);
+	close(c->jfd);
+	c->jfd = -1;
+}
+
+/* Notes, before it is created, the temporary file tmp beside path. */
+static void journal_note(struct consumer *c, const char *path, const char *tmp)
+{
+	char buf[JOURNAL_MAX];
+	const char *last = strrchr(path, '/');
+	int n;
+
+	if (c->jfd < 0)
+		return;
+	n = last ? snprintf(buf, sizeof(buf), "%.*s/%s", (int)(last - path), path, tmp)
+		 : snprintf(buf, sizeof(buf), "%s", tmp);
+	if (n < 0 || n >= (int)sizeof(buf))
+		return;
+	/* With its NUL: a shorter name over a longer one ends there.  A death
+	 * half-way leaves a mix of two names: journal_replay() removes only a
+	 * temporary name of ours, and when it runs every such name is a
+	 * leftover. */
+	memcpy(c->jmap, buf, (size_t)n + 1);
+}
+
+/* Opens the directory dir (relative to rootfd) without following any
+ * link and without creating anything.  Returns a descriptor or -errno. */
+static int open_dir_nofollow(int rootfd, const char *dir, size_t len)
+{
+	char name[NAME_MAX + 1];
+	size_t i = 0;
+	int fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	while (fd >= 0 && i < len) {
+		size_t j = i;
+		int nfd;
+
+		while (j < len && dir[j] != '/')
+			j++;
+		if (j - i == 0 || j - i > NAME_MAX) {
+			close(fd);
+			return -EINVAL;
+		}
+		memcpy(name, dir + i, j - i);
+		name[j - i] = 0;
+		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = nfd;
+		i = j + 1;
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+/* Removes the temporary file a dead worker's journal names. */
+static int journal_replay(int rootfd, int jfd)
+{
+	char buf[JOURNAL_MAX];
+	ssize_t n = pread(jfd, buf, sizeof(buf) - 1, 0);
+	const char *base, *ext;
+	size_t dlen;
+	int dfd, removed = 0;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	base = strrchr(buf, '/');
+	dlen = base ? (size_t)(base - buf) : 0;
+	base = base ? base + 1 : buf;
+	ext = strrchr(base, '.');
+	/* Only names this program makes: never anything else. */
+	if (strncmp(base, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) != 0 || !ext ||
+	    (strcmp(ext, ".tmp") != 0 && strcmp(ext, ".lnk") != 0))
+		return 0;
+	dfd = open_dir_nofollow(rootfd, buf, dlen);
+	if (dfd < 0)
+		return 0;
+	if (unlinkat(dfd, base, 0) == 0)
+		removed = 1;
+	close(dfd);
+	return removed;
+}
+
+int journal_sweep(int rootfd)
+{
+	int dfd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	struct dirent *e;
+	int removed = 0;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name);
+		int fd;
+
+		if (strncmp(e->d_name, TMP_PREFIX "j", sizeof(TMP_PREFIX)) != 0 ||
+		    len < sizeof(JOURNAL_EXT) ||
+		    strcmp(e->d_name + len - (sizeof(JOURNAL_EXT) - 1), JOURNAL_EXT) != 0)
+			continue;
+		fd = openat(rootfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* Its worker lives while it holds the lock. */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			removed += journal_replay(rootfd, fd);
+			if (unlinkat(rootfd, e->d_name, 0) == 0)
+				removed++;
+		}
+		close(fd);
+	}
+	closedir(d);
+	return removed;
 }
 
 static void set_times(int fd, const struct sp_batch_rec *r)
@@ -258,6 +447,7 @@ int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		return 0;
 	}
 	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
+	journal_note(c, path, tmp);
 	/* O_TRUNC, not O_EXCL: a record redelivered after its first reader
 	 * died finds that reader's leftover and starts again. */
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -318,6 +508,7 @@ int out_symlink(struct consumer *c, const struct sp_batch_rec *r, const char *pa
 	/* Made under a temporary name beside its place, then renamed: the
 	 * name never holds anything but the finished link. */
 	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".lnk");
+	journal_note(c, path, tmp);
 	unlinkat(pfd, tmp, 0);
 	if (symlinkat(target, pfd, tmp) < 0) {
 		place_failed(c, path, "create link", errno);

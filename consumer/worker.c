@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Waits on the ring are cut into slices so that a signal is noticed
  * promptly: the library never returns -EINTR. */
@@ -27,6 +28,31 @@ static const char *printable(const char *s, size_t len, char *out, size_t size)
 		memcpy(out + n - 3, "...", 3);
 	out[n] = 0;
 	return out;
+}
+
+/* Why sp_batch_path_check() refuses a path, in words. */
+static const char *path_problem(const char *p, size_t len)
+{
+	if (memchr(p, 0, len))
+		return "a NUL byte in the path";
+	if (len == 0 || p[0] == '/')
+		return "absolute or empty path";
+	if (len >= sizeof(TMP_PREFIX) - 1 && memcmp(p, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) == 0)
+		return "reserved name (" TMP_PREFIX "*)";
+	for (size_t i = 0; i <= len; ) {
+		size_t j = i;
+
+		while (j < len && p[j] != '/')
+			j++;
+		if (j == i)
+			return "empty component ('//' or a trailing '/')";
+		if (j - i == 2 && p[i] == '.' && p[i + 1] == '.')
+			return "'..' component";
+		if (j - i == 1 && p[i] == '.')
+			return "'.' component";
+		i = j + 1;
+	}
+	return "absolute path, '..' component or reserved name";
 }
 
 static void bad_record(struct consumer *c, const char *path, const char *why)
@@ -54,7 +80,7 @@ static int handle(struct consumer *c, const void *data, size_t len)
 		warnpath(printable(r.path, r.path_len, shown, sizeof(shown)), "refused",
 			 r.type == SP_BATCH_SYMLINK && sp_batch_path_check(r.path, r.path_len) == 0
 				 ? "link target holds a NUL byte"
-				 : "absolute path, '..' component or reserved name");
+				 : path_problem(r.path, r.path_len));
 		return 0;
 	}
 	if (rc < 0) {
@@ -67,6 +93,8 @@ static int handle(struct consumer *c, const void *data, size_t len)
 	memcpy(path, r.path, r.path_len);
 	path[r.path_len] = 0;
 	r.path = path;
+	if (c->ws)
+		memcpy(c->ws->path, path, r.path_len + 1);   /* to name it if it is lost */
 	if (sp_batch_path_check(path, r.path_len) < 0) {
 		ADD(refused, 1);
 		warnpath(printable(path, r.path_len, shown, sizeof(shown)), "refused",
@@ -162,6 +190,46 @@ static int setup_buffers(struct consumer *c)
 	return 0;
 }
 
+struct wslot *wslot_of(const struct consumer *c, int index)
+{
+	return c->slots ? (struct wslot *)(void *)(c->slots + (size_t)index * c->slot_size) : NULL;
+}
+
+void note_write_error(struct consumer *c, int err)
+{
+	ADD(write_failed, 1);
+	if ((err == ENOSPC || err == EDQUOT) && c->board) {
+		int expected = 0;
+
+		/* Relaxed: a flag each worker polls between records. */
+		if (atomic_compare_exchange_strong_explicit(&c->board->halt, &expected, 1,
+							    memory_order_relaxed,
+							    memory_order_relaxed))
+			atomic_store_explicit(&c->board->halt_err, err, memory_order_relaxed);
+	}
+}
+
+static int halted(const struct consumer *c)
+{
+	return c->board && atomic_load_explicit(&c->board->halt, memory_order_relaxed);
+}
+
+/* The record a dead worker of this slot had copied (it was taken once the
+ * ring was closed, so the ring will not hand it out again): handled first,
+ * by its replacement.  Returns handle()'s result. */
+static int handle_rescue(struct consumer *c)
+{
+	struct wslot *ws = c->ws;
+	int rc = handle(c, ws->buf, ws->len);
+
+	if (rc != -EINTR) {
+		/* Release: the handling happened before the slot reads empty. */
+		atomic_store_explicit(&ws->rescue, 0, memory_order_release);
+		atomic_store_explicit(&ws->holding, 0, memory_order_release);
+	}
+	return rc;
+}
+
 int worker_main(struct consumer *c, int index)
 {
 	struct sp_msg m;
@@ -169,9 +237,17 @@ int worker_main(struct consumer *c, int index)
 
 	c->index = index;
 	c->st = &c->stats[index];
+	c->ws = c->action == ACT_STDOUT ? NULL : wslot_of(c, index);
+	c->jfd = -1;
 	atomic_store_explicit(&c->st->pid, (int)getpid(), memory_order_relaxed);
-	rc = sp_ring_open(c->ring_name, SP_CREATE, &c->ro, &c->ring);
-	if (rc < 0) {
+	/* Without SP_CREATE: the supervisor made the ring before starting us,
+	 * so a ring missing now was removed, by a consumer that finished the
+	 * batch (or by hand); creating a new, empty one would wait forever. */
+	rc = sp_ring_open(c->ring_name, 0, NULL, &c->ring);
+	if (rc == -ENOENT) {
+		atomic_store_explicit(&c->st->eos, 1, memory_order_relaxed);
+		c->ring = NULL;
+	} else if (rc < 0) {
 		char msg[160];
 
 		snprintf(msg, sizeof(msg), "ring %s", c->ring_name);
@@ -179,7 +255,9 @@ int worker_main(struct consumer *c, int index)
 		atomic_store_explicit(&c->st->fatal, rc, memory_order_relaxed);
 		return rc;
 	}
-	c->max_record = sp_ring_max_record(c->ring);
+	c->max_record = c->ring ? sp_ring_max_record(c->ring) : 0;
+	if (c->ws && c->slot_size - sizeof(struct wslot) > c->max_record)
+		c->max_record = c->slot_size - sizeof(struct wslot);   /* room for a rescue */
 	rc = setup_buffers(c);
 	if (rc < 0) {
 		warnmsg("memory", strerror(-rc));
@@ -187,9 +265,18 @@ int worker_main(struct consumer *c, int index)
 		sp_ring_close(c->ring);
 		return rc;
 	}
-	for (;;) {
-		if (g_stop)
+	if (c->action == ACT_OUT && (rc = journal_open(c)) < 0 && !c->quiet)
+		warnmsg("journal", strerror(-rc));
+	rc = 0;
+	if (c->ws && atomic_load_explicit(&c->ws->rescue, memory_order_acquire))
+		rc = handle_rescue(c);
+	while (c->ring && rc != -EINTR) {
+		const void *data;
+
+		if (g_stop || halted(c)) {
+			atomic_store_explicit(&c->st->stopped, 1, memory_order_relaxed);
 			break;
+		}
 		rc = sp_ring_peek(c->ring, &m, SLICE_NS);
 		if (rc == -ETIMEDOUT || rc == -EAGAIN)
 			continue;
@@ -205,11 +292,36 @@ int worker_main(struct consumer *c, int index)
 			atomic_store_explicit(&c->st->fatal, rc, memory_order_relaxed);
 			break;
 		}
-		rc = handle(c, m.data, m.len);
-		if (rc == -EINTR)
-			break;  /* abandoned: closing the handle hands it to another reader */
+		data = m.data;
+		if (c->ws) {
+			struct wslot *ws = c->ws;
+
+			ws->path[0] = 0;
+			atomic_store_explicit(&ws->holding, 1, memory_order_relaxed);
+			/* Closed: nobody else will get this record if we die
+			 * (docs/pipeline.md, "Crashes"); keep a copy where the
+			 * supervisor finds it, and work from the copy. */
+			if (sp_ring_closed(c->ring) && m.len <= c->slot_size - sizeof(*ws)) {
+				memcpy(ws->buf, m.data, m.len);
+				ws->len = (uint32_t)m.len;
+				/* Release: the copy is whole before it counts. */
+				atomic_store_explicit(&ws->rescue, 1, memory_order_release);
+				data = ws->buf;
+			}
+		}
+		rc = handle(c, data, m.len);
+		if (rc == -EINTR) {
+			/* Abandoned: closing the handle hands it to another
+			 * reader (a copy, if any, is the supervisor's to report). */
+			atomic_store_explicit(&c->st->stopped, 1, memory_order_relaxed);
+			break;
+		}
 		int rrc = sp_ring_release(c->ring, &m);
 
+		if (c->ws) {
+			atomic_store_explicit(&c->ws->rescue, 0, memory_order_release);
+			atomic_store_explicit(&c->ws->holding, 0, memory_order_release);
+		}
 		if (rrc < 0) {
 			char msg[160];
 
@@ -221,8 +333,11 @@ int worker_main(struct consumer *c, int index)
 		if (rc < 0)
 			break;
 	}
+	if (rc == -EINTR)
+		atomic_store_explicit(&c->st->stopped, 1, memory_order_relaxed);
 	if (c->action == ACT_STDOUT)
 		stream_finish(c);
+	journal_close(c);
 	sp_ring_close(c->ring);
 	if (c->cctx)
 		LZ4F_freeCompressionContext(c->cctx);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 volatile sig_atomic_t g_stop;
@@ -59,9 +60,14 @@ static void usage(FILE *out, int status)
 	      " -h, --help                display this help\n"
 	      " -V, --version             display version\n"
 	      "\n"
-	      "Sizes take a K, M or G suffix.  Exit status: 0 all sent; 66 some input\n"
-	      "could not be read; 64 usage; 69 ring closed; 71 system error; 75\n"
-	      "interrupted (the ring is not sealed); 76 corrupt ring.\n",
+	      "Sizes take a K, M or G suffix.  Once all is sent, the ring is sealed when\n"
+	      "consumers have taken everything in it (at once if none ever took a record;\n"
+	      "after 10 s if none is attached).  A producer killed or interrupted does\n"
+	      "not seal: start it again, it sends the batch again.\n"
+	      "\n"
+	      "Exit status: 0 all sent; 66 some input could not be read; 64 usage;\n"
+	      "69 ring closed; 71 system error; 75 interrupted (the ring is not\n"
+	      "sealed); 76 corrupt ring.\n",
 	      out);
 	exit(status);
 }
@@ -185,6 +191,59 @@ static void write_stats(const struct producer *p, const char *file, double secs,
 		fclose(f);
 	else
 		fflush(f);
+}
+
+/* How long a producer that has sent everything waits for a consumer to
+ * come back when none is attached, before it seals the ring anyway. */
+#define LINGER_SEC 10.0
+
+/*
+ * Waits until consumers have taken and released every record in the ring,
+ * so that the caller seals an empty ring.  Why: the record of a reader that
+ * dies is handed to another reader only by readers waiting on an open ring;
+ * once the ring is sealed and every record taken, readers are told at once
+ * that it is drained, and a record still in a dead reader's hands would be
+ * lost (docs/pipeline.md, "Crashes").  Returns at once if no consumer ever
+ * took a record (one may start later: it drains a sealed ring), when
+ * interrupted (everything was sent: seal), and after LINGER_SEC with no
+ * other participant attached (say so).  Polls (sp_ring_stat() is a few
+ * system calls): this runs once, at the end.
+ */
+static void wait_drained(struct producer *p)
+{
+	double alone_since = 0, t0 = now_sec();
+	long nap = 100000;      /* ns: the drain is often a matter of microseconds */
+
+	for (;;) {
+		struct sp_ring_stat st;
+		struct timespec ts = { 0, nap };
+
+		if (g_stop || sp_ring_stat(p->ring, &st) < 0 || st.used == 0)
+			return;
+		if (st.attached > 1) {
+			alone_since = 0;
+		} else if (st.recs_out == 0) {
+			return;
+		} else if (alone_since == 0) {
+			alone_since = now_sec();
+		} else if (now_sec() - alone_since > LINGER_SEC) {
+			if (!p->quiet) {
+				char msg[160];
+
+				snprintf(msg, sizeof(msg), "ring %s", p->ring_name);
+				warnmsg(msg, "no consumer attached for 10 s: sealing with records "
+					     "not yet consumed");
+			}
+			return;
+		}
+		nanosleep(&ts, NULL);
+		/* Up to every 2 ms (the consumers' end waits on us), and
+		 * every 20 ms once the wait is long anyway. */
+		if (now_sec() - t0 > 1.0)
+			nap = 20000000;
+		else if (nap < 2000000)
+			nap *= 2;
+	}
 }
 
 enum { OPT_CAPACITY = 256, OPT_PRODUCERS, OPT_NO_RECURSION, OPT_NAME, OPT_LZ4, OPT_CHUNK,
@@ -381,6 +440,7 @@ int main(int argc, char **argv)
 		status = p.fatal == -EPIPE ? EX_UNAVAILABLE
 			 : p.fatal == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
 	} else {
+		wait_drained(&p);
 		rc = sp_ring_seal(p.ring);
 		if (rc < 0) {
 			char msg[160];

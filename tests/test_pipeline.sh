@@ -241,6 +241,18 @@ check "hostile records: each refusal reported" \
 	eval '[ "$(grep -c refused "$T/evil.err")" = 7 ] && grep -q "bad.txt: record rejected: checksum" "$T/evil.err"'
 check "hostile records: no corrupt or partial file" \
 	eval '[ ! -e "$T/evil/bad.txt" ] && [ ! -e "$T/evil/cut.txt" ] && no_tmp "$T/evil"'
+# Bad paths: a NUL byte in the path, a name longer than a file system
+# allows, a header claiming a path longer than the format's 4095 bytes.
+r=t$$-badpath
+long255=$(printf '%255s' | tr ' ' n)
+$TO $TB "$r" file good.txt fine nulpath dir evil x longname 300 x longname 255 ok255 \
+	overlong 5000 x file after.txt fine2; trc=$?
+$TO $C -r "$r" -o "$T/badpath" 2>"$T/badpath.err"; crc=$?
+check "bad paths: consumer exits 65 (EX_DATAERR)" [ "$trc$crc" = 065 ]
+check "bad paths: NUL refused, name too long refused, overlong header rejected" \
+	eval 'grep -q "dir?evil: refused: a NUL byte in the path" "$T/badpath.err" && grep -q "refused: a name is longer than the file system allows" "$T/badpath.err" && grep -q "record of 5097 bytes: record rejected: malformed" "$T/badpath.err"'
+check "bad paths: the good files arrived (a 255-byte name too), nothing else" \
+	eval '[ "$(ls -A "$T/badpath" | sort | tr "\n" " ")" = "after.txt good.txt $long255 " ] && [ "$(cat "$T/badpath/$long255")" = ok255 ]'
 "$TB" selftest >/dev/null
 rc=$?
 check "record codec self-test (XXH64 vectors, bounds, bit flips)" [ $rc = 0 ]
@@ -263,8 +275,21 @@ if [ "$(id -u)" != 0 ] || [ -n "$as_user" ]; then
 		eval '[ "$prc" = 66 ] && grep -q "locked" "$T/unread.err"'
 	check "unreadable file: the rest of the batch arrives" \
 		eval '[ "$crc" = 0 ] && [ "$(cat "$T/out-unread/open")" = open ] && [ ! -e "$T/out-unread/locked" ]'
+	# An output folder the consumer cannot write: refused at start, before
+	# it takes anything, so the batch waits in the ring for one that can.
+	r=t$$-rofs
+	mkdir -p "$T/ro"
+	chmod 555 "$T/ro"
+	$TO $P -q -r "$r" --producers 1 -C "$T/unread" open; prc=$?
+	$TO $as_user $C -r "$r" -o "$T/ro" 2>"$T/ro.err"; crc=$?
+	check "output folder not writable: exit 73, reported, nothing taken from the ring" \
+		eval '[ "$prc$crc" = 073 ] && grep -q "ro: cannot write there: Permission denied" "$T/ro.err" && [ -z "$(ls -A "$T/ro")" ] && $C --info "$r" | grep -qx records=1'
+	chmod 755 "$T/ro"
+	$TO $C -q -r "$r" -o "$T/ro"; crc=$?
+	check "output folder not writable: a consumer that can write gets the batch" \
+		eval '[ "$crc" = 0 ] && [ "$(cat "$T/ro/open")" = open ] && no_ring "$r"'
 else
-	echo "skip - unreadable file (root without setpriv)"
+	echo "skip - unreadable file, output folder not writable (root without setpriv)"
 fi
 chmod 700 "$T"
 
@@ -286,34 +311,130 @@ wait $cp; crc=$?
 check "--exec: a failing command is reported and counted (exit 69)" \
 	eval '[ "$prc$crc" = 069 ] && grep -q "text.txt: exec: command exited with status 1" "$T/exec.err"'
 
-# ---- SIGTERM: a consumer holding half a file stops, leaves no temporary file.
+# ---- SIGTERM: a consumer holding half a file stops; the parts it received
+# are kept (hidden), and the next consumer on the ring and folder completes it.
 r=t$$-term
 mkfifo "$T/fifo"
+head -c 200000 /dev/urandom > "$T/half.src"
 $TO $C -q -r "$r" -o "$T/out-term" & cp=$!
 pids="$pids $cp"
-# Not under timeout: the test kills this very process.  The trap kills it
-# if the test dies first.
+# Not under timeout: a test below kills this very process.  The trap kills
+# it if the test dies first.
 $P -q -r "$r" --chunk 4K --name half.bin - < "$T/fifo" & pp=$!
 pids="$pids $pp"
 exec 9> "$T/fifo"
-head -c 100000 /dev/urandom >&9
+head -c 100000 "$T/half.src" >&9
 wait_for "ls -A '$T/out-term' 2>/dev/null | grep -q shmpipe"
 rc=$?
 check "SIGTERM: the file was being assembled" [ $rc = 0 ]
 kill -TERM $cp
 wait $cp; crc=$?
-check "SIGTERM: consumer exits 75 (EX_TEMPFAIL), no temporary file" \
-	eval '[ "$crc" = 75 ] && no_tmp "$T/out-term"'
-# The producer dies: it does not count as finished; a restarted one completes.
+check "SIGTERM: consumer exits 75 (EX_TEMPFAIL); only the partly received file's hidden helpers stay" \
+	eval '[ "$crc" = 75 ] && [ -z "$(find "$T/out-term" -mindepth 1 ! -name ".shmpipe.*.prog" ! -name ".shmpipe.*.tmp")" ] && no_tmp "$T/out-term/extra"'
+# Not holding the fifo open (9>&-), or the stream would never end.
+$TO $C -q -r "$r" -o "$T/out-term" 9>&- & cp=$!
+pids="$pids $cp"
+tail -c +100001 "$T/half.src" >&9
+exec 9>&-
+$TO tail --pid=$pp -f /dev/null; wait $pp; prc=$?
+wait $cp; crc=$?
+check "every consumer interrupted: the next one completes the partly received file" \
+	eval '[ "$prc$crc" = 00 ] && cmp -s "$T/half.src" "$T/out-term/half.bin" && no_tmp "$T/out-term" && no_ring "$r"'
+rm -rf "$T/out-term"
+
+# The producer dies half-way through a parted file: it does not count as
+# finished; a restarted one completes the batch; the dead one's partial file
+# is discarded with a warning.
+r=t$$-kprod
+$TO $C -r "$r" -o "$T/out-term" 2>"$T/kprod.err" & cp=$!
+pids="$pids $cp"
+$P -q -r "$r" --chunk 4K --name half.bin - < "$T/fifo" & pp=$!
+pids="$pids $pp"
+exec 9> "$T/fifo"
+head -c 100000 "$T/half.src" >&9
+wait_for "ls -A '$T/out-term' 2>/dev/null | grep -q shmpipe"
 kill -KILL $pp
 exec 9>&-
 { wait $pp; } 2>/dev/null
-$TO $C -q -r "$r" -o "$T/out-term" & cp=$!
-pids="$pids $cp"
 $TO $P -q -r "$r" -C "$SRC" extra; prc=$?
 wait $cp; crc=$?
 check "killed producer: not counted; a restarted one completes the batch" \
-	eval '[ "$prc$crc" = 00 ] && same_tree "$SRC/extra" "$T/out-term/extra" && no_tmp "$T/out-term" && no_ring "$r"'
+	eval '[ "$prc$crc" = 00 ] && same_tree "$SRC/extra" "$T/out-term/extra" && [ ! -e "$T/out-term/half.bin" ] && no_tmp "$T/out-term" && no_ring "$r"'
+check "killed producer: its unfinished file reported as discarded" \
+	grep -q "half.bin: discarded: its producer did not finish" "$T/kprod.err"
+
+# ---- Out of room: a full disk on the consumer side (a 128K tmpfs over the
+# output folder, in a mount namespace of its own; root only).  The file that
+# does not fit fails cleanly (no partial file), is named, the exit status is
+# 73, the consumer stops taking records, and the rest of the batch stays in
+# the ring for a consumer with room.
+if [ "$(id -u)" = 0 ] && $TO unshare -m sh -c "mount -t tmpfs -o size=64k tmpfs '$T' && umount '$T'" 2>/dev/null; then
+	r=t$$-full
+	mkdir -p "$T/fullsrc" "$T/full"
+	echo first > "$T/fullsrc/a.txt"
+	head -c 300000 /dev/urandom > "$T/fullsrc/b.bin"
+	echo last > "$T/fullsrc/c.txt"
+	$TO $P -q -r "$r" -C "$T/fullsrc" a.txt b.bin c.txt; prc=$?
+	$TO unshare -m sh -c "mount -t tmpfs -o size=128k tmpfs '$T/full' &&
+		{ $C -r '$r' -j 1 -o '$T/full' 2>'$T/full.err'; echo \$? > '$T/full.rc';
+		  ls -A '$T/full' > '$T/full.ls'; }"
+	check "disk full: exit 73, the file named, no partial or temporary file" \
+		eval '[ "$prc$(cat "$T/full.rc")" = 073 ] && grep -q "b.bin: write: No space left on device" "$T/full.err" && [ "$(cat "$T/full.ls")" = a.txt ]'
+	check "disk full: the consumer stopped; the rest is still in the ring" \
+		eval 'grep -q "out of room" "$T/full.err" && $C --info "$r" | grep -qx records=1'
+	$TO $C -q -r "$r" -o "$T/full2"; crc=$?
+	check "disk full: the rest arrives once there is room" \
+		eval '[ "$crc" = 0 ] && [ "$(cat "$T/full2/c.txt")" = last ] && no_ring "$r"'
+else
+	echo "skip - disk full (needs root and unshare -m with a tmpfs mount)"
+fi
+
+# ---- A worker killed while it holds a record taken after the ring was
+# closed (here: the producer finished before the consumer started).  The
+# ring does not hand such a record to another reader; the worker had left a
+# copy with its consumer, whose new worker handles it.  The -x command
+# blocks on a fifo the first time it gets b, so that the kill is certain to
+# find b in hand; it is released at the end.
+r=t$$-rescue
+mkdir -p "$T/rsrc" "$T/rout"
+echo a > "$T/rsrc/a"; echo bb > "$T/rsrc/b"; echo ccc > "$T/rsrc/c"
+mkfifo "$T/rfifo"
+RX=$T/rout RF=$T/rfifo RM=$T/rmark
+export RX RF RM
+blocker='if [ "$SHMPIPE_PATH" = b ] && mkdir "$RM" 2>/dev/null; then read x < "$RF"; exit 0; fi; cat > "$RX/$SHMPIPE_PATH"'
+$TO $P -q -r "$r" -C "$T/rsrc" a b c; prc=$?
+$TO $C -r "$r" -j 1 -x "$blocker" 2>"$T/rescue.err" & cp=$!
+pids="$pids $cp"
+wait_for "[ -d '$RM' ]"
+w=$(pgrep -P "$(pgrep -P $cp)")
+kill -KILL $w
+wait $cp; crc=$?
+$TO sh -c "echo > '$RF'"
+check "worker killed after the ring closed: replaced, its record handled from its copy" \
+	eval '[ "$prc$crc" = 00 ] && [ "$(cat "$RX/a" "$RX/b" "$RX/c" | tr "\n" " ")" = "a bb ccc " ] && grep -q "killed by signal 9; starting another" "$T/rescue.err" && no_ring "$r"'
+
+# Taken before the ring closed, its worker killed after: the ring will not
+# hand it out again, and no copy was made: reported by name, exit 65,
+# never silently lost.  (If the ring learns to hand such records out, b
+# arrives instead, and the report would be wrong: this test then fails.)
+r=t$$-lost
+rm -rf "$RM" "$RX"/*
+$TO $TB "$r" file a a file b bb file c ccc noseal; trc=$?
+$TO $C -r "$r" -j 1 -x "$blocker" 2>"$T/lost.err" & cp=$!
+pids="$pids $cp"
+wait_for "[ -d '$RM' ]"
+$TO $TB "$r" dir sealed-now
+w=$(pgrep -P "$(pgrep -P $cp)")
+kill -KILL $w
+wait $cp; crc=$?
+$TO sh -c "echo > '$RF'"
+if [ -e "$RX/b" ]; then
+	check "worker killed after the ring closed, no copy: delivered again" \
+		eval '[ "$trc$crc" = 00 ] && ! grep -q "lost" "$T/lost.err"'
+else
+	check "worker killed after the ring closed, no copy: reported lost by name, exit 65" \
+		eval '[ "$trc$crc" = 065 ] && grep -q "^consumer: b: lost: " "$T/lost.err" && [ "$(cat "$RX/c")" = ccc ]'
+fi
 
 # ---- Administration.
 r=t$$-admin
@@ -330,6 +451,40 @@ check "--remove: every object of the ring gone" eval '[ $rc = 0 ] && no_ring "$r
 $C --remove "$r" 2>/dev/null
 rc=$?
 check "--remove of a missing ring exits 66" [ $rc = 66 ]
+# Rings whose only participant was killed.  The listings read them without
+# attaching (attaching recycles a dead participant's slot, which would erase
+# the evidence) and call them stale; the next consumer says so on attach;
+# --remove-stale removes them (only those whose names start with the prefix
+# given: other users' objects are left alone).
+mkfifo "$T/fifo3"
+stale_ring() {
+	$P -q -r "$1" --name s - < "$T/fifo3" & pp=$!
+	pids="$pids $pp"
+	exec 7> "$T/fifo3"
+	wait_for "$C --info '$1' 2>/dev/null | grep -qx attached=1"
+	kill -KILL $pp
+	exec 7>&-
+	{ wait $pp; } 2>/dev/null
+}
+r=t$$-stale
+stale_ring "$r"
+$C --list > "$T/list"
+$C --info "$r" > "$T/info"
+check "--list, --info: a ring whose participants all died is stale, its dead counted" \
+	eval 'grep -q "^$r  *-  *-  *-  *-  *0  *1  *-  *- stale$" "$T/list" && grep -qx state=stale "$T/info" && grep -qx dead=1 "$T/info"'
+$TO $C -r "$r" -o "$T/out-stale" 2>"$T/stale.err" & cp=$!
+pids="$pids $cp"
+wait_for "grep -q 'ring $r: resuming after 1 participant died' '$T/stale.err'"
+rc=$?
+kill -TERM $cp
+wait $cp; crc=$?
+check "a ring whose participants all died: reported on attach, and reused" eval '[ "$rc$crc" = 075 ]'
+$C --remove "$r"
+r=t$$-stale2
+stale_ring "$r"
+$C --remove-stale="t$$-stale" > "$T/stale.out"; rc=$?
+check "--remove-stale: the stale ring removed, and named" \
+	eval '[ $rc = 0 ] && [ "$(cat "$T/stale.out")" = "removed $r (ring, 1 dead, none alive)" ] && no_ring "$r"'
 if command -v python3 >/dev/null; then
 	python3 -m json.tool "$T/st-t$$-rt2z" >/dev/null
 	rc=$?

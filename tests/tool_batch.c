@@ -24,6 +24,12 @@
  *   dir PATH
  *   garbage            64 random bytes
  *   truncated PATH TEXT  a file record missing its last byte
+ *   nulpath A B TEXT   a file record whose path is A, a NUL byte, then B
+ *   longname N TEXT    a file record whose path is one name of N bytes
+ *   overlong N TEXT    a file record whose header claims a path of N bytes,
+ *                      beyond the format's 4095 (the library never makes
+ *                      one: this one is put together by hand, its header
+ *                      check right, so that only the length is wrong)
  *   noseal
  * Exit status: 0, 1 on a failed self-test, 2 on a usage or ring error.
  */
@@ -70,6 +76,35 @@ static long long make(unsigned type, const char *path, const char *data, size_t 
 	r.raw_len = r.data_len = (uint32_t)len;
 	r.data = data;
 	return sp_batch_encode(&r, buf, size);
+}
+
+/* A record of a path of any length (up to 65535 bytes, what the header's
+ * 16-bit field holds), made by hand: encode one with a short path, then
+ * splice the path in and compute the header check again (batch.h: low 32
+ * bits of XXH64, seed SP_BATCH_MAGIC, of bytes 0..91 then the path). */
+static long long make_raw(const char *path, size_t path_len, const char *data, size_t len,
+			  char *buf, size_t size)
+{
+	static char tmp[1 << 16];
+	unsigned char *p = (unsigned char *)buf;
+	struct sp_batch_hash h;
+	long long n = make(SP_BATCH_FILE, "x", data, len, tmp, sizeof(tmp));
+	uint32_t check;
+
+	if (n < 0 || path_len > 0xffff || SP_BATCH_HDR_SIZE + path_len + len > size)
+		return -EMSGSIZE;
+	memcpy(buf, tmp, SP_BATCH_HDR_SIZE);
+	memcpy(buf + SP_BATCH_HDR_SIZE, path, path_len);
+	memcpy(buf + SP_BATCH_HDR_SIZE + path_len, data, len);
+	p[88] = (unsigned char)(path_len & 0xff);
+	p[89] = (unsigned char)(path_len >> 8);
+	sp_batch_hash_init(&h, SP_BATCH_MAGIC);
+	sp_batch_hash_update(&h, p, 92);
+	sp_batch_hash_update(&h, path, path_len);
+	check = (uint32_t)sp_batch_hash_digest(&h);
+	for (int i = 0; i < 4; i++)
+		p[92 + i] = (unsigned char)(check >> (8 * i));
+	return (long long)(SP_BATCH_HDR_SIZE + path_len + len);
 }
 
 static int selftest(void)
@@ -140,7 +175,7 @@ static int selftest(void)
 
 int main(int argc, char **argv)
 {
-	static char buf[1 << 16];
+	static char buf[1 << 17];
 	struct sp_ring_opts o = { .capacity = 1 << 16, .writers = 1 };
 	int seal = 1, rc;
 	sp_ring *ring;
@@ -180,6 +215,33 @@ int main(int argc, char **argv)
 				buf[n - 1] ^= 1;   /* content no longer matches its checksum */
 			if (n > 0 && strcmp(cmd, "truncated") == 0)
 				n--;
+			i += 2;
+		} else if (i + 3 < argc && strcmp(cmd, "nulpath") == 0) {
+			size_t a = strlen(argv[i + 1]), b = strlen(argv[i + 2]);
+			char path[512];
+
+			if (a + b + 1 > sizeof(path)) {
+				fprintf(stderr, "tool_batch: nulpath: too long\n");
+				return 2;
+			}
+			memcpy(path, argv[i + 1], a);
+			path[a] = 0;
+			memcpy(path + a + 1, argv[i + 2], b);
+			n = make_raw(path, a + 1 + b, argv[i + 3], strlen(argv[i + 3]), buf,
+				     sizeof(buf));
+			i += 3;
+		} else if (i + 2 < argc && (strcmp(cmd, "longname") == 0 ||
+					    strcmp(cmd, "overlong") == 0)) {
+			static char path[1 << 16];
+			long len = strtol(argv[i + 1], NULL, 10);
+
+			if (len < 1 || len >= (long)sizeof(path)) {
+				fprintf(stderr, "tool_batch: %s: bad length\n", cmd);
+				return 2;
+			}
+			memset(path, 'n', (size_t)len);
+			n = make_raw(path, (size_t)len, argv[i + 2], strlen(argv[i + 2]), buf,
+				     sizeof(buf));
 			i += 2;
 		} else if (i + 2 < argc && strcmp(cmd, "symlink") == 0) {
 			n = make(SP_BATCH_SYMLINK, argv[i + 1], argv[i + 2], strlen(argv[i + 2]), buf,
