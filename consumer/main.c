@@ -396,13 +396,10 @@ static int crash_signal(int sig)
 	       sig == SIGABRT || sig == SIGSYS || sig == SIGTRAP;
 }
 
-/* Reports a record a dead worker held that nobody can deliver any more. */
-static void report_lost(struct supervisor *s, struct wslot *ws, const char *why)
+/* A dead worker's record needs nothing from us: the ring hands it to
+ * another reader, closed or not, once it sees the worker dead. */
+static void forget_held(struct wslot *ws)
 {
-	const char *path = ws->path[0] ? ws->path : "a record";
-
-	warnpath(path, "lost", why);
-	s->lost++;
 	atomic_store_explicit(&ws->rescue, 0, memory_order_relaxed);
 	atomic_store_explicit(&ws->holding, 0, memory_order_relaxed);
 }
@@ -432,10 +429,9 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 			g_stop = 1;
 		}
 		/* A record given back on a signal (a -x command stopped)
-		 * goes to another reader, unless the ring is closed. */
-		if (ws && atomic_load(&ws->holding) &&
-		    (atomic_load(&ws->rescue) || sp_ring_closed(s->ring)))
-			report_lost(s, ws, "interrupted after the ring was closed; send it again");
+		 * goes to another reader. */
+		if (ws)
+			forget_held(ws);
 		return;
 	}
 	if (WIFSIGNALED(st) && !crash_signal(WTERMSIG(st))) {
@@ -453,17 +449,12 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 		s->crashed = 1;
 	replace = c->action != ACT_STDOUT && s->crashes <= MAX_CRASHES && !halt &&
 		  (!g_stop || (ws && atomic_load(&ws->rescue)));
-	if (ws && atomic_load(&ws->holding) && !atomic_load(&ws->rescue)) {
-		/* Taken before the ring closed: the ring hands it to another
-		 * reader (producers seal only once the ring is drained), unless
-		 * it is closed already. */
-		if (sp_ring_closed(s->ring))
-			report_lost(s, ws, "its worker died after the ring was closed; send it again");
-		else
-			atomic_store(&ws->holding, 0);
-	}
-	if (ws && atomic_load(&ws->rescue) && !replace)
-		report_lost(s, ws, "its worker died after the ring was closed; send it again");
+	/* Its record: the ring hands it to another reader (a closed ring is
+	 * not drained while a record is held), or the replacement handles the
+	 * copy the worker left; handling twice is harmless (write, verify,
+	 * rename). */
+	if (ws && !(atomic_load(&ws->rescue) && replace))
+		forget_held(ws);
 	if (!c->quiet || s->crashed) {
 		snprintf(msg, sizeof(msg), "worker %ld", (long)pid);
 		if (replace)

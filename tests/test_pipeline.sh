@@ -430,7 +430,7 @@ wait $cp; crc=$?
 $TO sh -c "echo > '$RF'"
 if [ -e "$RX/b" ]; then
 	check "worker killed after the ring closed, no copy: delivered again" \
-		eval '[ "$trc$crc" = 00 ] && ! grep -q "lost" "$T/lost.err"'
+		eval '[ "$trc$crc" = 00 ] && ! grep -q "lost" "$T/lost.err" || { echo "trc=$trc crc=$crc"; cat "$T/lost.err"; false; }'
 else
 	check "worker killed after the ring closed, no copy: reported lost by name, exit 65" \
 		eval '[ "$trc$crc" = 065 ] && grep -q "^consumer: b: lost: " "$T/lost.err" && [ "$(cat "$RX/c")" = ccc ]'
