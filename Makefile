@@ -8,7 +8,6 @@
 #   make valgrind     the Check suites under valgrind memcheck
 #   make bench        benchmarks (not tests)
 #   make fuzz         libFuzzer on the fuzz targets, FUZZ_SECONDS each
-#   make chaos        the long chaos test (300 SIGKILLs)
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # SANITIZE=address,undefined or SANITIZE=thread builds into build/<name>/.
