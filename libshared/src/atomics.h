@@ -13,7 +13,6 @@
 #define cas_acq_rel(p, e, v) \
 	atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_acq_rel, \
 						memory_order_acquire)
-#define cas_seq_cst(p, e, v) atomic_compare_exchange_strong((p), (e), (v))
 
 static inline void cpu_relax(void)
 {

@@ -486,6 +486,14 @@ int sp_ring_reserve(sp_ring *r, size_t len, struct sp_msg *m, long long timeout_
 	return rc;
 }
 
+/* Bookkeeping after a record of len bytes was published committed. */
+static void committed(sp_ring *r, size_t len)
+{
+	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
+	sp_slot_add(r->seg.me, CNT_BYTES_IN, len);
+	doorbell(&r->b->rd_sleepers, r->sem_data, 0);
+}
+
 int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
 {
 	struct sp_rec *h = rec_at(r, m->pos);
@@ -503,9 +511,7 @@ int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
 	store_release(&h->ctl, CTL_MOVE(exp, REC_COMMITTED, r->seg.token));
 	CRASH_POINT("commit.after");
 	r->reserved--;
-	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
-	sp_slot_add(r->seg.me, CNT_BYTES_IN, len);
-	doorbell(&r->b->rd_sleepers, r->sem_data, 0);
+	committed(r, len);
 	return 0;
 }
 
@@ -527,12 +533,9 @@ int sp_ring_put(sp_ring *r, const void *buf, size_t len, long long timeout_ns)
 		return sp_ring_commit(r, &m, len);
 	}
 	rc = claim(r, len, &m, buf, timeout_ns);
-	if (rc)
-		return rc;
-	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
-	sp_slot_add(r->seg.me, CNT_BYTES_IN, len);
-	doorbell(&r->b->rd_sleepers, r->sem_data, 0);
-	return 0;
+	if (rc == 0)
+		committed(r, len);
+	return rc;
 }
 
 /* ---- reading ------------------------------------------------------------ */

@@ -218,7 +218,7 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 	size_t size = 0;
 
 	memset(s, 0, sizeof(*s));
-	s->lockfd = s->shmfd = -1;
+	s->lockfd = -1;
 	rc = sp_name_check(name);
 	if (rc)
 		return rc;
@@ -428,10 +428,18 @@ int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops)
 	return rc;
 }
 
+int sp_seg_slot_held(int lockfd, unsigned i)
+{
+	short type = F_UNLCK;
+	int rc = ofd_lock(lockfd, F_OFD_GETLK, F_WRLCK, 1 + (off_t)i, &type);
+
+	return rc < 0 ? rc : type != F_UNLCK;
+}
+
 int sp_seg_alive(const struct sp_seg *s, uint32_t t)
 {
 	uint32_t i = SP_TOKEN_INDEX(t);
-	short type = F_UNLCK;
+	int held;
 
 	if (t == s->token)
 		return 1;
@@ -441,9 +449,9 @@ int sp_seg_alive(const struct sp_seg *s, uint32_t t)
 	 * that attachment is over, whatever process holds the slot now. */
 	if (atomic_load_explicit(&s->slots[i].token, memory_order_acquire) != t)
 		return 0;
-	if (ofd_lock(s->lockfd, F_OFD_GETLK, F_WRLCK, 1 + (off_t)i, &type) < 0)
-		return 1;  /* cannot tell: assume alive, never take from the living */
-	return type != F_UNLCK;
+	held = sp_seg_slot_held(s->lockfd, i);
+	/* Cannot tell: assume alive, never take from the living. */
+	return held != 0;
 }
 
 uint64_t sp_seg_count(const struct sp_seg *s, unsigned i)

@@ -106,7 +106,6 @@ struct sp_seg {
 	uint32_t nslots;         /* validated copy of hdr->nslots */
 	uint32_t token;          /* this handle's token */
 	int lockfd;              /* the lock file (O_CLOEXEC), holds our OFD byte */
-	int shmfd;               /* -1 once mapped */
 	unsigned created;        /* 1 if this open created the object */
 	char name[101];
 };
@@ -148,6 +147,11 @@ int sp_seg_lock_path(char *buf, size_t size, const char *name);
 /* Is the participant holding token t alive?  1 alive, 0 dead (gone, or its
  * slot reused).  A system call (F_OFD_GETLK) unless t is ours. */
 int sp_seg_alive(const struct sp_seg *s, uint32_t t);
+
+/* Does a live participant hold slot i of the object whose lock file is
+ * lockfd (an OFD lock on byte 1+i)?  1 yes, 0 no, -errno if the kernel
+ * cannot tell.  A system call. */
+int sp_seg_slot_held(int lockfd, unsigned i);
 
 /* Owner-only counter update (single writer: relaxed load and store). */
 static inline void sp_slot_add(struct sp_slot *sl, unsigned i, uint64_t v)

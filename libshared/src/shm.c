@@ -159,11 +159,9 @@ static void count_participants(int shmfd, uint64_t size, const struct sp_seg_hdr
 		return;
 	slots = (const struct sp_slot *)((const char *)p + h->slots_off);
 	for (unsigned i = 0; i < n; i++) {
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 1 + i, .l_len = 1 };
-
 		if (atomic_load_explicit(&slots[i].token, memory_order_acquire) == 0)
 			continue;
-		if (lockfd >= 0 && fcntl(lockfd, F_OFD_GETLK, &fl) == 0 && fl.l_type == F_UNLCK)
+		if (lockfd >= 0 && sp_seg_slot_held(lockfd, i) == 0)
 			info->dead++;
 		else
 			info->attached++;
