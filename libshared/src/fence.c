@@ -24,9 +24,13 @@ void sp_fence_init(void)
 	pthread_once(&once, do_init);
 }
 
-void fence_heavy(void)
+int fence_heavy(void)
 {
-	/* Our own side needs a full barrier too; the system call is one. */
-	if (!sp_fence_asym || syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0)
-		atomic_thread_fence(memory_order_seq_cst);
+	/* The call needs no registration of its own, only of its targets, so
+	 * it is tried even where registering failed.  Our own side needs a
+	 * full barrier too; the system call is one. */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) == 0)
+		return 1;
+	atomic_thread_fence(memory_order_seq_cst);
+	return 0;
 }

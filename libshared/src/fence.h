@@ -37,7 +37,10 @@ static inline void fence_light(void)
 		atomic_thread_fence(memory_order_seq_cst);
 }
 
-/* The sleeper's side, before it re-checks the ring and sleeps. */
-void fence_heavy(void);
+/* The sleeper's side, before it re-checks the ring and sleeps.  Returns 1
+ * if every registered process made a barrier, 0 if only we did (no
+ * membarrier here): callers whose correctness, not only latency, rests on
+ * the pair must then fall back (ring_layout.h, bias). */
+int fence_heavy(void);
 
 #endif

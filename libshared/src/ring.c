@@ -34,12 +34,17 @@ struct sp_ring {
 	uint64_t rel_cache;      /* a recent rd_release, to spare the shared line */
 	uint64_t wr_cache;       /* a recent wr_claim: headers below it are whole */
 	unsigned unadvanced;     /* releases since this handle last moved rd_release */
+	uint64_t unadvanced_bytes; /* and their bytes, headers included */
 	long long spin_ns;       /* how long waits spin before sleeping */
 	int64_t next_repair;     /* when a polling reader next looks for dead peers */
 	sem_t *sem_data;         /* doorbell for readers */
 	sem_t *sem_space;        /* doorbell for writers */
 	unsigned reserved;       /* reservations not yet committed */
 	unsigned role;
+	unsigned declared;       /* roles declared to the bias protocol */
+	unsigned biased;         /* roles whose side is biased to us, as we last saw */
+	unsigned regrab_ops;     /* shared-path operations since we last tried a bias */
+	int64_t next_regrab;     /* when a shared-path handle may next try for one */
 	int sealed;
 };
 
@@ -370,6 +375,198 @@ static void claim_unlock(_Atomic uint32_t *l)
 	store_release(l, 0);
 }
 
+/* ---- bias: a lone writer or reader skips the locked instructions --------- */
+
+/* One side's bias words (ring_layout.h, "Bias"). */
+struct side {
+	_Atomic uint32_t *bias;
+	_Atomic uint64_t *busy;
+	unsigned role;           /* ROLE_WRITER or ROLE_READER */
+};
+
+static inline struct side side_of(sp_ring *r, unsigned role)
+{
+	struct sp_ring_body *b = r->b;
+
+	if (role == ROLE_WRITER)
+		return (struct side){ &b->wr_bias, &b->wr_busy, role };
+	return (struct side){ &b->rd_bias, &b->rd_busy, role };
+}
+
+/* The owner's entry to its fast path: 1 if the side is still biased to us,
+ * and we are now inside (leave with bias_exit); 0 to take the shared path. */
+static inline int bias_enter(sp_ring *r, struct side s)
+{
+	if (!(r->biased & s.role))
+		return 0;
+	store_relaxed(s.busy, r->seg.token | BUSY_IN);
+	/* The light half of the fence pair with a revoker's membarrier: either
+	 * our load sees its BIAS_SHARED, or its load of busy sees BUSY_IN. */
+	fence_light();
+	if (load_relaxed(s.bias) == r->seg.token)
+		return 1;
+	/* Revoked.  Release: for a revoker that acquires the acknowledgement. */
+	store_release(s.busy, r->seg.token | BUSY_ACK);
+	r->biased &= ~s.role;
+	return 0;
+}
+
+static inline void bias_exit(sp_ring *r, struct side s)
+{
+	/* Release: our section's stores are visible to a revoker that sees
+	 * us out (it acquires busy), as a lock's release would make them. */
+	store_release(s.busy, r->seg.token);
+}
+
+/* Is a live handle other than us declared in role? */
+static int other_in_role(sp_ring *r, unsigned role)
+{
+	for (unsigned i = 0; i < r->seg.nslots; i++) {
+		struct sp_slot *sl = &r->seg.slots[i];
+		uint32_t t;
+
+		if (sl == r->seg.me || !(load_relaxed(&sl->role) & role))
+			continue;
+		t = load_acquire(&sl->token);
+		if (t && sp_seg_alive(&r->seg, t))
+			return 1;
+	}
+	return 0;
+}
+
+/* Could the owner of the epoch that busy (value v) describes still come
+ * into its fast path?  Not if it acknowledged, or never got one, or died. */
+static int busy_settled(sp_ring *r, uint64_t v)
+{
+	return v == 0 || (v & BUSY_ACK) || BUSY_TOKEN(v) == r->seg.token ||
+	       !sp_seg_alive(&r->seg, BUSY_TOKEN(v));
+}
+
+/* Tries to bias the side to us: only if it is free, no earlier owner may
+ * still come in, and no other live handle is declared on it. */
+static void bias_grab(sp_ring *r, struct side s)
+{
+	uint32_t o = load_acquire(s.bias), me = r->seg.token;
+	uint64_t v = load_acquire(s.busy);
+
+	if (!sp_fence_asym || (o != 0 && o != BIAS_SHARED) || !busy_settled(r, v))
+		return;
+	if (!cas_acq_rel(s.bias, &o, me))
+		return;
+	/* Our epoch of busy.  Only a settled owner held it, who writes no
+	 * more, so the CAS fails only to a peer's corruption. */
+	if (!cas_acq_rel(s.busy, &v, me)) {
+		cas_acq_rel(s.bias, &me, BIAS_SHARED);
+		return;
+	}
+	/* Pairs with a declarer's full fence between its role and its look at
+	 * the bias word: we see its role, or it sees our token. */
+	if (!fence_heavy() || other_in_role(r, s.role)) {
+		store_release(s.busy, me | BUSY_ACK);
+		cas_acq_rel(s.bias, &me, BIAS_SHARED);
+		return;
+	}
+	r->biased |= s.role;
+}
+
+/* The side is not biased to us: waits until no owner of an earlier epoch
+ * may be inside its fast path.  Waits for it as for a lock holder (a few
+ * stores), unless we cannot force its barrier: then for its
+ * acknowledgement, as w allows.  Returns 0, -EAGAIN or -ETIMEDOUT. */
+static int bias_wait_out(sp_ring *r, struct side s, struct waiter *w)
+{
+	int forced = fence_heavy();
+
+	for (unsigned n = 1;; n++) {
+		/* Acquire: pairs with bias_exit and the acknowledgement. */
+		uint64_t v = load_acquire(s.busy);
+
+		if (v == 0 || (v & BUSY_ACK) || BUSY_TOKEN(v) == r->seg.token ||
+		    (forced && !(v & BUSY_IN)))
+			return 0;
+		if (n % 256 == 0 && !sp_seg_alive(&r->seg, BUSY_TOKEN(v)))
+			return 0;
+		if (!forced) {
+			int rc = wait_phase(w);
+
+			if (rc < 0)
+				return rc;
+			if (rc == 1) {
+				struct timespec ts = { 0, 1000000 };
+
+				nanosleep(&ts, NULL);
+			}
+		} else if (n % 64) {
+			cpu_relax();
+		} else {
+			sched_yield();
+		}
+	}
+}
+
+/* Declares role, once per handle, before its first operation in it (see
+ * "Declaring").  Returns 0, or -EAGAIN / -ETIMEDOUT if an owner that we
+ * cannot force out has not yet acknowledged; the next call goes on. */
+static int declare(sp_ring *r, unsigned role, long long timeout_ns)
+{
+	struct side s = side_of(r, role);
+	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
+	uint32_t o;
+	int rc;
+
+	if (!(r->role & role)) {
+		r->role |= role;
+		store_relaxed(&r->seg.me->role, r->role);
+	}
+	/* Full fence: our role bit is visible before we read the bias word
+	 * (the other half of bias_grab's pair). */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (;;) {
+		o = load_acquire(s.bias);
+		if (o == 0 || o == BIAS_SHARED || o == r->seg.token ||
+		    cas_acq_rel(s.bias, &o, BIAS_SHARED))
+			break;
+	}
+	if (o != 0 && o != r->seg.token) {
+		rc = bias_wait_out(r, s, &w);
+		if (rc)
+			return rc;
+	}
+	r->declared |= role;
+	bias_grab(r, s);
+	r->next_regrab = mono_ns() + 100000000;
+	return 0;
+}
+
+/* On the shared path: the side may have become lone (its other handles
+ * closed); look again at most every 100 ms of operations. */
+static inline void bias_regrab(sp_ring *r, unsigned role)
+{
+	int64_t now;
+
+	if (++r->regrab_ops < 4096)
+		return;
+	r->regrab_ops = 0;
+	now = mono_ns();
+	if (now < r->next_regrab)
+		return;
+	r->next_regrab = now + 100000000;
+	bias_grab(r, side_of(r, role));
+}
+
+/* Gives the bias back, at close. */
+static void bias_drop(sp_ring *r, unsigned role)
+{
+	struct side s = side_of(r, role);
+	uint32_t me = r->seg.token;
+
+	if (!(r->biased & role))
+		return;
+	store_release(s.busy, me | BUSY_ACK);
+	cas_acq_rel(s.bias, &me, 0);
+	r->biased &= ~role;
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 int sp_ring_closed(sp_ring *r)
@@ -405,7 +602,11 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 				return -EAGAIN;
 		}
 	}
-	claim_lock(r, &b->wr_lock);
+	struct side sd = side_of(r, ROLE_WRITER);
+	int own = bias_enter(r, sd);
+
+	if (!own)
+		claim_lock(r, &b->wr_lock);
 	CRASH_POINT("claim.locked");
 	p = load_relaxed(&b->wr_claim);
 	rel = r->rel_cache;
@@ -413,11 +614,11 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 		/* Acquire: as above. */
 		rel = r->rel_cache = load_acquire(&b->rd_release);
 		if (rel > p || p - rel > r->cap) {
-			claim_unlock(&b->wr_lock);
+			own ? bias_exit(r, sd) : claim_unlock(&b->wr_lock);
 			return -EBADMSG;
 		}
 		if (p + need - rel > r->cap) {
-			claim_unlock(&b->wr_lock);
+			own ? bias_exit(r, sd) : claim_unlock(&b->wr_lock);
 			return -EAGAIN;
 		}
 	}
@@ -436,7 +637,10 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 	 * move past it. */
 	store_release(&b->wr_claim, p + need);
 	CRASH_POINT("claim.published");
-	claim_unlock(&b->wr_lock);
+	if (own)
+		bias_exit(r, sd);
+	else
+		claim_unlock(&b->wr_lock);
 	m->data = (unsigned char *)h + RING_REC_HDR;
 	m->len = len;
 	m->pos = p;
@@ -452,9 +656,12 @@ static int claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src, long
 
 	if (len > r->max_record)
 		return -EMSGSIZE;
-	if (!(r->role & ROLE_WRITER)) {
-		r->role |= ROLE_WRITER;
-		store_relaxed(&r->seg.me->role, r->role);
+	if (!(r->declared & ROLE_WRITER)) {
+		rc = declare(r, ROLE_WRITER, timeout_ns);
+		if (rc)
+			return rc;
+	} else if (!(r->biased & ROLE_WRITER)) {
+		bias_regrab(r, ROLE_WRITER);
 	}
 	for (;;) {
 		rc = try_claim(r, len, m, src);
@@ -574,6 +781,7 @@ static int advance_release(sp_ring *r)
 	int moved = 0;
 
 	r->unadvanced = 0;
+	r->unadvanced_bytes = 0;
 	for (;;) {
 		uint64_t q0 = load_acquire(&b->rd_release), q = q0, claim, stride, c = 0;
 		unsigned n;
@@ -634,6 +842,9 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 	 * commit, so if we see the seal and then an empty ring whose every
 	 * record was released, it is drained. */
 	closed = sp_ring_closed(r);
+	struct side sd = side_of(r, ROLE_READER);
+	int own = bias_enter(r, sd);
+
 	for (;;) {
 		/* Acquire: pairs with the CAS of the reader before us, so the
 		 * headers it stepped over are not read stale. */
@@ -684,8 +895,13 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 		 * rd_claim is then known to be in a live reader's hands, and
 		 * is not adopted from it. */
 		store_relaxed(&r->seg.me->aux, q + 1);
-		if (!cas_acq_rel(&b->rd_claim, &q, q + stride))
+		if (own) {
+			/* Biased: nobody else moves rd_claim.  Release: our
+			 * announcement is visible before the record is ours. */
+			store_release(&b->rd_claim, q + stride);
+		} else if (!cas_acq_rel(&b->rd_claim, &q, q + stride)) {
 			continue;
+		}
 		CRASH_POINT("take.claimed");
 		if (buf) {
 			/* Copying get: copy out, then move COMMITTED straight to
@@ -702,10 +918,11 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 			rc = 0;
 			break;
 		}
-		/* The position is ours; mark the record for crash recovery.  It
-		 * fails only if a reader adopted it, taking us for dead. */
-		if (!cas_acq_rel(&h->ctl, &c, CTL_MOVE(c, REC_TAKEN, r->seg.token)))
-			continue;
+		/* The position is ours; mark the record for crash recovery.
+		 * While we live nobody else moves it (our announcement keeps
+		 * adopters off), so a store will do, as for the copying get
+		 * above: a CAS here cost a quarter of a 64-byte record. */
+		store_release(&h->ctl, CTL_MOVE(c, REC_TAKEN, r->seg.token));
 		m->data = (unsigned char *)h + RING_REC_HDR;
 		m->len = len;
 		m->pos = q;
@@ -714,6 +931,8 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 		rc = 0;
 		break;
 	}
+	if (own)
+		bias_exit(r, sd);
 	/* A lost race leaves a stale announcement: withdraw it. */
 	if (rc && load_relaxed(&r->seg.me->aux))
 		store_relaxed(&r->seg.me->aux, 0);
@@ -812,9 +1031,12 @@ static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long lon
 	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
 	int rc;
 
-	if (!(r->role & ROLE_READER)) {
-		r->role |= ROLE_READER;
-		store_relaxed(&r->seg.me->role, r->role);
+	if (!(r->declared & ROLE_READER)) {
+		rc = declare(r, ROLE_READER, timeout_ns);
+		if (rc)
+			return rc;
+	} else if (!(r->biased & ROLE_READER)) {
+		bias_regrab(r, ROLE_READER);
 	}
 	for (;;) {
 		rc = try_take(r, m, maxlen, buf);
@@ -861,10 +1083,15 @@ static int released(sp_ring *r, size_t len)
 {
 	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_OUT, len);
-	/* rd_release moves in batches: every 16 releases, or at once when a
-	 * writer sleeps for space.  Writers short of space move it
-	 * themselves, and so does a reader about to sleep. */
-	if (++r->unadvanced >= 16)
+	/* rd_release moves in batches, by a CAS, which must wait for our
+	 * store buffer to drain of the RELEASED marks, each to a line the
+	 * writer wrote: costly, so every 256 releases (advance_release's
+	 * limit) or an eighth of the capacity, whichever comes first, or at
+	 * once when a writer sleeps for space.  (Every 16 releases made 64-byte
+	 * records a third slower.)  Writers short of space move it themselves,
+	 * and so does a reader about to sleep. */
+	r->unadvanced_bytes += stride_of(len);
+	if (++r->unadvanced >= 256 || r->unadvanced_bytes >= r->cap / 8)
 		return advance_release(r);
 	/* A writer asleep for space: the light half of the fence pair with
 	 * its sleeper_in(), then the look. */
@@ -956,12 +1183,27 @@ void sp_ring_close(sp_ring *r)
 		abandon_mine(r);
 	if (r->seg.base && r->unadvanced)
 		advance_release(r);
+	if (r->seg.base) {
+		bias_drop(r, ROLE_WRITER);
+		bias_drop(r, ROLE_READER);
+	}
 	if (r->sem_data && r->sem_data != SEM_FAILED)
 		sem_close(r->sem_data);
 	if (r->sem_space && r->sem_space != SEM_FAILED)
 		sem_close(r->sem_space);
 	sp_seg_close(&r->seg);
 	free(r);
+}
+
+/* The pid in the slot of the token a bias word holds, or 0. */
+static int bias_pid(sp_ring *r, uint32_t t)
+{
+	unsigned i = SP_TOKEN_INDEX(t);
+
+	if (t == 0 || t == BIAS_SHARED || i >= r->seg.nslots ||
+	    load_acquire(&r->seg.slots[i].token) != t)
+		return 0;
+	return (int)load_relaxed(&r->seg.slots[i].pid);
 }
 
 int sp_ring_stat(sp_ring *r, struct sp_ring_stat *st)
@@ -987,6 +1229,8 @@ int sp_ring_stat(sp_ring *r, struct sp_ring_stat *st)
 	st->sealed = load_relaxed(&b->sealed);
 	st->readers_waiting = load_relaxed(&b->rd_sleepers);
 	st->writers_waiting = load_relaxed(&b->wr_sleepers);
+	st->writer_bias_pid = bias_pid(r, load_acquire(&b->wr_bias));
+	st->reader_bias_pid = bias_pid(r, load_acquire(&b->rd_bias));
 	for (unsigned i = 0; i < r->seg.nslots; i++) {
 		struct sp_slot *sl = &r->seg.slots[i];
 		uint32_t t = load_acquire(&sl->token), role;

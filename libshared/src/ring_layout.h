@@ -68,7 +68,51 @@
  *   (under wr_lock, before the record is published by wr_claim).
  * - wr_lock is the only lock; a writer whose holder is dead is stolen by CAS
  *   from the dead token.
+ *
+ * Bias (a lone writer or a lone reader pays no locked instruction):
+ * A locked instruction (the claim lock's CAS, the CAS on rd_claim) waits for
+ * the core's store buffer to drain, and on the hot path that buffer holds
+ * stores to lines the other side has just read: each CAS costs a cross-core
+ * round trip, about half the time of a 64-byte record.  So a side with one
+ * participant is biased to it:
+ * - wr_bias / rd_bias: the owner's token; 0: nobody since creation or since
+ *   the owner closed; BIAS_SHARED: revoked, or given back.  While biased,
+ *   the owner claims without wr_lock and moves rd_claim by a plain store;
+ *   everyone else uses wr_lock and the CAS on rd_claim.
+ * - wr_busy / rd_busy: the owner's token, with BUSY_IN while it is inside
+ *   its fast path and BUSY_ACK once it knows it lost the bias (or closed).
+ *   Only the owner of the epoch writes it, apart from the grab (below).
+ * - The owner's fast path: busy = token|BUSY_IN, a compiler barrier, load
+ *   the bias word; if it still names us, go on, and busy = token at the end;
+ *   otherwise busy = token|BUSY_ACK, and the shared path from then on.
+ * - Declaring: every handle, before its first operation on a side, stores
+ *   its role bit in its slot, makes a full fence, and reads the bias word.
+ *   0: nobody can be inside, go on.  Someone else's token: CAS it to
+ *   BIAS_SHARED.  BIAS_SHARED: wait until that owner is out: membarrier
+ *   (fence.h: every CPU running a participant makes a full barrier), then
+ *   until busy lacks BUSY_IN, or carries BUSY_ACK, or names a dead handle.
+ *   The two fences pair: either the owner's load saw BIAS_SHARED, or our
+ *   load of busy sees BUSY_IN.  A process that cannot call membarrier waits
+ *   for BUSY_ACK (or death) instead: the owner's next operation gives it.
+ * - Grabbing (at a handle's first operation, then at most every 100 ms of
+ *   shared-path operations, as others may have closed): only if busy shows
+ *   no owner of an earlier epoch that may still come in (0, BUSY_ACK, or
+ *   dead): CAS the bias word from 0 or BIAS_SHARED to our token, CAS busy to
+ *   our token, membarrier, then look for another live slot with that role
+ *   bit: if there is one, give the bias back (busy token|BUSY_ACK, bias word
+ *   BIAS_SHARED).  This fence pairs with a declarer's: either we see its
+ *   role, or it sees our token and revokes.  Only processes registered for
+ *   membarrier (fence.h) grab, as revokers must be able to reach them.
+ * - The owner dying inside its fast path leaves BUSY_IN with a dead token:
+ *   revokers go on as a thief of wr_lock would (the claim and take steps are
+ *   the same on both paths, and so are their crash rules).
+ * - Closing: busy = token|BUSY_ACK, then the bias word from our token to 0.
  */
+
+#define BIAS_SHARED 0xffffffffu       /* never a token (seg.h: index < 128) */
+#define BUSY_IN (1ull << 32)
+#define BUSY_ACK (1ull << 33)
+#define BUSY_TOKEN(v) ((uint32_t)(v))
 
 #define RING_DATA_OFF 12288u
 #define RING_REC_HDR 16u
@@ -109,13 +153,16 @@ struct sp_ring_body {
 	uint8_t pad0_[48];
 	/* Writers. */
 	_Atomic uint32_t wr_lock;      /*  64: token of the claimer, 0 free */
-	uint32_t pad1_;
+	_Atomic uint32_t wr_bias;      /*  68: token of the biased writer, 0, BIAS_SHARED */
 	_Atomic uint64_t wr_claim;     /*  72: end of the last claimed record */
-	uint8_t pad2_[48];
+	_Atomic uint64_t wr_busy;      /*  80: the biased writer: token | BUSY_* */
+	uint8_t pad2_[40];
 	/* Readers. */
 	_Atomic uint64_t rd_claim;     /* 128: next record to take */
-	uint64_t pad3_;
-	uint8_t pad4_[48];
+	_Atomic uint32_t rd_bias;      /* 136: token of the biased reader, 0, BIAS_SHARED */
+	uint32_t pad3_;
+	_Atomic uint64_t rd_busy;      /* 144: the biased reader: token | BUSY_* */
+	uint8_t pad4_[40];
 	_Atomic uint64_t rd_release;   /* 192: everything before is free space */
 	uint8_t pad5_[56];
 	/* Rarely written. */

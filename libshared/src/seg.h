@@ -60,7 +60,7 @@ struct sp_seg_hdr {
 _Static_assert(sizeof(struct sp_seg_hdr) == 128, "segment header layout");
 
 #define SP_SEG_MAGIC 0x65706970706d6873ull /* "shmpipe" little-endian */
-#define SP_SEG_VERSION 1u
+#define SP_SEG_VERSION 2u
 #define SP_SEG_INIT 1u
 #define SP_SEG_READY 2u
 #define SP_SEG_MAX_SLOTS 128u

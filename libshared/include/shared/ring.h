@@ -179,6 +179,10 @@ struct sp_ring_stat {
 	unsigned writers_live;   /* of which have put a record */
 	unsigned dead;           /* slots of handles that died attached */
 	unsigned readers_waiting, writers_waiting;
+	/* A side with a lone handle is biased to it: that handle claims (or
+	 * takes) without locked instructions until another one joins.  The
+	 * pid of the handle each side is biased to (it may have died), or 0. */
+	int writer_bias_pid, reader_bias_pid;
 };
 /* Fills *st.  Checks each participant's liveness (a system call each), so it
  * is for monitoring, not the fast path.  Returns 0. */
