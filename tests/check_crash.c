@@ -1,10 +1,12 @@
 /* check_crash.c: a participant killed at each labelled step of create, put and get; the others recover. */
 #include <check.h>
 #include <errno.h>
+#include <linux/membarrier.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shared/ring.h"
@@ -12,6 +14,21 @@
 
 #define REC 64
 #define WAIT 10000000000LL  /* survivors' bound: recovery takes a slice or two */
+
+static pid_t tool_pid;  /* the last tool run_tool ran */
+
+/* Was the side biased to the tool that died (its fast path is where the
+ * crash point hit), where membarrier lets a side be biased at all? */
+static void assert_biased_to_tool(sp_ring *r, int writer)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	struct sp_ring_stat st;
+
+	if (cmds <= 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED))
+		return;
+	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
+	ck_assert_int_eq(writer ? st.writer_bias_pid : st.reader_bias_pid, tool_pid);
+}
 
 /* Runs tool_crash with args, killed at `label` after passing it `skip` times.
  * Returns the exit status (137 when the crash point fired); the tool's
@@ -29,6 +46,7 @@ static int run_tool(const char *label, int skip, char **out, const char *a1, con
 	setenv("SP_CRASH_AT", label, 1);
 	setenv("SP_CRASH_SKIP", sk, 1);
 	pid = tu_spawn(argv, out ? &fd : NULL);
+	tool_pid = pid;
 	unsetenv("SP_CRASH_AT");
 	unsetenv("SP_CRASH_SKIP");
 	ck_assert_int_gt(pid, 0);
@@ -83,7 +101,9 @@ START_TEST(writer_dies)
 	tu_name(name, sizeof(name), "cw");
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
 	ck_assert_int_eq(run_tool(label, 3, NULL, "write", name, "0", "10"), 128 + SIGKILL);
-	/* The survivor writes on: takes over the claim lock if it has to. */
+	/* The lone writer died on its fast path (no claim lock): the survivor
+	 * revokes a dead owner's bias, then writes on. */
+	assert_biased_to_tool(r, 1);
 	for (long i = 100; i < 105; i++)
 		put_seq(r, i);
 	ck_assert_int_eq(sp_ring_seal(r), 0);
@@ -126,6 +146,9 @@ START_TEST(reader_dies)
 		put_seq(w, i);
 	ck_assert_int_eq(run_tool(label, strcmp(label, "release.advanced") ? 3 : 0, &out,
 				  "read", name, "10", NULL), 128 + SIGKILL);
+	/* The lone reader died on its fast path; the survivor revokes. */
+	if (strcmp(label, "release.advanced"))
+		assert_biased_to_tool(r, 0);
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		seq = atol(line);
 		ck_assert(seq >= 0 && seq < 10);
