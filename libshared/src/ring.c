@@ -63,6 +63,34 @@ static inline uint64_t stride_of(uint64_t size)
 	return RING_REC_HDR + ((size + 7) & ~(uint64_t)7);
 }
 
+/* memcpy for the records the hot path copies: up to 64 bytes by two
+ * overlapping fixed-size moves, which the compiler inlines, sparing a call
+ * through the PLT and the library's size dispatch; longer ones by memcpy. */
+static inline void copy_small(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	if (n > 64) {
+		memcpy(d, s, n);
+	} else if (n >= 32) {
+		memcpy(d, s, 32);
+		memcpy(d + n - 32, s + n - 32, 32);
+	} else if (n >= 16) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
 static int64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -257,13 +285,11 @@ static int advance_release(sp_ring *r);
  * heavy fence, then re-checks the ring.  With our light fence between the
  * change and the look at `sleepers`, either the sleeper sees the change or
  * we see the sleeper (fence.h). */
-static void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
+static void doorbell_ring(_Atomic uint32_t *sleepers, sem_t *sem, int all)
 {
-	uint32_t n;
+	uint32_t n = load_relaxed(sleepers);
 	int v = 0;
 
-	fence_light();
-	n = load_relaxed(sleepers);
 	/* There cannot be more sleepers than participants; a larger count
 	 * is a peer's corruption, and must not make us post for ever. */
 	if (n > SP_SEG_MAX_SLOTS)
@@ -272,6 +298,13 @@ static void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
 		return;
 	for (uint32_t i = all ? n - (uint32_t)v : 1; i > 0; i--)
 		sem_post(sem);
+}
+
+static inline void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
+{
+	fence_light();
+	if (load_relaxed(sleepers))
+		doorbell_ring(sleepers, sem, all);
 }
 
 /* Counts a sleeper in, then the heavy half of the fence pair (fence.h):
@@ -569,10 +602,15 @@ static void bias_drop(sp_ring *r, unsigned role)
 
 /* ---- writing ------------------------------------------------------------ */
 
-int sp_ring_closed(sp_ring *r)
+static inline int ring_closed(sp_ring *r)
 {
 	/* Acquire: pairs with the seal's increment, after the sealer's commits. */
 	return load_acquire(&r->b->sealed) >= r->writers;
+}
+
+int sp_ring_closed(sp_ring *r)
+{
+	return ring_closed(r);
 }
 
 /* One attempt to claim room for len bytes.  Returns 0, -EAGAIN, or an
@@ -586,7 +624,7 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 	uint64_t need = stride_of(len), p, rel;
 	struct sp_rec *h;
 
-	if (r->sealed || sp_ring_closed(r))
+	if (r->sealed || ring_closed(r))
 		return -EPIPE;
 	/* Cheap look before taking the lock: is there room at all? */
 	p = load_relaxed(&b->wr_claim);
@@ -625,7 +663,7 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 	h = rec_at(r, p);
 	store_relaxed(&h->size, (uint32_t)len);
 	if (src) {
-		memcpy((unsigned char *)h + RING_REC_HDR, src, len);
+		copy_small((unsigned char *)h + RING_REC_HDR, src, len);
 		store_relaxed(&h->len, (uint32_t)len);
 		store_relaxed(&h->ctl, CTL(REC_COMMITTED, r->seg.token, lap_tag(r, p)));
 	} else {
@@ -694,7 +732,7 @@ int sp_ring_reserve(sp_ring *r, size_t len, struct sp_msg *m, long long timeout_
 }
 
 /* Bookkeeping after a record of len bytes was published committed. */
-static void committed(sp_ring *r, size_t len)
+static inline void committed(sp_ring *r, size_t len)
 {
 	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_IN, len);
@@ -750,7 +788,7 @@ int sp_ring_put(sp_ring *r, const void *buf, size_t len, long long timeout_ns)
 /* Reads and checks the header at q, a position the caller knows is below
  * wr_claim and not yet released.  Returns the ctl word, or 0 if the header
  * is impossible (corrupt).  *stride gets the record's length in the ring. */
-static uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit, uint64_t *stride)
+static inline uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit, uint64_t *stride)
 {
 	struct sp_rec *h = rec_at(r, q);
 	/* Acquire: pairs with the commit's release, so the payload is visible
@@ -841,7 +879,7 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 	/* Closed is read before emptiness: a seal follows its sealer's last
 	 * commit, so if we see the seal and then an empty ring whose every
 	 * record was released, it is drained. */
-	closed = sp_ring_closed(r);
+	closed = ring_closed(r);
 	struct side sd = side_of(r, ROLE_READER);
 	int own = bias_enter(r, sd);
 
@@ -910,7 +948,7 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 			 * naming it, to be adopted once we are seen dead; while
 			 * we live nobody else moves it, so a store will do.
 			 * Release: our reads of the payload come first. */
-			memcpy(buf, (unsigned char *)h + RING_REC_HDR, len);
+			copy_small(buf, (unsigned char *)h + RING_REC_HDR, len);
 			store_release(&h->ctl, CTL_MOVE(c, REC_RELEASED, r->seg.token));
 			CRASH_POINT("release.marked");
 			m->len = len;
@@ -1079,7 +1117,7 @@ int sp_ring_peek(sp_ring *r, struct sp_msg *m, long long timeout_ns)
 }
 
 /* Bookkeeping after a record of len bytes was released. */
-static int released(sp_ring *r, size_t len)
+static inline int released(sp_ring *r, size_t len)
 {
 	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_OUT, len);
