@@ -797,6 +797,7 @@ static inline uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit,
 	uint32_t size = load_relaxed(&h->size);
 	unsigned st = CTL_STATE(c);
 
+	*stride = 0;
 	if (st < REC_CLAIMED || st > REC_ABANDONED || size > r->max_record ||
 	    CTL_TAG(c) != lap_tag(r, q))
 		return 0;
