@@ -43,9 +43,8 @@ extern "C" {
  * (they will never be done), so join() does not hang on a dead consumer.
  *
  * Common errors: -EBADMSG (corrupt shared memory), -EMSGSIZE, -EINVAL.
- * A handle may be used by several threads, except that sp_queue_get() and
- * sp_queue_task_done() keep per-handle state and must not run concurrently
- * on one handle.
+ * A handle is not for several threads at once (its ring handle is not, see
+ * ring.h): give each thread its own handle, as each process has its own.
  */
 typedef struct sp_queue sp_queue;
 

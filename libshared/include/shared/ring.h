@@ -86,7 +86,9 @@ struct sp_msg {
  *   -EUSERS  SP_RING_MAX_PARTICIPANTS handles are attached already;
  *   -ENOSPC, -EACCES, -ENOMEM and other errors of the system calls.
  * A handle belongs to the process that opened it: do not use it in a child
- * after fork(); open another.
+ * after fork(); open another.  Nor may two threads use one handle at once
+ * (a lone handle's side of the ring is biased to it, see sp_ring_stat):
+ * give each thread its own handle.
  *
  * sp_ring_close() detaches: records this handle reserved and did not commit
  * are abandoned (never delivered), records it peeked and did not release are
