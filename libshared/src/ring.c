@@ -444,6 +444,19 @@ static inline int bias_enter(sp_ring *r, struct side s)
 	return 0;
 }
 
+/* For an owner about to wait (for space, for records): acknowledges a
+ * revocation now rather than at its next attempt, as a revoker that cannot
+ * force our barrier waits for the acknowledgement. */
+static inline void bias_check(sp_ring *r, unsigned role)
+{
+	struct side s = side_of(r, role);
+
+	if ((r->biased & role) && load_relaxed(s.bias) != r->seg.token) {
+		store_release(s.busy, r->seg.token | BUSY_ACK);
+		r->biased &= ~role;
+	}
+}
+
 static inline void bias_exit(sp_ring *r, struct side s)
 {
 	/* Release: our section's stores are visible to a revoker that sees
@@ -482,7 +495,12 @@ static void bias_grab(sp_ring *r, struct side s)
 	uint32_t o = load_acquire(s.bias), me = r->seg.token;
 	uint64_t v = load_acquire(s.busy);
 
-	if (!sp_fence_asym || (o != 0 && o != BIAS_SHARED) || !busy_settled(r, v))
+	/* A dead owner's token (killed before it gave the bias back) counts
+	 * as free.  The first look for other handles spares a membarrier on
+	 * a side that is plainly shared; only the one after it counts. */
+	if (!sp_fence_asym || load_relaxed(&r->b->nobias) ||
+	    (o != 0 && o != BIAS_SHARED && sp_seg_alive(&r->seg, o)) ||
+	    !busy_settled(r, v) || other_in_role(r, s.role))
 		return;
 	if (!cas_acq_rel(s.bias, &o, me))
 		return;
@@ -510,29 +528,35 @@ static int bias_wait_out(sp_ring *r, struct side s, struct waiter *w)
 {
 	int forced = fence_heavy();
 
+	if (!forced) {
+		/* From now on nobody takes a bias on this ring: we could not
+		 * revoke it again without this wait. */
+		store_relaxed(&r->b->nobias, 1);
+	}
 	for (unsigned n = 1;; n++) {
 		/* Acquire: pairs with bias_exit and the acknowledgement. */
 		uint64_t v = load_acquire(s.busy);
+		int rc;
 
 		if (v == 0 || (v & BUSY_ACK) || BUSY_TOKEN(v) == r->seg.token ||
 		    (forced && !(v & BUSY_IN)))
 			return 0;
-		if (n % 256 == 0 && !sp_seg_alive(&r->seg, BUSY_TOKEN(v)))
+		if (n % 64 == 0 && !sp_seg_alive(&r->seg, BUSY_TOKEN(v)))
 			return 0;
-		if (!forced) {
-			int rc = wait_phase(w);
-
-			if (rc < 0)
-				return rc;
-			if (rc == 1) {
-				struct timespec ts = { 0, 1000000 };
-
-				nanosleep(&ts, NULL);
-			}
-		} else if (n % 64) {
+		/* A live owner is inside for a few stores, or it is stopped, or
+		 * (without membarrier) it has yet to make its next call: spin a
+		 * little, then wait as the caller allows. */
+		if (n < 256) {
 			cpu_relax();
-		} else {
-			sched_yield();
+			continue;
+		}
+		rc = wait_phase(w);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			struct timespec ts = { 0, 1000000 };
+
+			nanosleep(&ts, NULL);
 		}
 	}
 }
@@ -556,11 +580,16 @@ static int declare(sp_ring *r, unsigned role, long long timeout_ns)
 	atomic_thread_fence(memory_order_seq_cst);
 	for (;;) {
 		o = load_acquire(s.bias);
-		if (o == 0 || o == BIAS_SHARED || o == r->seg.token ||
-		    cas_acq_rel(s.bias, &o, BIAS_SHARED))
+		if (o == 0 || o == BIAS_SHARED || cas_acq_rel(s.bias, &o, BIAS_SHARED))
 			break;
 	}
-	if (o != 0 && o != r->seg.token) {
+	if (o == r->seg.token) {
+		/* Not ours (we hold no bias before declaring): a dead handle's
+		 * token whose generation wrapped round to ours, or a peer's
+		 * garbage.  Settle its epoch, or the next revoker would wait
+		 * on us for ever. */
+		store_release(s.busy, r->seg.token | BUSY_ACK);
+	} else if (o != 0) {
 		rc = bias_wait_out(r, s, &w);
 		if (rc)
 			return rc;
@@ -572,7 +601,7 @@ static int declare(sp_ring *r, unsigned role, long long timeout_ns)
 }
 
 /* On the shared path: the side may have become lone (its other handles
- * closed); look again at most every 100 ms of operations. */
+ * closed); look again every 4096 operations, at most once per 100 ms. */
 static inline void bias_regrab(sp_ring *r, unsigned role)
 {
 	int64_t now;
@@ -705,6 +734,7 @@ static int claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src, long
 		rc = try_claim(r, len, m, src);
 		if (rc != -EAGAIN)
 			return rc;
+		bias_check(r, ROLE_WRITER);
 		rc = wait_phase(&w);
 		if (rc < 0)
 			return rc;
@@ -933,7 +963,10 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 		 * to us (the CAS is a release): a record COMMITTED below
 		 * rd_claim is then known to be in a live reader's hands, and
 		 * is not adopted from it. */
-		store_relaxed(&r->seg.me->aux, q + 1);
+		/* Release: our mark of the record we took before (TAKEN or
+		 * RELEASED, plain stores) comes before this announcement moves
+		 * off it, for an adopter that acquires aux. */
+		store_release(&r->seg.me->aux, q + 1);
 		if (own) {
 			/* Biased: nobody else moves rd_claim.  Release: our
 			 * announcement is visible before the record is ours. */
@@ -974,7 +1007,7 @@ static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 		bias_exit(r, sd);
 	/* A lost race leaves a stale announcement: withdraw it. */
 	if (rc && load_relaxed(&r->seg.me->aux))
-		store_relaxed(&r->seg.me->aux, 0);
+		store_release(&r->seg.me->aux, 0);
 	if (skipped)
 		advance_release(r);
 	return rc;
@@ -988,7 +1021,7 @@ static int announced_alive(sp_ring *r, uint64_t q)
 		struct sp_slot *sl = &r->seg.slots[i];
 		uint32_t t;
 
-		if (sl == r->seg.me || load_relaxed(&sl->aux) != q + 1)
+		if (sl == r->seg.me || load_acquire(&sl->aux) != q + 1)
 			continue;
 		t = load_acquire(&sl->token);
 		if (t && sp_seg_alive(&r->seg, t))
@@ -1081,6 +1114,7 @@ static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long lon
 		rc = try_take(r, m, maxlen, buf);
 		if (rc != -EAGAIN)
 			return rc;
+		bias_check(r, ROLE_READER);
 		rc = wait_phase(&w);
 		if (rc == -EAGAIN) {
 			/* SP_NOWAIT.  A reader that only polls must still get

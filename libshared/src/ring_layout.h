@@ -93,16 +93,23 @@
  *   until busy lacks BUSY_IN, or carries BUSY_ACK, or names a dead handle.
  *   The two fences pair: either the owner's load saw BIAS_SHARED, or our
  *   load of busy sees BUSY_IN.  A process that cannot call membarrier waits
- *   for BUSY_ACK (or death) instead: the owner's next operation gives it.
- * - Grabbing (at a handle's first operation, then at most every 100 ms of
- *   shared-path operations, as others may have closed): only if busy shows
- *   no owner of an earlier epoch that may still come in (0, BUSY_ACK, or
- *   dead): CAS the bias word from 0 or BIAS_SHARED to our token, CAS busy to
- *   our token, membarrier, then look for another live slot with that role
- *   bit: if there is one, give the bias back (busy token|BUSY_ACK, bias word
- *   BIAS_SHARED).  This fence pairs with a declarer's: either we see its
- *   role, or it sees our token and revokes.  Only processes registered for
- *   membarrier (fence.h) grab, as revokers must be able to reach them.
+ *   for BUSY_ACK (or death) instead: the owner gives it at its next
+ *   attempt, or as soon as it waits inside the library; and it sets nobias,
+ *   so that no handle takes a bias on this ring again.  Either wait is
+ *   bounded by the caller's timeout; the next call goes on with it.
+ *   Our own token in the bias word before we declared can only be a
+ *   wrapped generation's or garbage: settled as BUSY_ACK, and shared.
+ * - Grabbing (at a handle's first operation, then every 4096 shared-path
+ *   operations at most once per 100 ms, as others may have closed): only if
+ *   nobias is 0, busy shows no owner of an earlier epoch that may still come
+ *   in (0, BUSY_ACK, or dead), and a first look finds no other handle in
+ *   the role: CAS the bias word from 0, BIAS_SHARED or a dead token to our
+ *   token, CAS busy to our token, membarrier, then look again for another
+ *   live slot with that role bit: if there is one, give the bias back (busy
+ *   token|BUSY_ACK, bias word BIAS_SHARED).  This fence pairs with a
+ *   declarer's: either we see its role, or it sees our token and revokes.
+ *   Only processes registered for membarrier (fence.h) grab, as revokers
+ *   must be able to reach them.
  * - The owner dying inside its fast path leaves BUSY_IN with a dead token:
  *   revokers go on as a thief of wr_lock would (the claim and take steps are
  *   the same on both paths, and so are their crash rules).
@@ -169,7 +176,8 @@ struct sp_ring_body {
 	_Atomic uint32_t sealed;       /* 256: seals given so far */
 	_Atomic uint32_t rd_sleepers;  /* 260: readers asleep on the data semaphore */
 	_Atomic uint32_t wr_sleepers;  /* 264: writers asleep on the space semaphore */
-	uint8_t pad6_[52];
+	_Atomic uint32_t nobias;       /* 268: 1 once a handle could not force barriers */
+	uint8_t pad6_[48];
 };
 
 #define RING_BODY_OFF (128u + SP_SEG_MAX_SLOTS * 64u)
