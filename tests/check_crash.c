@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "shared/ring.h"
@@ -178,6 +179,58 @@ START_TEST(reader_dies)
 }
 END_TEST
 
+/* The lone writer is stopped (SIGSTOP) inside its fast path, holding the
+ * writers' bias: a second writer must not wait on it beyond its own
+ * timeout, and goes on once the owner resumes and leaves its section. */
+START_TEST(owner_stopped)
+{
+	struct sp_ring_opts o = { .capacity = 4096, .writers = 1 };  /* our seal closes it */
+	char name[64], tool[256];
+	char *argv[] = { (char *)tu_tool("tool_crash", tool, sizeof(tool)), "write", name, "0",
+			 "10", NULL };
+	int seen[11] = { 0 }, st;
+	unsigned char buf[REC];
+	sp_ring *r;
+	pid_t pid;
+	long seq = 100;
+
+	tu_name(name, sizeof(name), "cs");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	setenv("SP_CRASH_AT", "claim.header", 1);
+	setenv("SP_CRASH_SKIP", "3", 1);
+	setenv("SP_CRASH_SIG", "STOP", 1);
+	pid = tu_spawn(argv, NULL);
+	unsetenv("SP_CRASH_AT");
+	unsetenv("SP_CRASH_SKIP");
+	unsetenv("SP_CRASH_SIG");
+	ck_assert_int_gt(pid, 0);
+	tool_pid = pid;
+	ck_assert_int_eq(waitpid(pid, &st, WUNTRACED), pid);
+	ck_assert_msg(WIFSTOPPED(st), "the tool did not stop (status %d)", st);
+	assert_biased_to_tool(r, 1);
+	memcpy(buf, &seq, 8);
+	memset(buf + 8, (int)(seq & 0xff), REC - 8);
+	/* Bounded by our timeouts, not by the stopped owner. */
+	ck_assert_int_eq(sp_ring_put(r, buf, REC, SP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(sp_ring_put(r, buf, REC, 20000000), -ETIMEDOUT);
+	ck_assert_int_eq(kill(pid, SIGCONT), 0);
+	ck_assert_int_eq(sp_ring_put(r, buf, REC, WAIT), 0);
+	ck_assert_int_eq(tu_wait(pid), 0);
+	ck_assert_int_eq(sp_ring_seal(r), 0);
+	/* The tool's records 0-9 in order, ours once, nothing else. */
+	for (long expect = 0, got; (got = get_seq(r)) != -1;) {
+		ck_assert(got == 100 || (got >= 0 && got < 10));
+		if (got != 100)
+			ck_assert_int_eq(got, expect++);
+		seen[got == 100 ? 10 : got]++;
+	}
+	for (int i = 0; i < 11; i++)
+		ck_assert_msg(seen[i] == 1, "record %d delivered %d times", i, seen[i]);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
 static const char *const create_points[] = { "create.sized", "create.init" };
 
 /* A creator dies half-way: attaching without SP_CREATE says no such ring,
@@ -269,6 +322,7 @@ static Suite *crash_suite(void)
 	tcase_add_loop_test(tc, reader_dies, 0, sizeof(reader_points) / sizeof(*reader_points));
 	tcase_add_loop_test(tc, creator_dies, 0, sizeof(create_points) / sizeof(*create_points));
 	tcase_add_test(tc, attached_dies);
+	tcase_add_test(tc, owner_stopped);
 	tcase_add_test(tc, reader_dies_after_close);
 	suite_add_tcase(s, tc);
 	return s;

@@ -10,17 +10,23 @@ void sp_crash_point(const char *label)
 {
 	static const char *at;
 	static long skip;
-	static int loaded;
+	static int loaded, sig = SIGKILL;
 
 	if (!loaded) {
-		const char *s = getenv("SP_CRASH_SKIP");
+		const char *s = getenv("SP_CRASH_SKIP"), *g = getenv("SP_CRASH_SIG");
 
 		at = getenv("SP_CRASH_AT");
 		skip = s ? strtol(s, NULL, 10) : 0;
+		/* SP_CRASH_SIG=STOP stops the process there, once, instead. */
+		if (g && !strcmp(g, "STOP"))
+			sig = SIGSTOP;
 		loaded = 1;
 	}
-	if (at && strcmp(at, label) == 0 && skip-- <= 0)
-		raise(SIGKILL);
+	if (at && strcmp(at, label) == 0 && skip-- <= 0) {
+		if (sig == SIGSTOP)
+			at = NULL;
+		raise(sig);
+	}
 }
 #else
 typedef int sp_crashpoint_unused_;

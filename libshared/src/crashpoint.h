@@ -6,7 +6,9 @@
  * A build with -DSP_CRASH_POINTS (only the library the crash tests link,
  * $(B)/cp/libshared.a) dies by SIGKILL at the point whose label equals the
  * environment variable SP_CRASH_AT, after passing it SP_CRASH_SKIP times
- * (default 0).  Every other build compiles the points to nothing.
+ * (default 0).  With SP_CRASH_SIG=STOP it stops there instead (SIGSTOP,
+ * once), to test peers that must not wait on a stopped process for ever.
+ * Every other build compiles the points to nothing.
  */
 #ifdef SP_CRASH_POINTS
 void sp_crash_point(const char *label);
