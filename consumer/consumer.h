@@ -13,6 +13,7 @@
 
 #define PROG "consumer"
 #define DEFAULT_CAPACITY (16u << 20)
+#define STREAM_CAPACITY (4u << 20)      /* with --stdout */
 #define MAX_JOBS 64
 
 /* Prefix of every temporary name the consumer makes in a directory.
@@ -167,6 +168,10 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		  const void *content);
 int stream_finish(struct consumer *c);
+/* Grows the pipe fd (if it is one) to hold a record of up to record bytes,
+ * at most 1M: with the default 64K, the consumer and the reader downstream
+ * take turns every 64K.  Best effort: a refusal leaves it as it was. */
+void stream_grow_pipe(int fd, size_t record);
 
 /* admin.c */
 int admin_list(void);

@@ -70,7 +70,8 @@ static void usage(FILE *out, int status)
 	      "\n"
 	      "Options:\n"
 	      " -r, --ring <name>         ring to attach to, created if missing\n"
-	      "     --capacity <size>     ring size if this creates it (default 16M)\n"
+	      "     --capacity <size>     ring size if this creates it (default 16M;\n"
+	      "                             4M with --stdout)\n"
 	      "     --producers <n>       producers the ring expects if this creates it\n"
 	      "                             (default 1)\n"
 	      " -o, --out <dir>           recreate each file under <dir>\n"
@@ -576,7 +577,7 @@ int main(int argc, char **argv)
 	};
 	struct consumer c = { .jobs = 1, .rootfd = -1 };
 	const char *stats_file = NULL, *admin_name = NULL;
-	int want_stats = 0, admin = 0, actions = 0, opt;
+	int want_stats = 0, admin = 0, actions = 0, capacity_set = 0, opt;
 	unsigned long long sz;
 	char work_dir[PATH_MAX];
 	long v;
@@ -595,6 +596,7 @@ int main(int argc, char **argv)
 			c.ro.capacity = SP_RING_MIN_CAPACITY;
 			while (c.ro.capacity < sz)
 				c.ro.capacity <<= 1;
+			capacity_set = 1;
 			break;
 		case OPT_PRODUCERS:
 			if (parse_int(optarg, 1, SP_RING_MAX_PARTICIPANTS, &v) < 0)
@@ -683,6 +685,11 @@ int main(int argc, char **argv)
 		die_usage("--compress", "needs -o");
 	if (c.action == ACT_STDOUT && c.jobs != 1)
 		die_usage("--stdout", "keeps order with one worker only (-j 1)");
+	/* One worker taking records in order needs room for a few in flight,
+	 * not for a batch: a small ring costs less to create, fault in and
+	 * remove, and stays in the caches (bench/README.md, "The stream race"). */
+	if (c.action == ACT_STDOUT && !capacity_set)
+		c.ro.capacity = STREAM_CAPACITY;
 
 	/* The output (or work) directory, locked shared for as long as we
 	 * work in it: the last consumer out takes it exclusively. */
@@ -771,6 +778,9 @@ int main(int argc, char **argv)
 			 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		c.slots = p == MAP_FAILED ? NULL : p;
 	}
+
+	if (c.action == ACT_STDOUT)
+		stream_grow_pipe(STDOUT_FILENO, sp_ring_max_record(ring));
 
 	struct supervisor sup = { .c = &c, .ring = ring, .self = getpid() };
 

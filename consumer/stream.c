@@ -2,9 +2,11 @@
 #include "consumer.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /*
@@ -15,6 +17,9 @@
  * to one pipe do.  A part that is not the next one of its file means
  * another reader took one: the file is reported and the rest of it skipped.
  */
+
+/* The most the output pipe is grown to (the default pipe-max-size). */
+#define PIPE_MAX (1u << 20)
 
 struct sstate {
 	uint64_t run, seq;
@@ -133,6 +138,16 @@ int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *
 		ADD(skipped, 1);
 		return 0;
 	}
+}
+
+void stream_grow_pipe(int fd, size_t record)
+{
+	struct stat st;
+
+	if (record > PIPE_MAX)
+		record = PIPE_MAX;
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
+		fcntl(fd, F_SETPIPE_SZ, (int)record);   /* best effort */
 }
 
 int stream_finish(struct consumer *c)

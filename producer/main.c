@@ -41,7 +41,8 @@ static void usage(FILE *out, int status)
 	      "\n"
 	      "Options:\n"
 	      " -r, --ring <name>         ring to attach to, created if missing\n"
-	      "     --capacity <size>     ring size if this creates it (default 16M)\n"
+	      "     --capacity <size>     ring size if this creates it (default 16M;\n"
+	      "                             4M when the only path is -)\n"
 	      "     --producers <n>       producers the ring expects if this creates it\n"
 	      "                             (default 1)\n"
 	      " -T, --files-from <file>   read more paths from <file> (- for stdin),\n"
@@ -273,7 +274,7 @@ int main(int argc, char **argv)
 	struct producer p = { .recurse = 1, .stdin_name = "stdin", .chunk = DEFAULT_CHUNK };
 	struct sp_ring_opts ro = { .capacity = DEFAULT_CAPACITY, .writers = 1 };
 	const char *files_from = NULL, *dir = NULL, *stats_file = NULL;
-	int nul = 0, want_stats = 0, c;
+	int nul = 0, want_stats = 0, capacity_set = 0, c;
 	unsigned long long sz;
 	long v;
 
@@ -290,6 +291,7 @@ int main(int argc, char **argv)
 			ro.capacity = SP_RING_MIN_CAPACITY;
 			while (ro.capacity < sz)
 				ro.capacity <<= 1;
+			capacity_set = 1;
 			break;
 		case OPT_PRODUCERS:
 			if (parse_int(optarg, 1, SP_RING_MAX_PARTICIPANTS, &v) < 0)
@@ -364,6 +366,11 @@ int main(int argc, char **argv)
 		dashes += strcmp(argv[i], "-") == 0;
 	if (dashes > 1)
 		die_usage("-", "the standard input can be read only once");
+	/* A stream alone needs room for a few parts in flight, not for a
+	 * batch: a small ring costs less to create, fault in and remove, and
+	 * stays in the caches (bench/README.md, "The stream race"). */
+	if (!capacity_set && !files_from && optind == argc - 1 && strcmp(argv[optind], "-") == 0)
+		ro.capacity = STREAM_CAPACITY;
 	/* The list is named relative to where we started, as the paths in
 	 * it are relative to -C. */
 	FILE *list = NULL;

@@ -13,6 +13,7 @@
 #define PROG "producer"
 #define DEFAULT_CHUNK (1u << 20)
 #define DEFAULT_CAPACITY (16u << 20)
+#define STREAM_CAPACITY (4u << 20)      /* when the only path is - */
 
 /* Set by the SIGINT/SIGTERM handler; every wait loop looks at it. */
 extern volatile sig_atomic_t g_stop;

@@ -12,6 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The most a stream's input pipe is grown to (the default pipe-max-size). */
+#define PIPE_MAX (1 << 20)
+
 /* Waits on the ring are cut into slices so that a signal is noticed
  * promptly: the library never returns -EINTR. */
 #define SLICE_NS 100000000LL
@@ -82,6 +85,50 @@ static int ring_failed(struct producer *p, const char *what, int rc)
 }
 
 /*
+ * Reserves a record of total bytes, waiting in slices.  After a signal it
+ * gives up at once, or after stop_wait_ns when that is not 0.  Returns 0,
+ * -EINTR when stopped, or a ring error (reported).
+ */
+static int reserve(struct producer *p, size_t total, struct sp_msg *m, long long stop_wait_ns)
+{
+	double deadline = now_sec() + stop_wait_ns / 1e9;
+	int rc;
+
+	for (;;) {
+		if (g_stop && (stop_wait_ns == 0 || now_sec() > deadline))
+			return -EINTR;
+		rc = sp_ring_reserve(p->ring, total, m, SLICE_NS);
+		if (rc == 0)
+			return 0;
+		if (rc != -ETIMEDOUT && rc != -EAGAIN)
+			return ring_failed(p, "reserve", rc);
+	}
+}
+
+/*
+ * Encodes rec (its raw_len and data_len set) into the reservation m and
+ * commits it, shrunk to the record's size.  With rec->data NULL the payload
+ * is already in place at sp_batch_payload(m->data, rec->path_len).
+ * Returns 0 or a ring error (reported).
+ */
+static int commit_record(struct producer *p, const struct sp_batch_rec *rec, struct sp_msg *m)
+{
+	long long total = sp_batch_encode(rec, m->data, m->len);
+	int rc;
+
+	if (total < 0) {
+		sp_ring_commit(p->ring, m, 0);   /* cannot happen: sizes match */
+		return ring_failed(p, "encode", -EINVAL);
+	}
+	rc = sp_ring_commit(p->ring, m, (size_t)total);
+	if (rc < 0)
+		return ring_failed(p, "commit", rc);
+	p->records++;
+	p->bytes_sent += rec->data_len;
+	return 0;
+}
+
+/*
  * Puts one record: header and path from rec, payload raw[0..raw_len),
  * compressed first when --lz4 is on and it shrinks.  The payload is prepared
  * before the reservation, so other writers never wait behind our compressor.
@@ -124,29 +171,13 @@ static int put_record(struct producer *p, struct sp_batch_rec *rec, const void *
 	rec->data = payload;
 
 	long long total = sp_batch_size(rec->path_len, data_len);
-	double deadline = now_sec() + stop_wait_ns / 1e9;
 
 	if (total < 0)
 		return ring_failed(p, "record", (int)total);
-	for (;;) {
-		if (g_stop && (stop_wait_ns == 0 || now_sec() > deadline))
-			return -EINTR;
-		rc = sp_ring_reserve(p->ring, (size_t)total, &m, SLICE_NS);
-		if (rc == 0)
-			break;
-		if (rc != -ETIMEDOUT && rc != -EAGAIN)
-			return ring_failed(p, "reserve", rc);
-	}
-	if (sp_batch_encode(rec, m.data, (size_t)total) != total) {
-		sp_ring_commit(p->ring, &m, 0);   /* cannot happen: sizes match */
-		return ring_failed(p, "encode", -EINVAL);
-	}
-	rc = sp_ring_commit(p->ring, &m, (size_t)total);
+	rc = reserve(p, (size_t)total, &m, stop_wait_ns);
 	if (rc < 0)
-		return ring_failed(p, "commit", rc);
-	p->records++;
-	p->bytes_sent += data_len;
-	return 0;
+		return rc;
+	return commit_record(p, rec, &m);
 }
 
 static void fill_common(struct producer *p, struct sp_batch_rec *rec, unsigned type,
@@ -236,14 +267,12 @@ static void file_failed(struct producer *p, const char *shown, const char *why)
 	p->failed++;
 }
 
-/* Withdraws a parted file of which nparts parts were sent. */
-static int send_abort(struct producer *p, struct sp_batch_rec *rec, uint32_t nparts,
-		      unsigned stream)
+/* The END that withdraws a parted file of which nparts parts were sent. */
+static struct sp_batch_rec abort_of(const struct sp_batch_rec *rec, uint32_t nparts,
+				    unsigned stream)
 {
 	struct sp_batch_rec end = *rec;
 
-	if (nparts == 0)
-		return 0;
 	end.type = SP_BATCH_END;
 	end.flags = SP_BATCH_F_ABORTED | stream;
 	end.nparts = nparts;
@@ -253,6 +282,18 @@ static int send_abort(struct producer *p, struct sp_batch_rec *rec, uint32_t npa
 	end.file_hash = 0;
 	if (end.size < nparts)
 		end.size = nparts;
+	return end;
+}
+
+/* Withdraws a parted file of which nparts parts were sent. */
+static int send_abort(struct producer *p, struct sp_batch_rec *rec, uint32_t nparts,
+		      unsigned stream)
+{
+	struct sp_batch_rec end;
+
+	if (nparts == 0)
+		return 0;
+	end = abort_of(rec, nparts, stream);
 	return put_record(p, &end, NULL, 0, ABORT_WAIT_NS);
 }
 
@@ -416,15 +457,59 @@ static ssize_t fill_stream(int fd, char *buf, size_t len)
 	return (ssize_t)n;
 }
 
+/*
+ * Waits until the stream has something to read (data, its end or an
+ * error), so that the record reserved next is not held while the writer
+ * upstream is silent: records that other producers reserve after it wait
+ * behind it.  Returns 0, or -EINTR when stopped by a signal.
+ */
+static int wait_input(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		if (g_stop)
+			return -EINTR;
+		/* In slices: a signal just before poll() is seen next time. */
+		int n = poll(&pfd, 1, (int)(SLICE_NS / 1000000));
+
+		if (n > 0 || (n < 0 && errno != EINTR))
+			return 0;       /* read() tells what it is */
+	}
+}
+
+/* Sends rec with a payload of len bytes: from buf through put_record(), or,
+ * when a reservation is held, already in place in it. */
+static int send_rec(struct producer *p, struct sp_batch_rec *rec, const void *buf, size_t len,
+		    struct sp_msg *held)
+{
+	if (!held)
+		return put_record(p, rec, buf, len, 0);
+	rec->raw_len = rec->data_len = (uint32_t)len;
+	rec->data = NULL;
+	return commit_record(p, rec, held);
+}
+
+/*
+ * Sends a stream in parts, then an END with the tree hash of their
+ * checksums, or an END that withdraws it.  Without --lz4, every part after
+ * the first is read straight into a record reserved for a whole chunk and
+ * shrunk at commit: no copy in between.  The first part goes through
+ * p->buf, so that a stream that fails before its first byte sends nothing
+ * (a reservation cannot be taken back, and an empty record is not one of
+ * the batch format).  Once a record is held, the END goes into it, whatever
+ * ends the stream.
+ */
 int send_stream(struct producer *p, int fd, const char *rel)
 {
-	size_t chunk = chunk_for(p, strlen(rel));
-	struct sp_batch_rec rec;
+	size_t path_len = strlen(rel);
+	size_t chunk = chunk_for(p, path_len);
+	struct sp_batch_rec rec, end;
 	struct sp_batch_hash h;
 	uint64_t off = 0;
 	uint32_t idx = 0;
 	struct stat st;
-	int rc;
+	int rc, regular;
 
 	if (p->counting)
 		return 0;
@@ -432,6 +517,21 @@ int send_stream(struct producer *p, int fd, const char *rel)
 		file_failed(p, "-", "name too long for a record of this ring");
 		return 0;
 	}
+	/* Parts of at most a sixteenth of the ring (a quarter of its largest
+	 * record), so that several are in flight whatever the ring's size:
+	 * producer and consumer then work at once rather than in turns.  With
+	 * the 4M ring a stream gets by default, 256K parts, which stay in the
+	 * caches between the read, both hashes and the write. */
+	if (chunk > p->max_record / 4 && p->max_record / 4 > 0)
+		chunk = p->max_record / 4;
+	if (fstat(fd, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	regular = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+	/* A pipe's default 64K buffer makes the writer upstream and us take
+	 * turns every 64K; room for a part lets both run.  Best effort: an
+	 * unprivileged user may be refused more than pipe-max-size. */
+	if (S_ISFIFO(st.st_mode))
+		fcntl(fd, F_SETPIPE_SZ, (int)(chunk < PIPE_MAX ? chunk : PIPE_MAX));
 	/* A stream has no mode or time of its own: a regular file, 0644, now. */
 	memset(&st, 0, sizeof(st));
 	st.st_mode = S_IFREG | 0644;
@@ -439,32 +539,62 @@ int send_stream(struct producer *p, int fd, const char *rel)
 	fill_common(p, &rec, SP_BATCH_PART, rel, &st);
 	sp_batch_hash_init(&h, 0);
 	for (;;) {
-		ssize_t n = fill_stream(fd, p->buf, chunk);
+		struct sp_msg m, *held = NULL;
+		char *buf = p->buf;
+		ssize_t n;
 
-		if (n < 0) {
-			rec.size = off;
-			if (n == -EINTR && g_stop) {
-				send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
-				return -EINTR;
+		if (idx > 0 && !p->lz4_level) {
+			/* A regular file is always ready: no poll. */
+			rc = regular ? 0 : wait_input(fd);
+			if (rc == 0)
+				rc = reserve(p, (size_t)sp_batch_size(path_len, chunk), &m, 0);
+			if (rc < 0) {
+				if (rc == -EINTR) {
+					rec.size = off;
+					send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+				}
+				return rc;
 			}
-			file_failed(p, "-", strerror((int)-n));
-			return send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+			held = &m;
+			buf = sp_batch_payload(m.data, path_len);
 		}
-		if (n == 0)
-			break;
-		if (idx == UINT32_MAX || off + (uint64_t)n > SP_BATCH_SIZE_MAX) {
-			file_failed(p, "-", "stream too long");
+		n = fill_stream(fd, buf, chunk);
+		if (n == 0) {
+			rec.type = SP_BATCH_END;
+			rec.flags = SP_BATCH_F_STREAM;
 			rec.size = off;
-			return send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+			rec.offset = 0;
+			rec.part = 0;
+			rec.nparts = idx;
+			rec.part_hash = 0;
+			rec.file_hash = sp_batch_hash_digest(&h);
+			rc = send_rec(p, &rec, NULL, 0, held);
+			if (rc == 0)
+				p->files++;
+			return rc;
+		}
+		if (n < 0 || idx == UINT32_MAX || off + (uint64_t)n > SP_BATCH_SIZE_MAX) {
+			int stopped = n == -EINTR && g_stop;
+
+			if (!stopped)
+				file_failed(p, "-", n < 0 ? strerror((int)-n) : "stream too long");
+			rec.size = off;
+			if (held) {
+				end = abort_of(&rec, idx, SP_BATCH_F_STREAM);
+				rc = send_rec(p, &end, NULL, 0, held);
+			} else {
+				rc = send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
+			}
+			return stopped ? -EINTR : rc;
 		}
 		rec.type = SP_BATCH_PART;
 		rec.flags = SP_BATCH_F_STREAM;
 		rec.size = 0;
 		rec.offset = off;
 		rec.part = idx;
-		rec.part_hash = sp_batch_hash64(p->buf, (size_t)n, 0);
+		rec.part_hash = sp_batch_hash64(buf, (size_t)n, 0);
 		sp_batch_tree_add(&h, rec.part_hash);
-		rc = put_record(p, &rec, p->buf, (size_t)n, 0);
+		rc = send_rec(p, &rec, buf, (size_t)n, held);
 		if (rc < 0) {
 			if (rc == -EINTR) {
 				rec.size = off;
@@ -482,16 +612,4 @@ int send_stream(struct producer *p, int fd, const char *rel)
 			return -EINTR;
 		}
 	}
-	rec.type = SP_BATCH_END;
-	rec.flags = SP_BATCH_F_STREAM;
-	rec.size = off;
-	rec.offset = 0;
-	rec.part = 0;
-	rec.nparts = idx;
-	rec.part_hash = 0;
-	rec.file_hash = sp_batch_hash_digest(&h);
-	rc = put_record(p, &rec, NULL, 0, 0);
-	if (rc == 0)
-		p->files++;
-	return rc;
 }
