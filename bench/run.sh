@@ -388,10 +388,11 @@ lim() { cat "$1" 2>/dev/null || echo '?'; }
 	echo "| Target | Measured | Beside | Verdict |"
 	echo "|---|---|---|---|"
 	awk -v md=1 "$awk_common$awk_targets" "$work/csv"
-	other_targets | sed -E 's/^(.*): (PASS|MISS)$/| \1 | | | **\2** |/'
+	# A '|' in a target's text ("cat | cat") would split its table cell.
+	other_targets | sed -e 's/|/\\|/g' | sed -E 's/^(.*): (PASS|MISS)$/| \1 | | | **\2** |/'
 	echo
-	echo "The pipeline, stream and memory targets are measured by \`bench/pipeline.sh\` (its"
-	echo "section below, when present)."
+	echo "The pipeline and stream targets are measured by \`bench/pipeline.sh\`, the memory"
+	echo "target by \`bench/memory.sh\` (their sections below, when present)."
 	echo
 	echo "## The ring / each alternative"
 	echo
