@@ -647,7 +647,7 @@ int sp_ring_closed(sp_ring *r)
  * section and published whole (no reader ever sees it CLAIMED, and the
  * header's cache line is not fought over); a writer dying in the section
  * leaves nothing visible, as wr_claim moves last. */
-static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
+static inline __attribute__((always_inline)) int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 {
 	struct sp_ring_body *b = r->b;
 	uint64_t need = stride_of(len), p, rel;
@@ -716,7 +716,7 @@ static int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
 }
 
 /* Claims room for a record, waiting as timeout_ns says (see try_claim). */
-static int claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src, long long timeout_ns)
+static inline __attribute__((always_inline)) int claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src, long long timeout_ns)
 {
 	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
 	int rc;
@@ -901,7 +901,7 @@ static int drained(sp_ring *r, uint64_t q)
  * bytes (the space may have been reused), but it is acted on only through
  * the CAS from q, which succeeds only if rd_claim was still q, in which case
  * the header was a real one: positions never repeat, so there is no ABA. */
-static int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
+static inline __attribute__((always_inline)) int try_take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf)
 {
 	struct sp_ring_body *b = r->b;
 	uint64_t q, c, stride;
@@ -1098,7 +1098,7 @@ static int poll_recover_due(sp_ring *r)
 	return 1;
 }
 
-static int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long long timeout_ns)
+static inline __attribute__((always_inline)) int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long long timeout_ns)
 {
 	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
 	int rc;
