@@ -77,6 +77,9 @@ struct result {
 	double secs;             /* median seconds */
 	double fast, slow;       /* msg/s of the fastest and slowest run */
 	long depth;              /* mq: the queue's depth in messages */
+	/* While measuring: */
+	int nt, again;           /* runs timed so far; may the first be redone */
+	double times[MAX_RUNS];
 };
 
 /*
@@ -976,58 +979,100 @@ static int calibrate(enum transport t, size_t size, const char *what, uint64_t *
 	return 0;
 }
 
-/* Measures one transport at one size.  Returns 0 (the result may be n/a),
- * HX_STOPPED or an exit status. */
-static int measure(enum transport t, size_t size, struct result *res)
+/*
+ * Measuring one size: every transport is calibrated first, then their timed
+ * runs take turns (run 1 of each, run 2 of each, ...), so that a busy moment
+ * of a shared machine, which can last seconds, weighs on all of them rather
+ * than on the one that happened to run then: the ratios stay fair.
+ */
+
+/* Sets up one transport at one size: the records per run.  Returns 0 (the
+ * result may be n/a), HX_STOPPED or an exit status. */
+static int measure_begin(enum transport t, size_t size, struct result *res)
 {
-	double times[MAX_RUNS];
 	char what[48], sz[24];
-	uint64_t count, moved = 0;
 	int rc;
 
 	snprintf(what, sizeof(what), "%s %s", tnames[t], hx_size_str(size, sz, sizeof(sz)));
+	res->nt = 0;
+	res->again = !opt.count;
 	if (opt.count) {
 		double n = round((double)opt.count * opt.scale);
 
-		count = n < 1 ? 1 : (uint64_t)n;
-	} else {
-		rc = calibrate(t, size, what, &count, res);
-		if (rc == HX_NA)
-			res->na = 1;
-		if (rc)
-			return rc == HX_NA ? 0 : rc;
+		res->count = n < 1 ? 1 : (uint64_t)n;
+		return 0;
 	}
-	for (int i = 0, again = !opt.count; i < opt.runs; i++) {
-		const double target = opt.seconds * opt.scale;
+	rc = calibrate(t, size, what, &res->count, res);
+	if (rc == HX_NA)
+		res->na = 1;
+	return rc == HX_NA ? 0 : rc;
+}
 
-		hx_progress("%s: run %d of %d, %" PRIu64 " records", what, i + 1, opt.runs, count);
-		rc = run_once(t, size, count, &times[i], &moved, &res->depth, res->why,
-			      sizeof(res->why));
-		if (rc == HX_NA)
-			res->na = 1;
-		if (rc)
-			return rc == HX_NA ? 0 : rc;
-		if (opt.verbose)
-			hx_msg("%s: run %d: %" PRIu64 " records in %.6f s, %.0f msg/s", what, i + 1,
-			       moved, times[i], (double)moved / times[i]);
-		/* A calibration disturbed by noise is off by more than a factor
-		 * of two: count the first run as warm-up, rescale, start again. */
-		if (again && i == 0 && times[0] > 0 &&
-		    (times[0] < target / 2 || times[0] > target * 2)) {
-			double n = (double)moved * target / times[0];
+/* One timed run of a transport that measure_begin() set up. */
+static int measure_run(enum transport t, size_t size, struct result *res)
+{
+	const double target = opt.seconds * opt.scale;
+	char what[48], sz[24];
+	double *tm = &res->times[res->nt];
+	uint64_t moved = 0;
+	int rc;
 
-			count = n < 1 ? 1 : (uint64_t)n;
-			again = 0;
-			i = -1;
-		}
-	}
-	hx_progress("%s", "");
-	res->done = 1;
+	snprintf(what, sizeof(what), "%s %s", tnames[t], hx_size_str(size, sz, sizeof(sz)));
+	hx_progress("%s: run %d of %d, %" PRIu64 " records", what, res->nt + 1, opt.runs,
+		    res->count);
+	rc = run_once(t, size, res->count, tm, &moved, &res->depth, res->why, sizeof(res->why));
+	if (rc == HX_NA)
+		res->na = 1;
+	if (rc)
+		return rc == HX_NA ? 0 : rc;
+	if (opt.verbose)
+		hx_msg("%s: run %d: %" PRIu64 " records in %.6f s, %.0f msg/s", what, res->nt + 1,
+		       moved, *tm, (double)moved / *tm);
 	res->count = moved;
-	res->secs = hx_median(times, opt.runs);
-	res->fast = (double)moved / times[0];
-	res->slow = (double)moved / times[opt.runs - 1];
+	/* A calibration disturbed by noise is off by more than a factor of
+	 * two: count the first run as warm-up, rescale, and time it again. */
+	if (res->again && res->nt == 0 && *tm > 0 && (*tm < target / 2 || *tm > target * 2)) {
+		double n = (double)moved * target / *tm;
+
+		res->count = n < 1 ? 1 : (uint64_t)n;
+		res->again = 0;
+		return 0;
+	}
+	res->nt++;
 	return 0;
+}
+
+static void measure_end(struct result *res)
+{
+	res->done = 1;
+	res->secs = hx_median(res->times, opt.runs);
+	res->fast = (double)res->count / res->times[0];
+	res->slow = (double)res->count / res->times[opt.runs - 1];
+}
+
+/* Measures every chosen transport at one size, their runs in turns.
+ * Returns 0, HX_STOPPED or an exit status. */
+static int measure_size(size_t size, struct result *res)
+{
+	int rc = 0, left;
+
+	for (int t = 0; t < T_COUNT && !rc; t++)
+		if (opt.transports & 1u << t)
+			rc = measure_begin((enum transport)t, size, &res[t]);
+	do {
+		left = 0;
+		for (int t = 0; t < T_COUNT && !rc; t++) {
+			if (!(opt.transports & 1u << t) || res[t].na || res[t].nt >= opt.runs)
+				continue;
+			rc = measure_run((enum transport)t, size, &res[t]);
+			left |= !res[t].na && res[t].nt < opt.runs;
+		}
+	} while (left && !rc);
+	hx_progress("%s", "");
+	for (int t = 0; t < T_COUNT && !rc; t++)
+		if (opt.transports & 1u << t && !res[t].na)
+			measure_end(&res[t]);
+	return rc;
 }
 
 static double rate(const struct result *r)
@@ -1335,12 +1380,11 @@ int main(int argc, char **argv)
 	printf("%-5s %-11s %8s %12s %9s %14s %9s %8s\n", "procs", "transport", "size", "records",
 	       "median s", "msg/s", "GB/s", "spread");
 	for (int s = 0; s < opt.nsizes && !rc; s++) {
+		rc = measure_size(opt.sizes[s], res[s]);
 		for (int t = 0; t < T_COUNT && !rc; t++) {
 			if (!(opt.transports & 1u << t))
 				continue;
-			rc = measure((enum transport)t, opt.sizes[s], &res[s][t]);
-			if (!rc)
-				print_row((enum transport)t, opt.sizes[s], &res[s][t]);
+			print_row((enum transport)t, opt.sizes[s], &res[s][t]);
 			depth_note |= t == T_MQ && res[s][t].done;
 		}
 	}
