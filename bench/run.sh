@@ -353,7 +353,9 @@ fi
 # ---- results.md
 model=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n 1)
 commit=$(git -C "$dir" rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git -C "$dir" status --porcelain 2>/dev/null)" ]; then
+# Our own outputs (the chart is already drawn) do not count as changes.
+if [ -n "$(git -C "$dir" status --porcelain -- ':/' ':(exclude,top)bench/results.md' \
+	':(exclude,top)bench/throughput.png' 2>/dev/null)" ]; then
 	commit="$commit, with uncommitted changes"
 fi
 lim() { cat "$1" 2>/dev/null || echo '?'; }
