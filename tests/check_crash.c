@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shared/ring.h"
@@ -231,6 +232,74 @@ START_TEST(owner_stopped)
 }
 END_TEST
 
+/* A writer in a process that cannot call membarrier (a seccomp filter, as
+ * in some sandboxes) joins a side biased to us: it cannot force our
+ * barrier, so it waits for our acknowledgement, which our next call gives;
+ * and from then on the ring is never biased again. */
+START_TEST(revoke_without_membarrier)
+{
+	struct sp_ring_opts o = { .capacity = 4096, .writers = 2 };
+	struct timespec ms = { 0, 1000000 };
+	char name[64], tool[256];
+	char *argv[] = { (char *)tu_tool("tool_crash", tool, sizeof(tool)), "nomb-write", name, "1",
+			 NULL };
+	struct sp_ring_stat st;
+	int seen[3] = { 0 }, status;
+	sp_ring *w;
+	pid_t pid;
+
+	tu_name(name, sizeof(name), "cn");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &w), 0);
+	put_seq(w, 0);
+	ck_assert_int_eq(sp_ring_stat(w, &st), 0);
+	if (st.writer_bias_pid != getpid()) {
+		/* No membarrier here at all: nothing is ever biased. */
+		sp_ring_close(w);
+		sp_ring_unlink(name);
+		return;
+	}
+	pid = tu_spawn(argv, NULL);
+	ck_assert_int_gt(pid, 0);
+	/* The tool revokes (the bias word leaves us), then waits for us; a
+	 * tool that could not be sandboxed exits 77 at once. */
+	for (;;) {
+		ck_assert_int_eq(sp_ring_stat(w, &st), 0);
+		if (st.writer_bias_pid != getpid())
+			break;
+		if (waitpid(pid, &status, WNOHANG) == pid) {
+			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 77,
+				      "tool ended with status %d", status);
+			sp_ring_close(w);
+			sp_ring_unlink(name);
+			return;
+		}
+		nanosleep(&ms, NULL);
+	}
+	/* Our next put acknowledges, and the tool's put goes through. */
+	put_seq(w, 2);
+	ck_assert_int_eq(tu_wait(pid), 0);
+	sp_ring_close(w);
+	/* A lone writer again, but the ring stays unbiased. */
+	ck_assert_int_eq(sp_ring_open(name, 0, NULL, &w), 0);
+	put_seq(w, 3);
+	ck_assert_int_eq(sp_ring_stat(w, &st), 0);
+	ck_assert_int_eq(st.writer_bias_pid, 0);
+	for (int i = 0; i < 4; i++) {
+		long seq = get_seq(w);
+
+		ck_assert(seq >= 0 && seq <= 3);
+		if (i == 0)
+			ck_assert_int_eq(seq, 0);
+		if (seq < 3)
+			seen[seq]++;
+	}
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(seen[i], 1);
+	sp_ring_close(w);
+	sp_ring_unlink(name);
+}
+END_TEST
+
 static const char *const create_points[] = { "create.sized", "create.init" };
 
 /* A creator dies half-way: attaching without SP_CREATE says no such ring,
@@ -323,6 +392,7 @@ static Suite *crash_suite(void)
 	tcase_add_loop_test(tc, creator_dies, 0, sizeof(create_points) / sizeof(*create_points));
 	tcase_add_test(tc, attached_dies);
 	tcase_add_test(tc, owner_stopped);
+	tcase_add_test(tc, revoke_without_membarrier);
 	tcase_add_test(tc, reader_dies_after_close);
 	suite_add_tcase(s, tc);
 	return s;
