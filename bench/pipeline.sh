@@ -19,7 +19,7 @@
 # cache.  Each contender writes one .lz4 per file, as `consumer -z` does:
 #   lz4 -m           one process over the whole list
 #   xargs -P2 lz4 -m two processes over batches of 32 files
-#   pipeline         consumer -j 2 -z -o OUT, then producer -r R -C DATA .
+#   pipeline         consumer -j 1 -z (and -j 2) -o OUT, then producer -r R -C DATA .
 # The stream race moves one file (half random, half file content) to two
 # sinks, the contenders taking turns run by run:
 #   to /dev/null, the transport alone:
@@ -101,6 +101,9 @@ t_lz4=$(best_of "cd '$D' && find . -type f ! -name '*.lz4' -print0 | xargs -0 lz
 t_xargs=$(best_of "cd '$D' && find . -type f ! -name '*.lz4' -print0 | xargs -0 -P2 -n 32 lz4 -m -q -f") || fail=1
 nlz=$(find "$D" -name '*.lz4' | wc -l)
 [ "$nlz" = "$NF" ] || { echo "pipeline.sh: xargs lz4 wrote $nlz of $NF files" >&2; fail=1; }
+t_pipe1=$(best_of "'$C' -q -r $R -j 1 -z -o '$T/out' & c=\$!; '$P' -q -r $R -C '$D' . && wait \$c") || fail=1
+nout=$(find "$T/out" -name '*.lz4' | wc -l)
+[ "$nout" = "$NF" ] || { echo "pipeline.sh: the pipeline (-j 1) wrote $nout of $NF files" >&2; fail=1; }
 t_pipe=$(best_of "'$C' -q -r $R -j 2 -z -o '$T/out' & c=\$!; '$P' -q -r $R -C '$D' . && wait \$c") || fail=1
 nout=$(find "$T/out" -name '*.lz4' | wc -l)
 [ "$nout" = "$NF" ] || { echo "pipeline.sh: the pipeline wrote $nout of $NF files" >&2; fail=1; }
@@ -145,7 +148,7 @@ race "catnull=cat '$T/big' | cat > /dev/null" "ringnull=$(echo "$ring" | sed 's|
 # The ring's file-sink run was the last: its copy is the one checked.
 cmp -s "$T/big" "$T/copy" || { echo "pipeline.sh: the stream copy differs" >&2; fail=1; }
 
-awk -v b="$BYTES" -v ob="$OUTB" -v l="$t_lz4" -v x="$t_xargs" -v p="$t_pipe" \
+awk -v b="$BYTES" -v ob="$OUTB" -v l="$t_lz4" -v x="$t_xargs" -v p="$t_pipe" -v p1="$t_pipe1" \
     -v sb="$SB" -v cn="$t_catnull" -v rn="$t_ringnull" -v cf="$t_catfile" -v rf="$t_ringfile" \
     -v fl="$t_floor" -v rd="$t_readnull" -v nf="$NF" '
 function mbs(t) { return t ? b / 1e6 / t : 0 }
@@ -155,6 +158,7 @@ BEGIN {
 	printf "\n%-44s %8s %9s %8s\n", "compression, one .lz4 per file", "seconds", "MB/s", "vs lz4"
 	printf "%-44s %8.3f %9.1f %7.2fx\n", "lz4 -m (one process)", l, mbs(l), 1
 	printf "%-44s %8.3f %9.1f %7.2fx\n", "xargs -P2 lz4 -m", x, mbs(x), l / x
+	printf "%-44s %8.3f %9.1f %7.2fx\n", "producer | consumer -j 1 -z", p1, mbs(p1), rat(l, p1)
 	printf "%-44s %8.3f %9.1f %7.2fx\n", "producer | consumer -j 2 -z", p, mbs(p), l / p
 	printf "(%d files, %.1f MB in, %.1f MB out, ratio %.2f)\n", nf, b / 1e6, ob / 1e6, ob ? b / ob : 0
 	printf "\n%-44s %8s %9s %8s\n", "stream to /dev/null (the transport)", "seconds", "GB/s", "vs cat"

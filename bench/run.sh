@@ -12,7 +12,7 @@
 #
 # The steps, each also bounded by its own watchdog:
 #   1. ring_bench, 1 producer x 1 consumer, 64 B to 1 MiB, every transport
-#   2. ring_bench --procs 2x2 at 64 B: the ring, one shared pipe, one queue
+#   2. ring_bench --procs 2x2, 64 B to 1 MiB: the ring, one shared pipe, one queue
 #   3. mpqueue.py: multiprocessing.Queue at 64 B, when python3 is present
 #   4. latency: ping-pong, one-way p50/p99/p99.9
 #   5. memcpy: single-core bandwidth, the ceiling
@@ -137,7 +137,7 @@ echo "run.sh: $mode run; results go to $out"
 {
 	if need ring_bench; then
 		step "ring_bench 1x1" "$B/bench/ring_bench" --csv $rb_common $mq_raise "$@"
-		step "ring_bench 2x2" "$B/bench/ring_bench" --csv --procs 2x2 --sizes 64 \
+		step "ring_bench 2x2" "$B/bench/ring_bench" --csv --procs 2x2 \
 			$rb_common $mq_raise
 	else
 		failed="$failed ring_bench"
