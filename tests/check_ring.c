@@ -1395,6 +1395,59 @@ START_TEST(test_reserve_commit)
 }
 END_TEST
 
+/* A reservation given up is never delivered: a reader waiting behind it
+ * goes on to the next record, the space comes back, the counters count
+ * only commits; and a reservation cannot be finished twice. */
+START_TEST(test_cancel)
+{
+	unsigned char buf[1024];
+	struct sp_ring_stat st;
+	struct sp_msg m, m2;
+	char name[64];
+	sp_ring *r;
+
+	r = ring_new(name, sizeof(name), "cn", SMALL_CAP, 1);
+	put_pattern(r, 20, 1, SP_NOWAIT);
+	ck_rc(sp_ring_reserve(r, 100, &m, SP_NOWAIT), 0);
+	put_pattern(r, 21, 2, SP_NOWAIT);             /* waits behind the reservation */
+	get_pattern(r, 20, 1, SP_NOWAIT);
+	ck_rc(sp_ring_get(r, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
+	ck_rc(sp_ring_seal(r), -EBUSY);               /* a reservation is open */
+	ck_rc(sp_ring_cancel(r, &m), 0);
+	get_pattern(r, 21, 2, SP_NOWAIT);             /* stepped over */
+	ck_rc(sp_ring_get(r, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
+	/* Finished already: a second cancel or a commit is refused, and
+	 * writes nothing. */
+	ck_rc(sp_ring_cancel(r, &m), -EINVAL);
+	ck_rc(sp_ring_commit(r, &m, 10), -EINVAL);
+	ck_rc(sp_ring_reserve(r, 10, &m2, SP_NOWAIT), 0);
+	ck_rc(sp_ring_commit(r, &m2, 10), 0);
+	ck_rc(sp_ring_commit(r, &m2, 10), -EINVAL);
+	ck_rc(sp_ring_cancel(r, &m2), -EINVAL);
+	ck_rc(sp_ring_get(r, buf, sizeof(buf), SP_NOWAIT), 10);
+	/* Not a reservation: a peeked record. */
+	put_pattern(r, 5, 3, SP_NOWAIT);
+	ck_rc(sp_ring_peek(r, &m, SP_NOWAIT), 0);
+	ck_rc(sp_ring_cancel(r, &m), -EINVAL);
+	ck_rc(sp_ring_release(r, &m), 0);
+	/* The space of cancelled records comes back as readers pass them
+	 * (a reader finding nothing else steps over them): many times the
+	 * ring. */
+	for (int i = 0; i < 200; i++) {
+		ck_rc(sp_ring_reserve(r, 900, &m, SP_NOWAIT), 0);
+		ck_rc(sp_ring_cancel(r, &m), 0);
+		ck_rc(sp_ring_get(r, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
+	}
+	st = stat_of(r);
+	ck_assert_uint_eq(st.recs_in, 4);
+	ck_assert_uint_eq(st.recs_out, 4);
+	ck_assert_uint_eq(st.used, 0);
+	ck_rc(sp_ring_seal(r), 0);
+	ck_rc(sp_ring_get(r, buf, sizeof(buf), SP_NOWAIT), -EPIPE);
+	sp_ring_close(r);
+}
+END_TEST
+
 START_TEST(test_peek_release)
 {
 	struct sp_ring_stat st;
@@ -2658,6 +2711,7 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_msgsize);
 	tcase_add_test(tc, test_get_small_buffer);
 	tcase_add_test(tc, test_reserve_commit);
+	tcase_add_test(tc, test_cancel);
 	tcase_add_test(tc, test_peek_release);
 	tcase_add_test(tc, test_fifo_one_writer);
 	tcase_add_test(tc, test_fifo_two_handles);

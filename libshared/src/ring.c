@@ -774,19 +774,40 @@ int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
 	struct sp_rec *h = rec_at(r, m->pos);
 	uint64_t exp = m->cookie;
 
-	if (len > m->len || !r->reserved)
+	if (len > m->len || !r->reserved || CTL_STATE(exp) != REC_CLAIMED ||
+	    CTL_TOKEN(exp) != r->seg.token)
 		return -EINVAL;
-	store_relaxed(&h->len, (uint32_t)len);
-	CRASH_POINT("commit.before");
 	/* Only we move a record we claimed (a live writer's claim is never
-	 * abandoned), so a store will do; the check catches misuse.  Release:
-	 * the payload and len are visible before COMMITTED is. */
+	 * abandoned), so plain stores will do; the check, before we write a
+	 * byte, catches misuse (a reservation already committed, whose space
+	 * may hold another record by now). */
 	if (load_relaxed(&h->ctl) != exp)
 		return -ESTALE;
+	store_relaxed(&h->len, (uint32_t)len);
+	CRASH_POINT("commit.before");
+	/* Release: the payload and len are visible before COMMITTED is. */
 	store_release(&h->ctl, CTL_MOVE(exp, REC_COMMITTED, r->seg.token));
 	CRASH_POINT("commit.after");
 	r->reserved--;
+	m->cookie = 0;
 	committed(r, len);
+	return 0;
+}
+
+int sp_ring_cancel(sp_ring *r, struct sp_msg *m)
+{
+	uint64_t exp = m->cookie;
+
+	if (!r->reserved || CTL_STATE(exp) != REC_CLAIMED || CTL_TOKEN(exp) != r->seg.token)
+		return -EINVAL;
+	/* A CAS, as close's abandon_mine() does: off the hot path, and it
+	 * fails safe if the position is not the record we reserved. */
+	if (!cas_acq_rel(&rec_at(r, m->pos)->ctl, &exp, CTL_MOVE(exp, REC_ABANDONED, r->seg.token)))
+		return -ESTALE;
+	r->reserved--;
+	m->cookie = 0;
+	/* Readers may wait behind it. */
+	doorbell(&r->b->rd_sleepers, r->sem_data, 1);
 	return 0;
 }
 

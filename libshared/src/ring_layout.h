@@ -40,7 +40,7 @@
  * Record state machine (the owner token in ctl names who may move it on):
  *
  *   CLAIMED(w) --commit by w--> COMMITTED --take by r--> TAKEN(r) --release by r--> RELEASED
- *   CLAIMED(w) --w found dead, or closed--> ABANDONED   (never delivered)
+ *   CLAIMED(w) --w cancels, w found dead, or closed--> ABANDONED   (never delivered)
  *   TAKEN(r)   --r found dead, or closed--> TAKEN(r2)   (adopted: redelivered to r2)
  *
  * Crash at each step, and what recovers it:

@@ -136,9 +136,14 @@ ssize_t sp_ring_get(sp_ring *r, void *buf, size_t bufsize, long long timeout_ns)
 /* Zero-copy writing: reserve room for len bytes, fill m->data, then commit.
  * sp_ring_commit() publishes the first `len` bytes (len <= the reserved
  * length; a record may shrink at commit but not grow).  Records reserved
- * later by other writers wait behind an uncommitted one, so commit soon. */
+ * later by other writers wait behind an uncommitted one, so commit soon.
+ * sp_ring_cancel() gives a reservation up instead: the record is never
+ * delivered (readers step over it) and its space comes back as they pass.
+ * Both return 0, -EINVAL for an m that is not a reservation of this handle
+ * still open, or -ESTALE if the record was taken from us. */
 int sp_ring_reserve(sp_ring *r, size_t len, struct sp_msg *m, long long timeout_ns);
 int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len);
+int sp_ring_cancel(sp_ring *r, struct sp_msg *m);
 
 /* Zero-copy reading: take the next record and read m->data[0..m->len), then
  * release it so its space can be reused.  Returns 0.  A record not yet
