@@ -180,32 +180,10 @@ HX_FN ssize_t hx_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-/* Parses "64", "64K", "64KiB", "1M".  Returns 0 or -1. */
+/* Parses "64", "64K", "64KiB", "1M" (sp_parse_bytes).  Returns 0 or -1. */
 HX_FN int hx_parse_bytes(const char *s, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-	unsigned shift = 0;
-
-	errno = 0;
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	}
-	if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
-		end += strlen(end);
-	else if (!shift && strcmp(end, "B") == 0)
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
+	return sp_parse_bytes(s, out) < 0 ? -1 : 0;
 }
 
 /* Parses a positive finite number.  Returns 0 or -1. */

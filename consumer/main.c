@@ -119,33 +119,6 @@ static void die_usage(const char *what, const char *why)
 	exit(EX_USAGE);
 }
 
-static int parse_size(const char *s, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-	int shift = 0;
-
-	errno = 0;
-	if (!*s || *s == '-')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || (shift && v > (ULLONG_MAX >> shift)))
-		return -1;
-	*out = v << shift;
-	return 0;
-}
-
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
 	char *end;
@@ -578,7 +551,7 @@ int main(int argc, char **argv)
 	struct consumer c = { .jobs = 1, .rootfd = -1 };
 	const char *stats_file = NULL, *admin_name = NULL;
 	int want_stats = 0, admin = 0, actions = 0, capacity_set = 0, opt;
-	unsigned long long sz;
+	uint64_t sz;
 	char work_dir[PATH_MAX];
 	long v;
 
@@ -590,7 +563,7 @@ int main(int argc, char **argv)
 			c.ring_name = optarg;
 			break;
 		case OPT_CAPACITY:
-			if (parse_size(optarg, &sz) < 0 || sz < SP_RING_MIN_CAPACITY ||
+			if (sp_parse_bytes(optarg, &sz) < 0 || sz < SP_RING_MIN_CAPACITY ||
 			    sz > SP_RING_MAX_CAPACITY)
 				die_usage("--capacity", "expected a size from 4K to 4G");
 			c.ro.capacity = SP_RING_MIN_CAPACITY;

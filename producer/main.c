@@ -80,35 +80,6 @@ static void die_usage(const char *what, const char *why)
 	exit(EX_USAGE);
 }
 
-/* Parses "16M"-style sizes (K, M, G: powers of 1024).  Returns 0 or -1. */
-static int parse_size(const char *s, unsigned long long *out)
-{
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	if (!*s || *s == '-')
-		return -1;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	int shift = 0;
-
-	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end || (shift && v > (ULLONG_MAX >> shift)))
-		return -1;
-	*out = v << shift;
-	return 0;
-}
-
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
 	char *end;
@@ -275,7 +246,7 @@ int main(int argc, char **argv)
 	struct sp_ring_opts ro = { .capacity = DEFAULT_CAPACITY, .writers = 1 };
 	const char *files_from = NULL, *dir = NULL, *stats_file = NULL;
 	int nul = 0, want_stats = 0, capacity_set = 0, c;
-	unsigned long long sz;
+	uint64_t sz;
 	long v;
 
 	while ((c = getopt_long(argc, argv, "r:T:0C:LqhV", longopts, NULL)) != -1) {
@@ -284,7 +255,7 @@ int main(int argc, char **argv)
 			p.ring_name = optarg;
 			break;
 		case OPT_CAPACITY:
-			if (parse_size(optarg, &sz) < 0 || sz < SP_RING_MIN_CAPACITY ||
+			if (sp_parse_bytes(optarg, &sz) < 0 || sz < SP_RING_MIN_CAPACITY ||
 			    sz > SP_RING_MAX_CAPACITY)
 				die_usage("--capacity", "expected a size from 4K to 4G");
 			/* The ring wants a power of two: round up. */
@@ -326,7 +297,7 @@ int main(int argc, char **argv)
 				p.lz4_level = (int)v;
 			break;
 		case OPT_CHUNK:
-			if (parse_size(optarg, &sz) < 0 || sz < 1 || sz > (1u << 30))
+			if (sp_parse_bytes(optarg, &sz) < 0 || sz < 1 || sz > (1u << 30))
 				die_usage("--chunk", "expected a size from 1 to 1G");
 			p.chunk = (size_t)sz;
 			break;
