@@ -492,13 +492,11 @@ static int send_rec(struct producer *p, struct sp_batch_rec *rec, const void *bu
 
 /*
  * Sends a stream in parts, then an END with the tree hash of their
- * checksums, or an END that withdraws it.  Without --lz4, every part after
- * the first is read straight into a record reserved for a whole chunk and
- * shrunk at commit: no copy in between.  The first part goes through
- * p->buf, so that a stream that fails before its first byte sends nothing
- * (a reservation cannot be taken back, and an empty record is not one of
- * the batch format).  Once a record is held, the END goes into it, whatever
- * ends the stream.
+ * checksums, or an END that withdraws it.  Without --lz4, every part is
+ * read straight into a record reserved for a whole chunk and shrunk at
+ * commit: no copy in between.  Once a record is held, the END goes into
+ * it, whatever ends the stream; a stream that fails before its first byte
+ * cancels the reservation and sends nothing.
  */
 int send_stream(struct producer *p, int fd, const char *rel)
 {
@@ -543,7 +541,7 @@ int send_stream(struct producer *p, int fd, const char *rel)
 		char *buf = p->buf;
 		ssize_t n;
 
-		if (idx > 0 && !p->lz4_level) {
+		if (!p->lz4_level) {
 			/* A regular file is always ready: no poll. */
 			rc = regular ? 0 : wait_input(fd);
 			if (rc == 0)
@@ -579,7 +577,13 @@ int send_stream(struct producer *p, int fd, const char *rel)
 			if (!stopped)
 				file_failed(p, "-", n < 0 ? strerror((int)-n) : "stream too long");
 			rec.size = off;
-			if (held) {
+			if (held && idx == 0) {
+				/* Failed before its first byte: nothing was sent,
+				 * nothing is. */
+				rc = sp_ring_cancel(p->ring, held);
+				if (rc < 0)
+					ring_failed(p, "cancel", rc);
+			} else if (held) {
 				end = abort_of(&rec, idx, SP_BATCH_F_STREAM);
 				rc = send_rec(p, &end, NULL, 0, held);
 			} else {

@@ -148,6 +148,20 @@ for lz in "" "--lz4"; do
 	check "stream ${lz:-raw}: producer - | consumer --stdout identical" \
 		eval '[ "$prc$crc" = 00 ] && cmp -s "$T/big" "$T/big.copy" && no_ring "$r"'
 done
+# An empty stream and a tiny one: the first part, too, is read straight
+# into a reservation; an empty stream still arrives (as nothing).
+r=t$$-tiny
+$TO $C -q -r "$r" --stdout > "$T/tiny.out" & cp=$!
+pids="$pids $cp"
+printf 'hello\n' | $TO $P -q -r "$r" -; prc=$?
+wait $cp; crc=$?
+check "a 6-byte stream arrives whole" eval '[ "$prc$crc" = 00 ] && [ "$(cat "$T/tiny.out")" = hello ] && no_ring "$r"'
+$TO $C -q -r "$r" --stdout > "$T/tiny.out" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" - < /dev/null; prc=$?
+wait $cp; crc=$?
+check "an empty stream arrives as nothing" eval '[ "$prc$crc" = 00 ] && [ ! -s "$T/tiny.out" ] && no_ring "$r"'
+
 # Through a real pipe upstream, with the consumer attached second.
 r=t$$-pipe2
 cat "$T/big" | $TO $P -q -r "$r" --name big.bin - & pp=$!
