@@ -721,6 +721,15 @@ int main(int argc, char **argv)
 	sp_ring *ring;
 	int rc;
 
+	/* From here on a SIGINT or SIGTERM stops us cleanly (exit 75), as
+	 * after the workers start: it is noted, and they are born stopping.
+	 * Before, one that came between the "resuming" note and the start
+	 * of the workers killed the consumer outright. */
+	struct sigaction early = { .sa_handler = on_signal };
+
+	sigemptyset(&early.sa_mask);
+	sigaction(SIGINT, &early, NULL);
+	sigaction(SIGTERM, &early, NULL);
 	admin_note_dead(c.ring_name, c.quiet);
 	rc = sp_ring_open(c.ring_name, SP_CREATE, &c.ro, &ring);
 	if (rc < 0) {
