@@ -50,8 +50,9 @@ else
 endif
 
 # System packages this project needs, as Debian names them.
-DEB_PKGS := build-essential pkg-config liblz4-dev lz4 check util-linux
-DEPS_OK := $(shell pkg-config --exists check liblz4 2>/dev/null && command -v lz4 >/dev/null && echo yes)
+DEB_PKGS := build-essential pkg-config liblz4-dev lz4 check util-linux procps
+DEPS_OK := $(shell pkg-config --exists check liblz4 2>/dev/null && command -v lz4 >/dev/null && \
+	     command -v pgrep >/dev/null && echo yes)
 
 LZ4_CFLAGS   = $(shell pkg-config --cflags liblz4 2>/dev/null)
 LZ4_LIBS     = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4)
