@@ -61,8 +61,11 @@
  * Lock rules:
  * - wr_lock (a token, 0 when free) guards wr_claim and the header words of
  *   the record being claimed.  Held for a few stores, never across a wait.
+ *   A writer that owns the writers' bias (below) takes the same steps
+ *   without it: the bias excludes every other writer instead.
  * - rd_claim moves by CAS: the reader whose CAS moves it from q owns the
- *   record at q.  rd_release moves by CAS past RELEASED/ABANDONED records;
+ *   record at q; the owner of the readers' bias moves it by a plain store,
+ *   as no other reader moves it then.  rd_release moves by CAS past RELEASED/ABANDONED records;
  *   sealed and the sleeper counts by atomic add.
  * - ctl words move by CAS only, except the writer's first store of CLAIMED
  *   (under wr_lock, before the record is published by wr_claim).
