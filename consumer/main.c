@@ -731,6 +731,9 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &early, NULL);
 	sigaction(SIGTERM, &early, NULL);
 	admin_note_dead(c.ring_name, c.quiet);
+	/* Stopped already: create nothing. */
+	if (g_stop)
+		return EX_TEMPFAIL;
 	rc = sp_ring_open(c.ring_name, SP_CREATE, &c.ro, &ring);
 	if (rc < 0) {
 		char msg[160];
@@ -739,6 +742,12 @@ int main(int argc, char **argv)
 		warnmsg(msg, rc == -EPROTO || rc == -EBADMSG ? "not a ring of this version, or corrupt"
 							      : strerror(-rc));
 		return rc == -EPROTO || rc == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
+	}
+	if (g_stop) {
+		/* Stopped while attaching (a lock file wait retries through
+		 * signals): the ring stays, as after any stop. */
+		sp_ring_close(ring);
+		return EX_TEMPFAIL;
 	}
 
 	c.stats = mmap(NULL, sizeof(struct wstats) * (size_t)c.jobs, PROT_READ | PROT_WRITE,

@@ -117,7 +117,7 @@ static int commit_record(struct producer *p, const struct sp_batch_rec *rec, str
 	int rc;
 
 	if (total < 0) {
-		sp_ring_commit(p->ring, m, 0);   /* cannot happen: sizes match */
+		sp_ring_cancel(p->ring, m);      /* cannot happen: sizes match */
 		return ring_failed(p, "encode", -EINVAL);
 	}
 	rc = sp_ring_commit(p->ring, m, (size_t)total);

@@ -1,12 +1,10 @@
 /* check_crash.c: a participant killed at each labelled step of create, put and get; the others recover. */
 #include <check.h>
 #include <errno.h>
-#include <linux/membarrier.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,14 +17,36 @@
 
 static pid_t tool_pid;  /* the last tool run_tool ran */
 
+/* Can a ring side be biased on this machine (membarrier there, and the
+ * registration allowed)?  Asked of a lone writer of a ring of our own. */
+static int bias_possible(void)
+{
+	static int known = -1;
+	struct sp_ring_opts o = { .capacity = 4096, .writers = 1 };
+	struct sp_ring_stat st;
+	char name[64];
+	sp_ring *r;
+	long x = 0;
+
+	if (known >= 0)
+		return known;
+	tu_name(name, sizeof(name), "cb");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	ck_assert_int_eq(sp_ring_put(r, &x, sizeof(x), SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
+	known = st.writer_bias_pid == getpid();
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+	return known;
+}
+
 /* Was the side biased to the tool that died (its fast path is where the
- * crash point hit), where membarrier lets a side be biased at all? */
+ * crash point hit), where a side can be biased at all? */
 static void assert_biased_to_tool(sp_ring *r, int writer)
 {
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 	struct sp_ring_stat st;
 
-	if (cmds <= 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED))
+	if (!bias_possible())
 		return;
 	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
 	ck_assert_int_eq(writer ? st.writer_bias_pid : st.reader_bias_pid, tool_pid);
@@ -208,6 +228,15 @@ START_TEST(owner_stopped)
 	tool_pid = pid;
 	ck_assert_int_eq(waitpid(pid, &st, WUNTRACED), pid);
 	ck_assert_msg(WIFSTOPPED(st), "the tool did not stop (status %d)", st);
+	if (!bias_possible()) {
+		/* Unbiased, the tool holds the claim lock, which waits for a
+		 * stopped holder as long as it takes: not this test's case. */
+		ck_assert_int_eq(kill(pid, SIGCONT), 0);
+		ck_assert_int_eq(tu_wait(pid), 0);
+		sp_ring_close(r);
+		sp_ring_unlink(name);
+		return;
+	}
 	assert_biased_to_tool(r, 1);
 	memcpy(buf, &seq, 8);
 	memset(buf + 8, (int)(seq & 0xff), REC - 8);

@@ -34,7 +34,8 @@ struct sp_ring {
 	uint64_t rel_cache;      /* a recent rd_release, to spare the shared line */
 	uint64_t wr_cache;       /* a recent wr_claim: headers below it are whole */
 	unsigned unadvanced;     /* releases since this handle last moved rd_release */
-	uint64_t unadvanced_bytes; /* and their bytes, headers included */
+	uint64_t unadvanced_bytes; /* and the ring space they took */
+	uint64_t got_stride;     /* ring space of the record a copying get took */
 	long long spin_ns;       /* how long waits spin before sleeping */
 	int64_t next_repair;     /* when a polling reader next looks for dead peers */
 	sem_t *sem_data;         /* doorbell for readers */
@@ -1004,6 +1005,7 @@ static inline __attribute__((always_inline)) int try_take(sp_ring *r, struct sp_
 			 * we live nobody else moves it, so a store will do.
 			 * Release: our reads of the payload come first. */
 			copy_small(buf, (unsigned char *)h + RING_REC_HDR, len);
+			r->got_stride = stride;
 			store_release(&h->ctl, CTL_MOVE(c, REC_RELEASED, r->seg.token));
 			CRASH_POINT("release.marked");
 			m->len = len;
@@ -1172,8 +1174,10 @@ int sp_ring_peek(sp_ring *r, struct sp_msg *m, long long timeout_ns)
 	return take(r, m, SIZE_MAX, NULL, timeout_ns);
 }
 
-/* Bookkeeping after a record of len bytes was released. */
-static inline int released(sp_ring *r, size_t len)
+/* Bookkeeping after a record of len payload bytes, taking stride bytes of
+ * the ring (its reserved size: a record may have shrunk at commit), was
+ * released. */
+static inline int released(sp_ring *r, size_t len, uint64_t stride)
 {
 	sp_slot_add(r->seg.me, CNT_RECS_OUT, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_OUT, len);
@@ -1184,7 +1188,7 @@ static inline int released(sp_ring *r, size_t len)
 	 * once when a writer sleeps for space.  (Every 16 releases made 64-byte
 	 * records a third slower.)  Writers short of space move it themselves,
 	 * and so does a reader about to sleep. */
-	r->unadvanced_bytes += stride_of(len);
+	r->unadvanced_bytes += stride;
 	if (++r->unadvanced >= 256 || r->unadvanced_bytes >= r->cap / 8)
 		return advance_release(r);
 	/* A writer asleep for space: the light half of the fence pair with
@@ -1208,10 +1212,15 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m)
 	 * anyone sees the space as free and overwrites it. */
 	if (load_relaxed(&h->ctl) != exp)
 		return -ESTALE;
+	/* Its size, while the record is still ours (bounded: a peer may
+	 * have scribbled on it since we took it). */
+	uint32_t size = load_relaxed(&h->size);
+	uint64_t stride = stride_of(size <= r->max_record ? size : r->max_record);
+
 	store_release(&h->ctl, CTL_MOVE(exp, REC_RELEASED, r->seg.token));
 	CRASH_POINT("release.marked");
 	m->cookie = 0;
-	return released(r, m->len);
+	return released(r, m->len, stride);
 }
 
 ssize_t sp_ring_get(sp_ring *r, void *buf, size_t bufsize, long long timeout_ns)
@@ -1226,7 +1235,7 @@ ssize_t sp_ring_get(sp_ring *r, void *buf, size_t bufsize, long long timeout_ns)
 		memcpy(buf, m.data, m.len);
 		rc = sp_ring_release(r, &m);
 	} else {
-		rc = released(r, m.len);
+		rc = released(r, m.len, r->got_stride);
 	}
 	return rc ? rc : (ssize_t)m.len;
 }
