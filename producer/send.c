@@ -507,7 +507,7 @@ int send_stream(struct producer *p, int fd, const char *rel)
 	uint64_t off = 0;
 	uint32_t idx = 0;
 	struct stat st;
-	int rc, regular;
+	int rc, regular, trickle = 0;
 
 	if (p->counting)
 		return 0;
@@ -541,7 +541,13 @@ int send_stream(struct producer *p, int fd, const char *rel)
 		char *buf = p->buf;
 		ssize_t n;
 
-		if (!p->lz4_level) {
+		/* Straight into a reservation of a whole part, unless the
+		 * input trickles (its last read filled less than a sixteenth
+		 * of a part, as a slow pipe's do): a part reserved whole but
+		 * committed small holds the whole reservation in the ring until
+		 * it is read, which other producers of the ring pay for; a
+		 * small part is cheap to copy. */
+		if (!p->lz4_level && !trickle) {
 			/* A regular file is always ready: no poll. */
 			rc = regular ? 0 : wait_input(fd);
 			if (rc == 0)
@@ -609,6 +615,7 @@ int send_stream(struct producer *p, int fd, const char *rel)
 		off += (uint64_t)n;
 		idx++;
 		p->bytes += (uint64_t)n;
+		trickle = !regular && (size_t)n < chunk / 16;
 		progress_update(p, 0);
 		if (g_stop) {
 			rec.size = off;
