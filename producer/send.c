@@ -180,6 +180,18 @@ static int put_record(struct producer *p, struct sp_batch_rec *rec, const void *
 	return commit_record(p, rec, &m);
 }
 
+/* Sends rec with a payload of len bytes: from buf through put_record(), or,
+ * when a reservation is held, already in place in it. */
+static int send_rec(struct producer *p, struct sp_batch_rec *rec, const void *buf, size_t len,
+		    struct sp_msg *held)
+{
+	if (!held)
+		return put_record(p, rec, buf, len, 0);
+	rec->raw_len = rec->data_len = (uint32_t)len;
+	rec->data = NULL;
+	return commit_record(p, rec, held);
+}
+
 static void fill_common(struct producer *p, struct sp_batch_rec *rec, unsigned type,
 			const char *rel, const struct stat *st)
 {
@@ -322,23 +334,39 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 		return 0;
 	}
 	if (size <= chunk) {
-		/* One self-contained record.  Reading one byte more than the
-		 * size tells a file that grew since fstat. */
-		n = read_full(fd, p->buf, (size_t)size + 1);
-		if (n == -EINTR && g_stop)
-			return -EINTR;
-		if (n < 0) {
-			file_failed(p, shown, strerror((int)-n));
-			return 0;
+		/* One self-contained record.  Without --lz4 the file is read
+		 * straight into its reservation (a read from the page cache
+		 * holds it for microseconds).  One more byte read tells a file
+		 * that grew since fstat. */
+		struct sp_msg m, *held = NULL;
+		char *buf = p->buf;
+
+		if (!p->lz4_level) {
+			rc = reserve(p, (size_t)sp_batch_size(path_len, size), &m, 0);
+			if (rc < 0)
+				return rc;
+			held = &m;
+			buf = sp_batch_payload(m.data, path_len);
 		}
-		if (fstat(fd, &st2) < 0 || (uint64_t)n != size || changed(st, &st2)) {
-			file_failed(p, shown, "file changed while being read");
+		n = read_full(fd, buf, (size_t)size);
+		if (n >= 0 && (uint64_t)n == size) {
+			char extra;
+			ssize_t e = read_full(fd, &extra, 1);
+
+			n = e < 0 ? e : n + e;
+		}
+		if (n < 0 || (uint64_t)n != size || fstat(fd, &st2) < 0 || changed(st, &st2)) {
+			if (held)
+				sp_ring_cancel(p->ring, held);
+			if (n == -EINTR && g_stop)
+				return -EINTR;
+			file_failed(p, shown, n < 0 ? strerror((int)-n) : "file changed while being read");
 			return 0;
 		}
 		fill_common(p, &rec, SP_BATCH_FILE, rel, st);
 		rec.size = size;
-		rec.part_hash = rec.file_hash = sp_batch_hash64(p->buf, (size_t)n, 0);
-		rc = put_record(p, &rec, p->buf, (size_t)n, 0);
+		rec.part_hash = rec.file_hash = sp_batch_hash64(buf, (size_t)n, 0);
+		rc = send_rec(p, &rec, buf, (size_t)n, held);
 		if (rc == 0) {
 			p->files++;
 			p->bytes += size;
@@ -364,18 +392,29 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 	rec.size = size;
 	while (off < size) {
 		size_t want = size - off < chunk ? (size_t)(size - off) : chunk;
+		struct sp_msg m, *held = NULL;
+		char *buf = p->buf;
 
-		n = read_full(fd, p->buf, want);
-		if (n == -EINTR && g_stop) {
-			send_abort(p, &rec, idx, 0);
-			return -EINTR;
+		/* Without --lz4, read straight into the part's reservation. */
+		if (!p->lz4_level) {
+			rc = reserve(p, (size_t)sp_batch_size(path_len, want), &m, 0);
+			if (rc < 0) {
+				if (rc == -EINTR)
+					send_abort(p, &rec, idx, 0);
+				return rc;
+			}
+			held = &m;
+			buf = sp_batch_payload(m.data, path_len);
 		}
-		if (n < 0) {
-			why = strerror((int)-n);
-			break;
-		}
-		if ((size_t)n < want) {
-			why = "file changed while being read (it shrank)";
+		n = read_full(fd, buf, want);
+		if (n < 0 || (size_t)n < want) {
+			if (held)
+				sp_ring_cancel(p->ring, held);
+			if (n == -EINTR && g_stop) {
+				send_abort(p, &rec, idx, 0);
+				return -EINTR;
+			}
+			why = n < 0 ? strerror((int)-n) : "file changed while being read (it shrank)";
 			break;
 		}
 		if (off + want == size) {
@@ -384,6 +423,8 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 
 			if (read_full(fd, &extra, 1) != 0 || fstat(fd, &st2) < 0 ||
 			    changed(st, &st2)) {
+				if (held)
+					sp_ring_cancel(p->ring, held);
 				why = "file changed while being read";
 				break;
 			}
@@ -392,10 +433,10 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 		rec.flags = 0;
 		rec.offset = off;
 		rec.part = idx;
-		rec.part_hash = sp_batch_hash64(p->buf, want, 0);
+		rec.part_hash = sp_batch_hash64(buf, want, 0);
 		sp_batch_tree_add(&h, rec.part_hash);
 		rec.file_hash = 0;
-		rc = put_record(p, &rec, p->buf, want, 0);
+		rc = send_rec(p, &rec, buf, want, held);
 		if (rc < 0) {
 			if (rc == -EINTR)
 				send_abort(p, &rec, idx, 0);
@@ -476,18 +517,6 @@ static int wait_input(int fd)
 		if (n > 0 || (n < 0 && errno != EINTR))
 			return 0;       /* read() tells what it is */
 	}
-}
-
-/* Sends rec with a payload of len bytes: from buf through put_record(), or,
- * when a reservation is held, already in place in it. */
-static int send_rec(struct producer *p, struct sp_batch_rec *rec, const void *buf, size_t len,
-		    struct sp_msg *held)
-{
-	if (!held)
-		return put_record(p, rec, buf, len, 0);
-	rec->raw_len = rec->data_len = (uint32_t)len;
-	rec->data = NULL;
-	return commit_record(p, rec, held);
 }
 
 /*

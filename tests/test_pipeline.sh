@@ -276,6 +276,17 @@ check "bad paths: the good files arrived (a 255-byte name too), nothing else" \
 rc=$?
 check "record codec self-test (XXH64 vectors, bounds, bit flips)" [ $rc = 0 ]
 
+# ---- A file whose content does not match its size while it is read (a
+# /proc file says size 0 and has bytes): read straight into a ring
+# reservation, which is given up; reported by name, nothing delivered.
+if [ -r /proc/version ]; then
+	r=t$$-grew
+	$TO $P -r "$r" -C /proc version 2>"$T/grew.err"; prc=$?
+	$TO $C -q -r "$r" -o "$T/out-grew"; crc=$?
+	check "a file that changed while read: producer exits 66 and names it, nothing arrives" \
+		eval '[ "$prc$crc" = 660 ] && grep -q "version: file changed while being read" "$T/grew.err" && [ -z "$(ls -A "$T/out-grew")" ] && no_ring "$r"'
+fi
+
 # ---- An unreadable file: reported by name, the rest arrives, status says so.
 mkdir -p "$T/unread"
 echo secret > "$T/unread/locked"
