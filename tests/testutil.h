@@ -37,6 +37,11 @@ char *tu_slurp(int fd, size_t *len);
 
 
 
+/* Can a ring side be biased here (membarrier there, and its registration
+ * allowed)?  Asks a lone writer of a ring of its own, once per process:
+ * 1 yes, 0 no, -errno if that ring could not be made. */
+int tu_bias_possible(void);
+
 /* For helper tools: dies with the test that spawned it (PR_SET_PDEATHSIG),
  * so a timed-out test leaves no process behind. */
 void tu_tool_init(void);

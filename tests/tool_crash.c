@@ -10,22 +10,14 @@
  *                                   end of file on stdin, then release it
  *   tool_crash reserve NAME SEQ     reserve a record, print "reserved", wait
  *                                   for end of file on stdin, then commit SEQ
- *   tool_crash nomb-write NAME SEQ  without membarrier (a seccomp filter
- *                                   refuses it), put record SEQ; exit 77 where
- *                                   the filter cannot be set or does not bite
  * A record is an 8-byte sequence number followed by 56 bytes of (seq & 0xff).
  * With SP_CRASH_AT=LABEL the library raises SIGKILL at that step.
  * Exit: 0 done, 1 a library call failed, 2 bad record, 64 usage.
  */
 #include <errno.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shared/ring.h"
@@ -38,25 +30,6 @@ static int fail(const char *what, int rc)
 {
 	fprintf(stderr, "tool_crash: %s: %s\n", what, strerror(-rc));
 	return 1;
-}
-
-/* Makes membarrier(2) fail with EPERM in this process from now on, as a
- * sandbox may.  Returns 0, or -1 if that could not be arranged. */
-static int deny_membarrier(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]), .filter = f };
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
-	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
-		return -1;
-	/* 0 is MEMBARRIER_CMD_QUERY. */
-	return syscall(SYS_membarrier, 0, 0, 0) < 0 && errno == EPERM ? 0 : -1;
 }
 
 int main(int argc, char **argv)
@@ -75,23 +48,9 @@ int main(int argc, char **argv)
 		sp_ring_close(r);
 		return 0;
 	}
-	if (!strcmp(argv[1], "nomb-write") && deny_membarrier() < 0)
-		return 77;
 	rc = sp_ring_open(argv[2], 0, NULL, &r);
 	if (rc)
 		return fail("open", rc);
-	if (!strcmp(argv[1], "nomb-write") && argc == 4) {
-		long seq = atol(argv[3]);
-		unsigned char buf[REC];
-
-		memcpy(buf, &seq, 8);
-		memset(buf + 8, (int)(seq & 0xff), REC - 8);
-		rc = sp_ring_put(r, buf, REC, WAIT);
-		if (rc)
-			return fail("put", rc);
-		sp_ring_close(r);
-		return 0;
-	}
 	if (!strcmp(argv[1], "open")) {
 		sp_ring_close(r);
 		return 0;

@@ -5,8 +5,8 @@
  * other system call is allowed), then executes COMMAND, whose children
  * inherit the filter.  The library must then work without asymmetric fences
  * and without biasing any ring (ring_layout.h, "Bias").
- * Exit: COMMAND's, 77 if the filter cannot be set here, 127 if COMMAND
- * cannot be executed.
+ * Exit: COMMAND's, 77 if the filter cannot be set here or does not bite,
+ * 127 if COMMAND cannot be executed.
  */
 #include <errno.h>
 #include <linux/filter.h>
@@ -35,6 +35,11 @@ int main(int argc, char **argv)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0) {
 		perror("tool_nomb: seccomp");
+		return 77;
+	}
+	/* 0 is MEMBARRIER_CMD_QUERY: refused now, or the filter is no use. */
+	if (syscall(SYS_membarrier, 0, 0, 0) >= 0 || errno != EPERM) {
+		fputs("tool_nomb: membarrier is not refused\n", stderr);
 		return 77;
 	}
 	execvp(argv[1], argv + 1);
