@@ -117,6 +117,42 @@ static int lock_file_open(const char *name, int create, unsigned mode, int *fdp)
 	}
 }
 
+/* Reserving a file's pages goes in steps of this many bytes (see below). */
+#define ALLOC_STEP ((off_t)4 << 20)
+
+/* Gives a new segment file its size, zero-filled, and reserves its pages
+ * now, so that a full /dev/shm fails here with -ENOSPC rather than with
+ * SIGBUS at some later store.  A signal arriving meanwhile makes ftruncate
+ * or fallocate fail with EINTR (tmpfs's fallocate did so for any signal
+ * before Linux 6.x, and still does for a fatal one): each is retried.  The
+ * kernel undoes the pages an interrupted fallocate had reserved, so one
+ * call for the whole file could restart for ever under a steady rate of
+ * signals; a step of 4 MiB takes about a millisecond, and only the step a
+ * signal hit is done again.  Returns 0 or -errno. */
+static int size_file(int fd, size_t size)
+{
+	off_t at = 0;
+
+	/* Truncating to 0 first zeroes what an unfinished creation left. */
+	while (ftruncate(fd, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	while (ftruncate(fd, (off_t)size) < 0)
+		if (errno != EINTR)
+			return -errno;
+	while (at < (off_t)size) {
+		off_t n = (off_t)size - at < ALLOC_STEP ? (off_t)size - at : ALLOC_STEP;
+		int rc = posix_fallocate(fd, at, n);
+
+		if (rc == EINTR)
+			continue;
+		if (rc)
+			return -rc;
+		at += n;
+	}
+	return 0;
+}
+
 static int map_plain(struct sp_seg *s, int fd, size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -298,13 +334,7 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 			rc = -EINVAL;
 			goto fail_unlink;
 		}
-		if (fchmod(fd, mode) < 0 || ftruncate(fd, 0) < 0 || ftruncate(fd, (off_t)size) < 0) {
-			rc = -errno;
-			goto fail_unlink;
-		}
-		/* Reserve the pages now: a full /dev/shm fails here with ENOSPC,
-		 * not with SIGBUS at some later store. */
-		rc = -posix_fallocate(fd, 0, (off_t)size);
+		rc = fchmod(fd, mode) < 0 ? -errno : size_file(fd, size);
 		if (rc)
 			goto fail_unlink;
 		CRASH_POINT("create.sized");
