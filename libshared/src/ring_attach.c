@@ -1,0 +1,202 @@
+/* ring_attach.c: creating, attaching to, closing and removing a ring. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "ring_int.h"
+
+static size_t ring_size(const void *arg)
+{
+	const struct sp_ring_opts *o = arg;
+
+	return RING_DATA_OFF + o->capacity;
+}
+
+static int ring_init(struct sp_seg *s, const void *arg)
+{
+	const struct sp_ring_opts *o = arg;
+	struct sp_ring_body *b = (struct sp_ring_body *)(s->base + RING_BODY_OFF);
+
+	s->hdr->body_off = RING_BODY_OFF;
+	b->capacity = o->capacity;
+	b->max_record = (uint32_t)(o->capacity / 4);
+	b->writers = o->writers;
+	/* The file is zero-filled: positions, locks and counts start at 0. */
+	return 0;
+}
+
+static int ring_validate(const struct sp_seg *s)
+{
+	const struct sp_ring_body *b;
+	uint64_t cap = s->hdr->size - RING_DATA_OFF;
+
+	if (s->hdr->body_off != RING_BODY_OFF || s->nslots != SP_SEG_MAX_SLOTS)
+		return -EBADMSG;
+	b = (const struct sp_ring_body *)(s->base + RING_BODY_OFF);
+	if (b->capacity != cap || b->max_record != cap / 4 || b->writers == 0)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Maps the header and data area, then the data area again right after it. */
+static int ring_map(struct sp_seg *s, int fd, size_t size)
+{
+	uint64_t cap;
+	unsigned char *base;
+	size_t total;
+
+	if (size <= RING_DATA_OFF)
+		return -EBADMSG;
+	cap = size - RING_DATA_OFF;
+	if (cap < SP_RING_MIN_CAPACITY || cap > SP_RING_MAX_CAPACITY || (cap & (cap - 1)))
+		return -EBADMSG;
+	total = RING_DATA_OFF + 2 * cap;
+	base = mmap(NULL, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED)
+		return -errno;
+	if (mmap(base, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED ||
+	    mmap(base + size, cap, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+		 RING_DATA_OFF) == MAP_FAILED) {
+		int err = errno;
+		munmap(base, total);
+		return -err;
+	}
+	s->base = base;
+	s->map_size = total;
+	return 0;
+}
+
+static const char *const sem_suffix[2] = { ".data", ".space" };
+
+static void ring_sems_unlink(const char *name)
+{
+	char sn[160];
+
+	for (int i = 0; i < 2; i++)
+		if (!sp_seg_shm_name(sn, sizeof(sn), name, sem_suffix[i]))
+			sem_unlink(sn);
+}
+
+/* The semaphores are doorbells only, so opening them with O_CREAT on attach
+ * is harmless: a lost one is simply recreated. */
+static sem_t *sem_open_mode(const char *name, const char *suffix, unsigned mode, int created)
+{
+	char sn[160], path[200];
+	sem_t *sem;
+
+	if (sp_seg_shm_name(sn, sizeof(sn), name, suffix))
+		return SEM_FAILED;
+	sem = sem_open(sn, O_CREAT, (mode_t)mode, 0);
+	/* sem_open's mode passes through umask; make it exactly as asked. */
+	if (sem != SEM_FAILED && created) {
+		snprintf(path, sizeof(path), SP_SHM_DIR "sem.%s", sn + 1);
+		if (chmod(path, (mode_t)mode) < 0) {
+			int err = errno;
+			sem_close(sem);
+			errno = err;
+			return SEM_FAILED;
+		}
+	}
+	return sem;
+}
+
+static const struct sp_seg_ops ring_ops = {
+	.kind = SP_KIND_RING,
+	.size = ring_size,
+	.init = ring_init,
+	.validate = ring_validate,
+	.map = ring_map,
+	.extra_unlink = ring_sems_unlink,
+};
+
+int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *opts,
+		 sp_ring **out)
+{
+	struct sp_ring_opts o = { 0 };
+	sp_ring *r;
+	int rc;
+
+	*out = NULL;
+	if (flags & ~(SP_CREATE | SP_EXCL))
+		return -EINVAL;
+	if (opts)
+		o = *opts;
+	if (!o.capacity)
+		o.capacity = SP_RING_DEFAULT_CAPACITY;
+	if (!o.writers)
+		o.writers = 1;
+	if (o.capacity < SP_RING_MIN_CAPACITY || o.capacity > SP_RING_MAX_CAPACITY ||
+	    (o.capacity & (o.capacity - 1)) || o.mode > 0777 || o.writers > (1u << 20))
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	rc = sp_seg_open(&r->seg, name, flags, o.mode, &ring_ops, &o);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	r->b = (struct sp_ring_body *)(r->seg.base + RING_BODY_OFF);
+	r->data = r->seg.base + RING_DATA_OFF;
+	r->cap = r->seg.hdr->size - RING_DATA_OFF;
+	r->mask = r->cap - 1;
+	r->cap_shift = (unsigned)__builtin_ctzll(r->cap);
+	r->max_record = (uint32_t)(r->cap / 4);
+	r->writers = r->b->writers;
+	r->spin_ns = SP_RING_DEFAULT_SPIN_NS;
+	sp_fence_init();
+	r->sem_data = sem_open_mode(name, sem_suffix[0], o.mode ? o.mode : 0600, r->seg.created);
+	r->sem_space = sem_open_mode(name, sem_suffix[1], o.mode ? o.mode : 0600, r->seg.created);
+	if (r->sem_data == SEM_FAILED || r->sem_space == SEM_FAILED) {
+		rc = -errno;
+		sp_ring_close(r);
+		if (rc == 0)
+			rc = -EIO;
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+int sp_ring_unlink(const char *name)
+{
+	return sp_seg_unlink(name, &ring_ops);
+}
+
+void sp_ring_set_spin(sp_ring *r, long long spin_ns)
+{
+	r->spin_ns = spin_ns < 0 ? 0 : spin_ns;
+}
+
+const char *sp_ring_name(const sp_ring *r)
+{
+	return r->seg.name;
+}
+
+size_t sp_ring_max_record(const sp_ring *r)
+{
+	return r->max_record;
+}
+
+void sp_ring_close(sp_ring *r)
+{
+	if (!r)
+		return;
+	if (r->seg.base && r->reserved)
+		sp_ring_abandon_mine(r);
+	if (r->seg.base && r->unadvanced)
+		sp_ring_advance(r);
+	if (r->seg.base) {
+		sp_ring_bias_drop(r, ROLE_WRITER);
+		sp_ring_bias_drop(r, ROLE_READER);
+	}
+	if (r->sem_data && r->sem_data != SEM_FAILED)
+		sem_close(r->sem_data);
+	if (r->sem_space && r->sem_space != SEM_FAILED)
+		sem_close(r->sem_space);
+	sp_seg_close(&r->seg);
+	free(r);
+}

@@ -1,0 +1,236 @@
+/* ring_int.h: private: the ring handle, and the inline paths and helpers the ring's files share. */
+#ifndef SP_RING_INT_H
+#define SP_RING_INT_H
+
+#include <semaphore.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "shared/ring.h"
+#include "atomics.h"
+#include "fence.h"
+#include "ring_layout.h"
+#include "seg.h"
+#include "wait.h"
+
+/*
+ * The ring is written in one file per concern:
+ *   ring_attach.c  creation, attachment, closing, removal
+ *   ring_wait.c    spinning, sleeping and the doorbells
+ *   ring_bias.c    the bias of a side with a lone handle (ring_layout.h, "Bias")
+ *   ring_write.c   claiming, committing, cancelling, sealing
+ *   ring_read.c    taking, releasing, moving rd_release, crash recovery
+ *   ring_stat.c    the queries
+ * What the hot paths of several files need is here, static inline, so that
+ * put and get keep it inlined; the helpers one file calls in another are
+ * named sp_ring_* like the API but declared only here (and not exported).
+ */
+
+/* The longest single sleep: a lost doorbell post costs at most one slice,
+ * and a dead peer is looked for once per slice. */
+#define SLICE_NS 20000000LL
+
+/* A handle: this process's view of one attachment (never shared). */
+struct sp_ring {
+	struct sp_seg seg;
+	struct sp_ring_body *b;
+	unsigned char *data;     /* data area, mapped twice back to back */
+	uint64_t cap, mask;
+	unsigned cap_shift;      /* log2(cap) */
+	uint32_t max_record;
+	uint32_t writers;        /* validated copy of b->writers */
+	uint64_t rel_cache;      /* a recent rd_release, to spare the shared line */
+	uint64_t wr_cache;       /* a recent wr_claim: headers below it are whole */
+	unsigned unadvanced;     /* releases since this handle last moved rd_release */
+	uint64_t unadvanced_bytes; /* and the ring space they took */
+	uint64_t got_stride;     /* ring space of the record a copying get took */
+	long long spin_ns;       /* how long waits spin before sleeping */
+	int64_t next_repair;     /* when a polling reader next looks for dead peers */
+	sem_t *sem_data;         /* doorbell for readers */
+	sem_t *sem_space;        /* doorbell for writers */
+	unsigned reserved;       /* reservations not yet committed */
+	unsigned role;
+	unsigned declared;       /* roles declared to the bias protocol */
+	unsigned biased;         /* roles whose side is biased to us, as we last saw */
+	unsigned regrab_ops;     /* shared-path operations since we last tried a bias */
+	int64_t next_regrab;     /* when a shared-path handle may next try for one */
+	int sealed;
+};
+
+static inline struct sp_rec *rec_at(const sp_ring *r, uint64_t pos)
+{
+	return (struct sp_rec *)(r->data + (pos & r->mask));
+}
+
+static inline uint32_t lap_tag(const sp_ring *r, uint64_t pos)
+{
+	return (uint32_t)(pos >> r->cap_shift) & 0xffffff;
+}
+
+static inline uint64_t stride_of(uint64_t size)
+{
+	return RING_REC_HDR + ((size + 7) & ~(uint64_t)7);
+}
+
+/* memcpy for the records the hot path copies: up to 64 bytes by two
+ * overlapping fixed-size moves, which the compiler inlines, sparing a call
+ * through the PLT and the library's size dispatch; longer ones by memcpy. */
+static inline void copy_small(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	if (n > 64) {
+		memcpy(d, s, n);
+	} else if (n >= 32) {
+		memcpy(d, s, 32);
+		memcpy(d + n - 32, s + n - 32, 32);
+	} else if (n >= 16) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
+static inline int ring_closed(sp_ring *r)
+{
+	/* Acquire: pairs with the seal's increment, after the sealer's commits. */
+	return load_acquire(&r->b->sealed) >= r->writers;
+}
+
+/* Reads and checks the header at q, a position the caller knows is below
+ * wr_claim and not yet released.  Returns the ctl word, or 0 if the header
+ * is impossible (corrupt).  *stride gets the record's length in the ring. */
+static inline uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit, uint64_t *stride)
+{
+	struct sp_rec *h = rec_at(r, q);
+	/* Acquire: pairs with the commit's release, so the payload is visible
+	 * once COMMITTED is. */
+	uint64_t c = load_acquire(&h->ctl);
+	uint32_t size = load_relaxed(&h->size);
+	unsigned st = CTL_STATE(c);
+
+	*stride = 0;
+	if (st < REC_CLAIMED || st > REC_ABANDONED || size > r->max_record ||
+	    CTL_TAG(c) != lap_tag(r, q))
+		return 0;
+	*stride = stride_of(size);
+	if (*stride > limit - q)
+		return 0;
+	return c;
+}
+
+
+/* One side's bias words (ring_layout.h, "Bias"). */
+struct side {
+	_Atomic uint32_t *bias;
+	_Atomic uint64_t *busy;
+	unsigned role;           /* ROLE_WRITER or ROLE_READER */
+};
+
+static inline struct side side_of(sp_ring *r, unsigned role)
+{
+	struct sp_ring_body *b = r->b;
+
+	if (role == ROLE_WRITER)
+		return (struct side){ &b->wr_bias, &b->wr_busy, role };
+	return (struct side){ &b->rd_bias, &b->rd_busy, role };
+}
+
+/* The owner's entry to its fast path: 1 if the side is still biased to us,
+ * and we are now inside (leave with bias_exit); 0 to take the shared path. */
+static inline int bias_enter(sp_ring *r, struct side s)
+{
+	if (!(r->biased & s.role))
+		return 0;
+	store_relaxed(s.busy, r->seg.token | BUSY_IN);
+	/* The light half of the fence pair with a revoker's membarrier: either
+	 * our load sees its BIAS_SHARED, or its load of busy sees BUSY_IN. */
+	fence_light();
+	if (load_relaxed(s.bias) == r->seg.token)
+		return 1;
+	/* Revoked.  Release: for a revoker that acquires the acknowledgement. */
+	store_release(s.busy, r->seg.token | BUSY_ACK);
+	r->biased &= ~s.role;
+	return 0;
+}
+
+/* For an owner about to wait (for space, for records): acknowledges a
+ * revocation now rather than at its next attempt, as a revoker that cannot
+ * force our barrier waits for the acknowledgement. */
+static inline void bias_check(sp_ring *r, unsigned role)
+{
+	struct side s = side_of(r, role);
+
+	if ((r->biased & role) && load_relaxed(s.bias) != r->seg.token) {
+		store_release(s.busy, r->seg.token | BUSY_ACK);
+		r->biased &= ~role;
+	}
+}
+
+static inline void bias_exit(sp_ring *r, struct side s)
+{
+	/* Release: our section's stores are visible to a revoker that sees
+	 * us out (it acquires busy), as a lock's release would make them. */
+	store_release(s.busy, r->seg.token);
+}
+
+/* A blocking call's wait in progress (sp_ring_wait_phase). */
+struct waiter {
+	long long timeout, spin;
+	int64_t start, deadline;
+};
+
+/* ---- helpers in other files ------------------------------------------ */
+
+/* ring_wait.c: the phases of a wait, and the doorbells (see there). */
+int sp_ring_wait_phase(struct waiter *w);
+void sp_ring_sleep_slice(sem_t *sem, const struct waiter *w);
+void sp_ring_sleeper_in(_Atomic uint32_t *sleepers);
+void sp_ring_doorbell_ring(_Atomic uint32_t *sleepers, sem_t *sem, int all);
+
+/* Rings the doorbell of sleepers if there are any: the light half of the
+ * fence pair with sp_ring_sleeper_in(), then the look. */
+static inline void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
+{
+	fence_light();
+	if (load_relaxed(sleepers))
+		sp_ring_doorbell_ring(sleepers, sem, all);
+}
+
+/* ring_bias.c: declaring a role, taking and giving back a bias. */
+int sp_ring_declare(sp_ring *r, unsigned role, long long timeout_ns);
+void sp_ring_bias_grab(sp_ring *r, struct side s);
+void sp_ring_bias_drop(sp_ring *r, unsigned role);
+
+/* On the shared path: the side may have become lone (its other handles
+ * closed); look again every 4096 operations, at most once per 100 ms. */
+static inline void bias_regrab(sp_ring *r, unsigned role)
+{
+	int64_t now;
+
+	if (++r->regrab_ops < 4096)
+		return;
+	r->regrab_ops = 0;
+	now = sp_now_ns();
+	if (now < r->next_regrab)
+		return;
+	r->next_regrab = now + 100000000;
+	sp_ring_bias_grab(r, side_of(r, role));
+}
+
+/* ring_read.c: moves rd_release past finished records (see there). */
+int sp_ring_advance(sp_ring *r);
+
+/* ring_write.c: abandons this handle's reservations, at close. */
+void sp_ring_abandon_mine(sp_ring *r);
+
+#endif
