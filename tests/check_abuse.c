@@ -9,11 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "shared/dict.h"
 #include "shared/ring.h"
 #include "testutil.h"
 
@@ -334,11 +339,210 @@ START_TEST(created_through_eintr)
 }
 END_TEST
 
+/*
+ * Hostile peers writing while we read.  Offsets into the segments follow
+ * the layouts documented in seg.h (the common header: size at 16; the
+ * participant table of 128 slots; every body at 8320) and in dict.c and
+ * journal.h (the dict's body: lock.owner at 56, active at 64, count at 68,
+ * the journal at 128: n, then 16-byte records {off, width, old}).
+ */
+#define HDR_SIZE_OFF 16
+#define BODY_OFF 8320
+#define DICT_OWNER_OFF (BODY_OFF + 56)
+#define DICT_ACTIVE_OFF (BODY_OFF + 64)
+#define DICT_COUNT_OFF (BODY_OFF + 68)
+#define DICT_JNL_OFF (BODY_OFF + 128)
+#define JNL_MAX 16
+/* How long each victim below keeps calling while its peer flips a word. */
+#define FLIP_NS 1000000000LL
+
+/* Starts tool_flip on NAME's word at off (width bytes) between a and b;
+ * returns once it flips. */
+static void flip_start(struct child *c, const char *name, unsigned off, int width,
+		       unsigned long long a, unsigned long long b)
+{
+	char tool[256], o[24], w[8], va[24], vb[24], line[32];
+	char *argv[] = { (char *)tu_tool("tool_flip", tool, sizeof(tool)), (char *)name, o, w, va,
+			 vb, NULL };
+	int fd;
+
+	snprintf(o, sizeof(o), "%u", off);
+	snprintf(w, sizeof(w), "%d", width);
+	snprintf(va, sizeof(va), "%llu", a);
+	snprintf(vb, sizeof(vb), "%llu", b);
+	c->pid = tu_spawn(argv, &fd);
+	ck_assert_int_gt(c->pid, 0);
+	c->in = -1;
+	c->out = fdopen(fd, "r");
+	ck_assert_ptr_nonnull(c->out);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), c->out));
+	ck_assert_str_eq(line, "flipping\n");
+}
+
+static void flip_stop(struct child *c)
+{
+	kill(c->pid, SIGKILL);
+	fclose(c->out);
+	ck_assert_int_eq(tu_wait(c->pid), 128 + SIGKILL);
+}
+
+/* Maps NAME's segment as a peer would (*size: its length). */
+static unsigned char *map_segment(const char *name, size_t *size)
+{
+	char shm[200];
+	struct stat st;
+	void *p;
+	int fd;
+
+	snprintf(shm, sizeof(shm), "/shmpipe.%s", name);
+	fd = shm_open(shm, O_RDWR, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	ck_assert_ptr_ne(p, MAP_FAILED);
+	*size = (size_t)st.st_size;
+	return p;
+}
+
+static long long mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A peer toggles the ring's size in the common header between the true one
+ * and 256 MiB more while we attach, over and over: each attach either fails
+ * with -EBADMSG or gives a handle whose geometry is the true one (a 4 KiB
+ * ring takes no record over 1 KiB), never a mix of the two. */
+START_TEST(header_flips_while_attaching)
+{
+	struct sp_ring_opts o = { .capacity = 4096 };
+	unsigned char big[2048] = { 0 };
+	long opened = 0, refused = 0;
+	long long end;
+	struct child flip;
+	char name[64];
+	sp_ring *r, *v;
+
+	tu_name(name, sizeof(name), "hf");
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	flip_start(&flip, name, HDR_SIZE_OFF, 8, 12288 + 4096, 12288 + (256ull << 20) + 4096);
+	for (end = mono_now() + FLIP_NS; mono_now() < end;) {
+		int rc = sp_ring_open(name, 0, NULL, &v);
+
+		if (rc == -EBADMSG) {
+			refused++;
+			continue;
+		}
+		ck_assert_int_eq(rc, 0);
+		opened++;
+		ck_assert_uint_eq(sp_ring_max_record(v), 1024);
+		ck_assert_int_eq(sp_ring_put(v, big, sizeof(big), SP_NOWAIT), -EMSGSIZE);
+		ck_assert_int_eq(sp_ring_put(v, big, 64, SP_NOWAIT), 0);
+		ck_assert_int_eq(sp_ring_get(v, big, sizeof(big), SP_NOWAIT), 64);
+		sp_ring_close(v);
+	}
+	flip_stop(&flip);
+	fprintf(stderr, "check_abuse: header flips: %ld attached, %ld refused\n", opened, refused);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
+/* A dead holder of the dict's lock left a full undo journal, and a peer
+ * flips its first record's offset between a word of the body and the
+ * segment's first word (which no journal may name): the survivor's undo
+ * either refuses the journal (-EBADMSG) or restores the body, and never
+ * writes the common header. */
+START_TEST(journal_flips_between_passes)
+{
+	struct sp_dict_opts o = { .capacity = 16 };
+	unsigned char *seg;
+	long undone = 0, refused = 0;
+	long long end;
+	struct child flip;
+	char name[64], val[64];
+	size_t size;
+	sp_dict *d;
+
+	tu_name(name, sizeof(name), "jf");
+	ck_assert_int_eq(sp_dict_open(name, SP_CREATE | SP_EXCL, &o, &d), 0);
+	seg = map_segment(name, &size);
+	for (int i = 0; i < JNL_MAX; i++) {
+		_Atomic uint32_t *e = (_Atomic uint32_t *)(void *)(seg + DICT_JNL_OFF + 8 + 16 * i);
+
+		atomic_store(&e[0], DICT_COUNT_OFF);
+		atomic_store(&e[1], 4);
+		atomic_store((_Atomic uint64_t *)(void *)&e[2], 0);
+	}
+	flip_start(&flip, name, DICT_JNL_OFF + 8, 4, DICT_COUNT_OFF, 0);
+	for (end = mono_now() + FLIP_NS; mono_now() < end;) {
+		int rc;
+
+		/* The lock held by slot 5's token, a slot nobody holds: dead. */
+		atomic_store((_Atomic uint32_t *)(void *)(seg + DICT_OWNER_OFF), (6u << 24) | 1);
+		atomic_store((_Atomic uint32_t *)(void *)(seg + DICT_JNL_OFF), JNL_MAX);
+		rc = sp_dict_get(d, "k", 1, val, sizeof(val), NULL);
+		ck_assert_msg(rc == -ENOENT || rc == -EBADMSG, "get returned %d", rc);
+		undone += rc == -ENOENT;
+		refused += rc == -EBADMSG;
+		ck_assert_msg(*(volatile uint64_t *)(void *)seg == 0x65706970706d6873ull,
+			      "the undo wrote the segment's magic");
+	}
+	flip_stop(&flip);
+	fprintf(stderr, "check_abuse: journal flips: %ld undone, %ld refused\n", undone, refused);
+	munmap(seg, size);
+	sp_dict_close(d);
+	sp_dict_unlink(name);
+}
+END_TEST
+
+/* A peer flips which of the dict's two bucket tables is live while we look
+ * a key up: each get finds the key (whole) or not, or reports the dict
+ * corrupt; it never follows what it found into the other table. */
+START_TEST(dict_changes_after_find)
+{
+	struct sp_dict_opts o = { .capacity = 16 };
+	long found = 0, missed = 0, refused = 0;
+	long long end;
+	struct child flip;
+	char name[64], val[64];
+	size_t len;
+	sp_dict *d;
+
+	tu_name(name, sizeof(name), "df");
+	ck_assert_int_eq(sp_dict_open(name, SP_CREATE | SP_EXCL, &o, &d), 0);
+	ck_assert_int_eq(sp_dict_set(d, "k", 1, "value", 5), 0);
+	flip_start(&flip, name, DICT_ACTIVE_OFF, 4, 0, 1);
+	for (end = mono_now() + FLIP_NS; mono_now() < end;) {
+		int rc = sp_dict_get(d, "k", 1, val, sizeof(val), &len);
+
+		ck_assert_msg(rc == 0 || rc == -ENOENT || rc == -EBADMSG, "get returned %d", rc);
+		if (rc == 0) {
+			ck_assert_uint_eq(len, 5);
+			ck_assert(memcmp(val, "value", 5) == 0);
+		}
+		found += rc == 0;
+		missed += rc == -ENOENT;
+		refused += rc == -EBADMSG;
+	}
+	flip_stop(&flip);
+	fprintf(stderr, "check_abuse: active flips: %ld found, %ld missed, %ld refused\n", found,
+		missed, refused);
+	sp_dict_close(d);
+	sp_dict_unlink(name);
+}
+END_TEST
+
 static Suite *abuse_suite(void)
 {
 	Suite *s = suite_create("abuse");
 	TCase *stop = tcase_create("stopped"), *users = tcase_create("users"),
-	      *space = tcase_create("space"), *sig = tcase_create("signals");
+	      *space = tcase_create("space"), *sig = tcase_create("signals"),
+	      *peer = tcase_create("hostile");
 
 	tcase_set_timeout(stop, 30);
 	tcase_set_timeout(users, 20);
@@ -354,6 +558,11 @@ static Suite *abuse_suite(void)
 	tcase_add_test(sig, created_under_signals);
 	tcase_add_test(sig, created_through_eintr);
 	suite_add_tcase(s, sig);
+	tcase_set_timeout(peer, 30);
+	tcase_add_test(peer, header_flips_while_attaching);
+	tcase_add_test(peer, journal_flips_between_passes);
+	tcase_add_test(peer, dict_changes_after_find);
+	suite_add_tcase(s, peer);
 	return s;
 }
 

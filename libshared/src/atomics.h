@@ -14,6 +14,11 @@
 	atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_acq_rel, \
 						memory_order_acquire)
 
+/* One load of a plain (not atomic) field of shared memory, which a peer
+ * may change at any time: the compiler may neither repeat nor merge it, so
+ * the value a caller checks is the value it uses. */
+#define read_once(p) (*(const volatile __typeof__(*(p)) *)(p))
+
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

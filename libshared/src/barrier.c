@@ -110,12 +110,12 @@ int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
 	}
 	n = load_relaxed(&b->count);
 	r = load_relaxed(&b->seq);
-	if (n >= b->param) {
+	if (n >= bar->y.g.param) {
 		break_locked(bar);
 		bar_unlock(bar);
 		return -EBADMSG;
 	}
-	if (n + 1 == b->param) {
+	if (n + 1 == bar->y.g.param) {
 		/* The last arrival: everyone of this round passes. */
 		for (uint32_t i = 0; i < bar->y.seg.nslots; i++) {
 			struct sync_ent *e = &b->ent[i];
@@ -203,7 +203,7 @@ int sp_barrier_abort(sp_barrier *bar)
 
 unsigned sp_barrier_parties(sp_barrier *bar)
 {
-	return bar->y.b->param;
+	return bar->y.g.param;
 }
 
 unsigned sp_barrier_n_waiting(sp_barrier *bar)
@@ -211,7 +211,7 @@ unsigned sp_barrier_n_waiting(sp_barrier *bar)
 	/* Relaxed: a snapshot. */
 	uint32_t n = load_relaxed(&bar->y.b->count);
 
-	return n < bar->y.b->param ? n : 0;
+	return n < bar->y.g.param ? n : 0;
 }
 
 int sp_barrier_broken(sp_barrier *bar)

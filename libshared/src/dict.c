@@ -118,12 +118,9 @@ static size_t dict_size(const void *arg)
 
 static int dict_init(struct sp_seg *s, const void *arg)
 {
-	struct dict_body *b = sp_obj_body(s, sizeof(*b));
-	int rc;
+	struct dict_body *b = s->body;
+	int rc = geometry(arg, b);
 
-	if (!b)
-		return -EINVAL;
-	rc = geometry(arg, b);
 	if (rc)
 		return rc;
 	/* Zero-filled: both tables empty.  Chain every entry on the free list
@@ -138,37 +135,29 @@ static int dict_init(struct sp_seg *s, const void *arg)
 	return 0;
 }
 
-/* Checks a copy of the geometry against what it must be.  0 or -EBADMSG. */
-static int check_geometry(const struct dict_body *c, size_t map_size)
+/* Checks the geometry copy against what it must be.  0 or -EBADMSG. */
+static int dict_validate(const struct sp_seg *s, const void *geom)
 {
+	const struct dict_body *c = geom;
 	struct sp_dict_opts o = { .capacity = c->capacity, .key_max = c->key_max,
 				  .val_max = c->val_max };
 	struct dict_body want;
 
-	if (c->magic != DICT_MAGIC || c->capacity == 0 || c->key_max == 0 || c->val_max == 0 ||
-	    geometry(&o, &want))
+	if (s->h.body_off != DICT_BODY_OFF || c->magic != DICT_MAGIC || c->capacity == 0 ||
+	    c->key_max == 0 || c->val_max == 0 || geometry(&o, &want))
 		return -EBADMSG;
 	if (c->nbuckets != want.nbuckets || c->ent_size != want.ent_size || c->npool != want.npool ||
 	    c->bkt_off[0] != want.bkt_off[0] || c->bkt_off[1] != want.bkt_off[1] ||
 	    c->pool_off != want.pool_off ||
-	    want.pool_off + (uint64_t)want.npool * want.ent_size > map_size)
+	    want.pool_off + (uint64_t)want.npool * want.ent_size > s->h.size)
 		return -EBADMSG;
 	return 0;
 }
 
-static int dict_validate(const struct sp_seg *s)
-{
-	const struct dict_body *b = sp_obj_body(s, sizeof(*b));
-	struct dict_body c;
-
-	if (!b)
-		return -EBADMSG;
-	memcpy(&c, b, offsetof(struct dict_body, lock));
-	return check_geometry(&c, s->map_size);
-}
-
 static const struct sp_seg_ops dict_ops = {
 	.kind = SP_KIND_DICT,
+	.body_size = sizeof(struct dict_body),
+	.geom_size = offsetof(struct dict_body, lock),
 	.size = dict_size,
 	.init = dict_init,
 	.validate = dict_validate,
@@ -190,22 +179,12 @@ int sp_dict_open(const char *name, unsigned flags, const struct sp_dict_opts *op
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	rc = sp_seg_open(&d->seg, name, flags, opts->mode, &dict_ops, opts);
+	rc = sp_seg_open(&d->seg, name, flags, opts->mode, &dict_ops, opts, &d->g);
 	if (rc) {
 		free(d);
 		return rc;
 	}
-	d->b = sp_obj_body(&d->seg, sizeof(*d->b));
-	rc = -EBADMSG;
-	if (d->b) {
-		memcpy(&d->g, d->b, offsetof(struct dict_body, lock));
-		rc = check_geometry(&d->g, d->seg.map_size);
-	}
-	if (rc) {
-		sp_seg_close(&d->seg);
-		free(d);
-		return rc;
-	}
+	d->b = d->seg.body;
 	d->bkt[0] = (_Atomic uint32_t *)(void *)(d->seg.base + d->g.bkt_off[0]);
 	d->bkt[1] = (_Atomic uint32_t *)(void *)(d->seg.base + d->g.bkt_off[1]);
 	d->pool = d->seg.base + d->g.pool_off;
@@ -268,7 +247,8 @@ static uint32_t fnv1a(const char *k, size_t n)
 	return h;
 }
 
-/* The live table, or NULL if `active` is corrupt. */
+/* The live table, or NULL if `active` is corrupt.  Read once per
+ * operation: the table an operation probed is the one it changes. */
 static _Atomic uint32_t *live(sp_dict *d)
 {
 	uint32_t a = load_relaxed(&d->b->active);
@@ -276,37 +256,56 @@ static _Atomic uint32_t *live(sp_dict *d)
 	return a <= 1 ? d->bkt[a] : NULL;
 }
 
-/* Looks key up in the live table.  Returns 0 and *at = its bucket;
- * -ENOENT and *ins = the bucket to insert at (UINT32_MAX if none);
- * -EBADMSG. */
-static int find(sp_dict *d, const char *key, uint32_t klen, uint32_t hash, uint32_t *at,
-		uint32_t *ins)
-{
-	_Atomic uint32_t *bk = live(d);
-	uint32_t mask = d->g.nbuckets - 1, i = hash & mask, first = UINT32_MAX;
+/* What a lookup saw, each word read once and checked: the caller uses
+ * these, never the shared words again (a peer may have changed them). */
+struct hit {
+	_Atomic uint32_t *bk;    /* the live table, as `active` said */
+	uint32_t at;             /* the key's bucket; for a miss, where to insert
+				  * (UINT32_MAX: nowhere) */
+	uint32_t v;              /* bk[at] as read: i + 1 of the entry; for a miss,
+				  * 0 or DICT_TOMB */
+	struct dict_ent *e;      /* the entry, for a hit */
+	uint32_t vlen;           /* its value's length, <= val_max */
+};
 
-	if (!bk)
+/* Looks key up in the live table.  Returns 0 (found), -ENOENT, -EBADMSG. */
+static int find(sp_dict *d, const char *key, uint32_t klen, uint32_t hash, struct hit *h)
+{
+	uint32_t mask = d->g.nbuckets - 1, i = hash & mask;
+
+	h->bk = live(d);
+	h->at = UINT32_MAX;
+	h->v = 0;
+	if (!h->bk)
 		return -EBADMSG;
 	for (uint32_t n = 0; n < d->g.nbuckets; n++, i = (i + 1) & mask) {
-		uint32_t v = load_relaxed(&bk[i]);
+		uint32_t v = load_relaxed(&h->bk[i]), ek, ev;
 		struct dict_ent *e;
 
 		if (v == 0 || v == DICT_TOMB) {
-			if (first == UINT32_MAX)
-				first = i;
+			if (h->at == UINT32_MAX) {
+				h->at = i;
+				h->v = v;
+			}
 			if (v == 0)
 				break;
 			continue;
 		}
 		e = ent(d, v);
-		if (!e || e->klen > d->g.key_max || e->vlen > d->g.val_max)
+		if (!e)
 			return -EBADMSG;
-		if (e->hash == hash && e->klen == klen && memcmp(e->kv, key, klen) == 0) {
-			*at = i;
+		ek = read_once(&e->klen);
+		ev = read_once(&e->vlen);
+		if (ek > d->g.key_max || ev > d->g.val_max)
+			return -EBADMSG;
+		if (read_once(&e->hash) == hash && ek == klen && memcmp(e->kv, key, klen) == 0) {
+			h->at = i;
+			h->v = v;
+			h->e = e;
+			h->vlen = ev;
 			return 0;
 		}
 	}
-	*ins = first;
 	return -ENOENT;
 }
 
@@ -330,6 +329,7 @@ static uint32_t alloc_ent(sp_dict *d, int *rc)
 	return h;
 }
 
+/* Puts entry v (checked by the caller: 1 .. npool) back on the free list. */
 static void free_ent(sp_dict *d, uint32_t v)
 {
 	struct dict_ent *e = ent(d, v);
@@ -343,26 +343,29 @@ static void free_ent(sp_dict *d, uint32_t v)
  * live table untouched. */
 static int compact(sp_dict *d)
 {
-	uint32_t a = load_relaxed(&d->b->active), mask = d->g.nbuckets - 1;
-	_Atomic uint32_t *from = d->bkt[a & 1], *to = d->bkt[!(a & 1)];
+	uint32_t a = load_relaxed(&d->b->active) & 1, mask = d->g.nbuckets - 1, moved = 0;
+	_Atomic uint32_t *from = d->bkt[a], *to = d->bkt[!a];
 
 	for (uint32_t i = 0; i < d->g.nbuckets; i++)
 		store_relaxed(&to[i], 0);
 	for (uint32_t i = 0; i < d->g.nbuckets; i++) {
-		uint32_t v = load_relaxed(&from[i]), j;
+		uint32_t v = load_relaxed(&from[i]), j, n;
 		struct dict_ent *e;
 
 		if (v == 0 || v == DICT_TOMB)
 			continue;
 		e = ent(d, v);
-		if (!e)
+		/* More entries than keys can be is a corrupt table; so is a
+		 * spare table that fills up under us (a peer writing it). */
+		if (!e || ++moved > d->g.capacity)
 			return -EBADMSG;
-		for (j = e->hash & mask; load_relaxed(&to[j]); j = (j + 1) & mask)
-			;
+		for (j = read_once(&e->hash) & mask, n = 0; load_relaxed(&to[j]); j = (j + 1) & mask)
+			if (++n == d->g.nbuckets)
+				return -EBADMSG;
 		store_relaxed(&to[j], v);
 	}
 	/* Release: the new table is complete before it becomes live. */
-	sp_jnl_set32(&d->seg, &d->b->jnl, &d->b->active, !(a & 1));
+	sp_jnl_set32(&d->seg, &d->b->jnl, &d->b->active, !a);
 	sp_jnl_set32(&d->seg, &d->b->jnl, &d->b->tombs, 0);
 	sp_jnl_commit(&d->b->jnl);
 	return 0;
@@ -377,8 +380,7 @@ static int check_key(const sp_dict *d, const char *key, size_t klen)
 
 int sp_dict_get(sp_dict *d, const char *key, size_t klen, void *val, size_t size, size_t *len)
 {
-	uint32_t at, ins;
-	struct dict_ent *e;
+	struct hit h;
 	int rc = check_key(d, key, klen);
 
 	if (rc)
@@ -386,15 +388,14 @@ int sp_dict_get(sp_dict *d, const char *key, size_t klen, void *val, size_t size
 	rc = dict_lock(d);
 	if (rc)
 		return rc;
-	rc = find(d, key, (uint32_t)klen, fnv1a(key, klen), &at, &ins);
+	rc = find(d, key, (uint32_t)klen, fnv1a(key, klen), &h);
 	if (rc)
 		return dict_unlock(d, rc);
-	e = ent(d, load_relaxed(&live(d)[at]));
 	if (len)
-		*len = e->vlen;
-	if (e->vlen > size)
+		*len = h.vlen;
+	if (h.vlen > size)
 		return dict_unlock(d, -EMSGSIZE);
-	memcpy(val, e->kv + d->g.key_max, e->vlen);
+	memcpy(val, h.e->kv + d->g.key_max, h.vlen);
 	return dict_unlock(d, 0);
 }
 
@@ -402,17 +403,17 @@ int sp_dict_get(sp_dict *d, const char *key, size_t klen, void *val, size_t size
 static int set_locked(sp_dict *d, const char *key, uint32_t klen, uint32_t hash, const void *val,
 		      uint32_t vlen)
 {
-	_Atomic uint32_t *bk = live(d);
-	uint32_t at = 0, ins = UINT32_MAX, nv, old, cnt;
+	uint32_t nv, cnt;
 	struct dict_ent *e;
-	int rc = find(d, key, klen, hash, &at, &ins), err = 0;
+	struct hit h;
+	int rc = find(d, key, klen, hash, &h), err = 0;
 
 	if (rc && rc != -ENOENT)
 		return rc;
 	cnt = load_relaxed(&d->b->count);
 	if (cnt > d->g.capacity)
 		return -EBADMSG;
-	if (rc == -ENOENT && (cnt == d->g.capacity || ins == UINT32_MAX))
+	if (rc == -ENOENT && (cnt == d->g.capacity || h.at == UINT32_MAX))
 		return -ENOSPC;
 	nv = alloc_ent(d, &err);     /* journals nothing when it fails */
 	if (!nv)
@@ -424,15 +425,13 @@ static int set_locked(sp_dict *d, const char *key, uint32_t klen, uint32_t hash,
 	e->hash = hash;
 	memcpy(e->kv, key, klen);
 	memcpy(e->kv + d->g.key_max, val, vlen);
+	sp_jnl_set32(&d->seg, &d->b->jnl, &h.bk[h.at], nv);
 	if (rc == 0) {
-		old = load_relaxed(&bk[at]);
-		sp_jnl_set32(&d->seg, &d->b->jnl, &bk[at], nv);
-		free_ent(d, old);
+		free_ent(d, h.v);
 	} else {
-		if (load_relaxed(&bk[ins]) == DICT_TOMB)
+		if (h.v == DICT_TOMB)
 			sp_jnl_set32(&d->seg, &d->b->jnl, &d->b->tombs,
 				     load_relaxed(&d->b->tombs) - 1);
-		sp_jnl_set32(&d->seg, &d->b->jnl, &bk[ins], nv);
 		sp_jnl_set32(&d->seg, &d->b->jnl, &d->b->count, cnt + 1);
 	}
 	sp_jnl_commit(&d->b->jnl);
@@ -456,8 +455,8 @@ int sp_dict_set(sp_dict *d, const char *key, size_t klen, const void *val, size_
 
 int sp_dict_delete(sp_dict *d, const char *key, size_t klen)
 {
-	uint32_t at, ins, v, cnt, tombs;
-	_Atomic uint32_t *bk;
+	uint32_t cnt, tombs;
+	struct hit h;
 	int rc = check_key(d, key, klen);
 
 	if (rc)
@@ -465,19 +464,17 @@ int sp_dict_delete(sp_dict *d, const char *key, size_t klen)
 	rc = dict_lock(d);
 	if (rc)
 		return rc;
-	rc = find(d, key, (uint32_t)klen, fnv1a(key, klen), &at, &ins);
+	rc = find(d, key, (uint32_t)klen, fnv1a(key, klen), &h);
 	if (rc)
 		return dict_unlock(d, rc);
-	bk = live(d);
-	v = load_relaxed(&bk[at]);
 	cnt = load_relaxed(&d->b->count);
 	tombs = load_relaxed(&d->b->tombs);
 	if (cnt == 0 || cnt > d->g.capacity || tombs >= d->g.nbuckets)
 		return dict_unlock(d, -EBADMSG);
-	sp_jnl_set32(&d->seg, &d->b->jnl, &bk[at], DICT_TOMB);
+	sp_jnl_set32(&d->seg, &d->b->jnl, &h.bk[h.at], DICT_TOMB);
 	sp_jnl_set32(&d->seg, &d->b->jnl, &d->b->tombs, tombs + 1);
 	sp_jnl_set32(&d->seg, &d->b->jnl, &d->b->count, cnt - 1);
-	free_ent(d, v);
+	free_ent(d, h.v);
 	sp_jnl_commit(&d->b->jnl);
 	if (tombs + 1 >= d->g.nbuckets / 4)
 		rc = compact(d);
@@ -487,7 +484,8 @@ int sp_dict_delete(sp_dict *d, const char *key, size_t klen)
 int sp_dict_cas(sp_dict *d, const char *key, size_t klen, const void *expected, size_t elen,
 		const void *val, size_t vlen)
 {
-	uint32_t at, ins, hash;
+	uint32_t hash;
+	struct hit h;
 	int rc = check_key(d, key, klen), found;
 
 	if (rc)
@@ -498,18 +496,14 @@ int sp_dict_cas(sp_dict *d, const char *key, size_t klen, const void *expected, 
 	rc = dict_lock(d);
 	if (rc)
 		return rc;
-	rc = find(d, key, (uint32_t)klen, hash, &at, &ins);
+	rc = find(d, key, (uint32_t)klen, hash, &h);
 	if (rc && rc != -ENOENT)
 		return dict_unlock(d, rc);
 	found = rc == 0;
 	if (expected ? !found : found)
 		return dict_unlock(d, 0);
-	if (found) {
-		struct dict_ent *e = ent(d, load_relaxed(&live(d)[at]));
-
-		if (e->vlen != elen || memcmp(e->kv + d->g.key_max, expected, elen) != 0)
-			return dict_unlock(d, 0);
-	}
+	if (found && (h.vlen != elen || memcmp(h.e->kv + d->g.key_max, expected, elen) != 0))
+		return dict_unlock(d, 0);
 	rc = set_locked(d, key, (uint32_t)klen, hash, val, (uint32_t)vlen);
 	return dict_unlock(d, rc ? rc : 1);
 }
@@ -534,22 +528,26 @@ int sp_dict_next(sp_dict *d, uint64_t *pos, char *key, size_t ksize, size_t *kle
 	if (!bk)
 		return dict_unlock(d, -EBADMSG);
 	for (uint64_t i = *pos; i < d->g.nbuckets; i++) {
-		uint32_t v = load_relaxed(&bk[i]);
+		uint32_t v = load_relaxed(&bk[i]), ek, ev;
 		struct dict_ent *e;
 
 		if (v == 0 || v == DICT_TOMB)
 			continue;
 		e = ent(d, v);
-		if (!e || e->klen > d->g.key_max || e->vlen > d->g.val_max)
+		if (!e)
+			return dict_unlock(d, -EBADMSG);
+		ek = read_once(&e->klen);
+		ev = read_once(&e->vlen);
+		if (ek > d->g.key_max || ev > d->g.val_max)
 			return dict_unlock(d, -EBADMSG);
 		if (klen)
-			*klen = e->klen;
+			*klen = ek;
 		if (vlen)
-			*vlen = e->vlen;
-		if (e->klen > ksize || e->vlen > vsize)
+			*vlen = ev;
+		if (ek > ksize || ev > vsize)
 			return dict_unlock(d, -EMSGSIZE);
-		memcpy(key, e->kv, e->klen);
-		memcpy(val, e->kv + d->g.key_max, e->vlen);
+		memcpy(key, e->kv, ek);
+		memcpy(val, e->kv + d->g.key_max, ev);
 		*pos = i + 1;
 		return dict_unlock(d, 1);
 	}

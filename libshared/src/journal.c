@@ -42,31 +42,32 @@ void sp_jnl_commit(struct sp_jnl *j)
 
 int sp_jnl_undo(const struct sp_seg *s, struct sp_jnl *j)
 {
+	struct { uint32_t off, width; uint64_t old; } e[SP_JNL_MAX];
 	uint32_t n = load_acquire(&j->n);
 
 	if (n == 0)
 		return 0;
 	if (n > SP_JNL_MAX)
 		return -EBADMSG;
-	/* Check every record before writing any: a corrupt journal must not
-	 * make us write outside the segment. */
+	/* Copy every record, then check the copies, and write from them
+	 * only: a peer that changes a record after we checked it must not
+	 * make us write outside the kind's body. */
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t off = load_relaxed(&j->e[i].off), w = load_relaxed(&j->e[i].width);
-
+		e[i].off = load_relaxed(&j->e[i].off);
+		e[i].width = load_relaxed(&j->e[i].width);
+		e[i].old = load_relaxed(&j->e[i].old);
 		/* Only the kind's body, never the common header or the
 		 * participant table, is ever journaled. */
-		if ((w != 4 && w != 8) || off % w || (uint64_t)off + w > s->map_size ||
-		    off < sizeof(struct sp_seg_hdr) + (uint64_t)s->nslots * sizeof(struct sp_slot))
+		if ((e[i].width != 4 && e[i].width != 8) || e[i].off % e[i].width ||
+		    e[i].off < s->h.body_off || (uint64_t)e[i].off + e[i].width > s->h.size)
 			return -EBADMSG;
 	}
 	for (uint32_t i = n; i-- > 0;) {
-		uint32_t off = load_relaxed(&j->e[i].off), w = load_relaxed(&j->e[i].width);
-		uint64_t old = load_relaxed(&j->e[i].old);
-
-		if (w == 4)
-			store_relaxed((_Atomic uint32_t *)(void *)(s->base + off), (uint32_t)old);
+		if (e[i].width == 4)
+			store_relaxed((_Atomic uint32_t *)(void *)(s->base + e[i].off),
+				      (uint32_t)e[i].old);
 		else
-			store_relaxed((_Atomic uint64_t *)(void *)(s->base + off), old);
+			store_relaxed((_Atomic uint64_t *)(void *)(s->base + e[i].off), e[i].old);
 	}
 	/* Release: the restored words precede the journal's emptying. */
 	store_release(&j->n, 0);

@@ -88,13 +88,10 @@ static size_t list_size(const void *arg)
 
 static int list_init(struct sp_seg *s, const void *arg)
 {
-	struct list_body *b = sp_obj_body(s, sizeof(*b));
+	struct list_body *b = s->body;
 	_Atomic uint32_t *map;
-	int rc;
+	int rc = geometry(arg, b);
 
-	if (!b)
-		return -EINVAL;
-	rc = geometry(arg, b);
 	if (rc)
 		return rc;
 	map = (_Atomic uint32_t *)(void *)(s->base + b->map_off);
@@ -104,32 +101,25 @@ static int list_init(struct sp_seg *s, const void *arg)
 	return 0;
 }
 
-static int check_geometry(const struct list_body *c, size_t map_size)
+/* Checks the geometry copy against what it must be.  0 or -EBADMSG. */
+static int list_validate(const struct sp_seg *s, const void *geom)
 {
+	const struct list_body *c = geom;
 	struct sp_list_opts o = { .capacity = c->capacity, .item_max = c->item_max };
 	struct list_body want;
 
-	if (c->magic != LIST_MAGIC || c->capacity == 0 || c->item_max == 0 || geometry(&o, &want) ||
-	    c->slot_size != want.slot_size || c->map_off != want.map_off ||
-	    c->slots_off != want.slots_off ||
-	    want.slots_off + (uint64_t)(want.capacity + 1) * want.slot_size > map_size)
+	if (s->h.body_off != LIST_BODY_OFF || c->magic != LIST_MAGIC || c->capacity == 0 ||
+	    c->item_max == 0 || geometry(&o, &want) || c->slot_size != want.slot_size ||
+	    c->map_off != want.map_off || c->slots_off != want.slots_off ||
+	    want.slots_off + (uint64_t)(want.capacity + 1) * want.slot_size > s->h.size)
 		return -EBADMSG;
 	return 0;
 }
 
-static int list_validate(const struct sp_seg *s)
-{
-	const struct list_body *b = sp_obj_body(s, sizeof(*b));
-	struct list_body c;
-
-	if (!b)
-		return -EBADMSG;
-	memcpy(&c, b, offsetof(struct list_body, lock));
-	return check_geometry(&c, s->map_size);
-}
-
 static const struct sp_seg_ops list_ops = {
 	.kind = SP_KIND_LIST,
+	.body_size = sizeof(struct list_body),
+	.geom_size = offsetof(struct list_body, lock),
 	.size = list_size,
 	.init = list_init,
 	.validate = list_validate,
@@ -151,22 +141,12 @@ int sp_list_open(const char *name, unsigned flags, const struct sp_list_opts *op
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	rc = sp_seg_open(&l->seg, name, flags, opts->mode, &list_ops, opts);
+	rc = sp_seg_open(&l->seg, name, flags, opts->mode, &list_ops, opts, &l->g);
 	if (rc) {
 		free(l);
 		return rc;
 	}
-	l->b = sp_obj_body(&l->seg, sizeof(*l->b));
-	rc = -EBADMSG;
-	if (l->b) {
-		memcpy(&l->g, l->b, offsetof(struct list_body, lock));
-		rc = check_geometry(&l->g, l->seg.map_size);
-	}
-	if (rc) {
-		sp_seg_close(&l->seg);
-		free(l);
-		return rc;
-	}
+	l->b = l->seg.body;
 	l->map = (_Atomic uint32_t *)(void *)(l->seg.base + l->g.map_off);
 	l->slots = l->seg.base + l->g.slots_off;
 	*out = l;
@@ -260,9 +240,9 @@ int sp_list_appendleft(sp_list *l, const void *item, size_t len) { return put(l,
 /* Copies the item of slot sl out.  Returns 0, -EMSGSIZE, -EBADMSG. */
 static int copy_out(sp_list *l, const unsigned char *sl, void *buf, size_t size, size_t *len)
 {
-	uint32_t n;
+	/* The length word once: it is checked, then used. */
+	uint32_t n = read_once((const uint32_t *)(const void *)sl);
 
-	memcpy(&n, sl, 4);
 	if (n > l->g.item_max)
 		return -EBADMSG;
 	if (len)

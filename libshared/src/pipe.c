@@ -1,5 +1,6 @@
 /* pipe.c: Pipe: one or two rings and a small segment recording who holds each end and whether it closed. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,24 +57,25 @@ static size_t pipe_size(const void *arg)
 static int pipe_init(struct sp_seg *s, const void *arg)
 {
 	const struct sp_pipe_opts *o = arg;
-	struct pipe_body *b = sp_obj_body(s, sizeof(*b));
+	struct pipe_body *b = s->body;
 
-	if (!b)
-		return -EINVAL;
 	b->magic = PIPE_MAGIC;
 	b->flags = o->flags;
 	return 0;
 }
 
-static int pipe_validate(const struct sp_seg *s)
+static int pipe_validate(const struct sp_seg *s, const void *geom)
 {
-	const struct pipe_body *b = sp_obj_body(s, sizeof(*b));
+	const struct pipe_body *g = geom;
 
-	return b && b->magic == PIPE_MAGIC && !(b->flags & ~SP_PIPE_ONEWAY) ? 0 : -EBADMSG;
+	return s->h.body_off == PIPE_BODY_OFF && g->magic == PIPE_MAGIC &&
+	       !(g->flags & ~SP_PIPE_ONEWAY) ? 0 : -EBADMSG;
 }
 
 static const struct sp_seg_ops pipe_ops = {
 	.kind = SP_KIND_PIPE,
+	.body_size = sizeof(struct pipe_body),
+	.geom_size = offsetof(struct pipe_body, holder),
 	.size = pipe_size,
 	.init = pipe_init,
 	.validate = pipe_validate,
@@ -92,7 +94,8 @@ int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp
 	struct sp_pipe_opts def = { 0 };
 	struct sp_ring_opts ro = { 0 };
 	char an[SP_NAME_MAX + 8], bn[SP_NAME_MAX + 8];
-	uint32_t t = 0, bflags;
+	struct pipe_body g;
+	uint32_t t = 0;
 	sp_pipe *p;
 	int rc;
 
@@ -112,19 +115,13 @@ int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	rc = sp_seg_open(&p->seg, name, flags, opts->mode, &pipe_ops, opts);
+	rc = sp_seg_open(&p->seg, name, flags, opts->mode, &pipe_ops, opts, &g);
 	if (rc) {
 		free(p);
 		return rc;
 	}
-	p->b = sp_obj_body(&p->seg, sizeof(*p->b));
+	p->b = p->seg.body;
 	p->end = end;
-	rc = -EBADMSG;
-	if (!p->b)
-		goto fail;
-	bflags = p->b->flags;
-	if (bflags & ~SP_PIPE_ONEWAY)
-		goto fail;
 	/* Claim the end: free, or held by a dead handle. */
 	rc = -EPIPE;
 	if (load_acquire(&p->b->closed[end]))
@@ -142,7 +139,7 @@ int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp
 	rc = sp_ring_open(an, SP_CREATE, &ro, end == 0 ? &p->in : &p->out);
 	if (rc)
 		goto fail_end;
-	if (!(bflags & SP_PIPE_ONEWAY)) {
+	if (!(g.flags & SP_PIPE_ONEWAY)) {
 		rc = sp_ring_open(bn, SP_CREATE, &ro, end == 0 ? &p->out : &p->in);
 		if (rc)
 			goto fail_end;

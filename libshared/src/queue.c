@@ -114,11 +114,8 @@ int sp_queue_open(const char *name, unsigned flags, const struct sp_queue_opts *
 		free(q);
 		return rc;
 	}
-	if (q->y.b->flags & ~SP_QUEUE_JOINABLE) {
-		rc = -EBADMSG;
-		goto fail;
-	}
-	q->joinable = !!(q->y.b->flags & SP_QUEUE_JOINABLE);
+	/* The validated copy (sync.c checked its bits). */
+	q->joinable = !!(q->y.g.flags & SP_QUEUE_JOINABLE);
 	ro.capacity = opts->capacity;
 	ro.mode = opts->mode;
 	ro.writers = 1;        /* one shutdown seals the ring for everyone */

@@ -1,6 +1,7 @@
 /* ring_attach.c: creating, attaching to, closing and removing a ring. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -18,9 +19,8 @@ static size_t ring_size(const void *arg)
 static int ring_init(struct sp_seg *s, const void *arg)
 {
 	const struct sp_ring_opts *o = arg;
-	struct sp_ring_body *b = (struct sp_ring_body *)(s->base + RING_BODY_OFF);
+	struct sp_ring_body *b = s->body;
 
-	s->hdr->body_off = RING_BODY_OFF;
 	b->capacity = o->capacity;
 	b->max_record = (uint32_t)(o->capacity / 4);
 	b->writers = o->writers;
@@ -28,15 +28,16 @@ static int ring_init(struct sp_seg *s, const void *arg)
 	return 0;
 }
 
-static int ring_validate(const struct sp_seg *s)
+/* Checks the geometry copy against the checked header: the capacity is
+ * what the file's size says (ring_map mapped that much). */
+static int ring_validate(const struct sp_seg *s, const void *geom)
 {
-	const struct sp_ring_body *b;
-	uint64_t cap = s->hdr->size - RING_DATA_OFF;
+	const struct sp_ring_body *g = geom;
+	uint64_t cap = s->h.size - RING_DATA_OFF;
 
-	if (s->hdr->body_off != RING_BODY_OFF || s->nslots != SP_SEG_MAX_SLOTS)
-		return -EBADMSG;
-	b = (const struct sp_ring_body *)(s->base + RING_BODY_OFF);
-	if (b->capacity != cap || b->max_record != cap / 4 || b->writers == 0)
+	if (s->h.body_off != RING_BODY_OFF || s->nslots != SP_SEG_MAX_SLOTS ||
+	    g->capacity != cap || g->max_record != cap / 4 || g->writers == 0 ||
+	    g->writers > RING_MAX_WRITERS)
 		return -EBADMSG;
 	return 0;
 }
@@ -105,6 +106,8 @@ static sem_t *sem_open_mode(const char *name, const char *suffix, unsigned mode,
 
 static const struct sp_seg_ops ring_ops = {
 	.kind = SP_KIND_RING,
+	.body_size = sizeof(struct sp_ring_body),
+	.geom_size = offsetof(struct sp_ring_body, pad0_),
 	.size = ring_size,
 	.init = ring_init,
 	.validate = ring_validate,
@@ -116,6 +119,7 @@ int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *op
 		 sp_ring **out)
 {
 	struct sp_ring_opts o = { 0 };
+	struct sp_ring_body g;
 	sp_ring *r;
 	int rc;
 
@@ -129,23 +133,24 @@ int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *op
 	if (!o.writers)
 		o.writers = 1;
 	if (o.capacity < SP_RING_MIN_CAPACITY || o.capacity > SP_RING_MAX_CAPACITY ||
-	    (o.capacity & (o.capacity - 1)) || o.mode > 0777 || o.writers > (1u << 20))
+	    (o.capacity & (o.capacity - 1)) || o.mode > 0777 || o.writers > RING_MAX_WRITERS)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	rc = sp_seg_open(&r->seg, name, flags, o.mode, &ring_ops, &o);
+	rc = sp_seg_open(&r->seg, name, flags, o.mode, &ring_ops, &o, &g);
 	if (rc) {
 		free(r);
 		return rc;
 	}
-	r->b = (struct sp_ring_body *)(r->seg.base + RING_BODY_OFF);
+	/* The geometry from the validated copy only (seg.h). */
+	r->b = r->seg.body;
 	r->data = r->seg.base + RING_DATA_OFF;
-	r->cap = r->seg.hdr->size - RING_DATA_OFF;
+	r->cap = g.capacity;
 	r->mask = r->cap - 1;
 	r->cap_shift = (unsigned)__builtin_ctzll(r->cap);
-	r->max_record = (uint32_t)(r->cap / 4);
-	r->writers = r->b->writers;
+	r->max_record = g.max_record;
+	r->writers = g.writers;
 	r->spin_ns = SP_RING_DEFAULT_SPIN_NS;
 	sp_fence_init();
 	r->sem_data = sem_open_mode(name, sem_suffix[0], o.mode ? o.mode : 0600, r->seg.created);

@@ -125,6 +125,9 @@
 #define BUSY_TOKEN(v) ((uint32_t)(v))
 
 #define RING_DATA_OFF 12288u
+/* The most seals a ring can expect (sp_ring_opts.writers), checked on
+ * creation and on attach. */
+#define RING_MAX_WRITERS (1u << 20)
 #define RING_REC_HDR 16u
 
 enum rec_state {

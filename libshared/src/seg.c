@@ -164,16 +164,18 @@ static int map_plain(struct sp_seg *s, int fd, size_t size)
 	return 0;
 }
 
-/* Checks the common header of an existing segment of st_size bytes, read
- * with pread so that a short file cannot fault.  Returns 0, 1 for "an
- * unfinished creation" (its creator died holding the flock), or -errno. */
-static int check_header(int fd, off_t st_size, enum sp_kind kind, struct sp_seg_hdr *h)
+int sp_seg_hdr_read(int fd, struct sp_seg_hdr *h, uint64_t *file_size)
 {
+	struct stat st;
+	uint32_t state;
 	ssize_t n;
 
-	if (st_size == 0)
-		return 1;
 	memset(h, 0, sizeof(*h));
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*file_size = (uint64_t)st.st_size;
+	if (st.st_size == 0)
+		return SP_HDR_UNFINISHED;
 	do
 		n = pread(fd, h, sizeof(*h), 0);
 	while (n < 0 && errno == EINTR);
@@ -184,25 +186,24 @@ static int check_header(int fd, off_t st_size, enum sp_kind kind, struct sp_seg_
 		 * zeroes; anything else is not ours. */
 		for (ssize_t i = 0; i < n; i++)
 			if (((unsigned char *)h)[i])
-				return -EPROTO;
-		return 1;
+				return SP_HDR_FOREIGN;
+		return SP_HDR_UNFINISHED;
 	}
 	if ((size_t)n < sizeof(*h))
-		return -EBADMSG;
+		return SP_HDR_CORRUPT;
 	if (h->version != SP_SEG_VERSION)
-		return -EPROTO;
-	if (atomic_load_explicit(&h->state, memory_order_relaxed) == SP_SEG_INIT)
-		return 1;
-	if (h->kind != (uint32_t)kind)
-		return -EPROTO;
-	if (atomic_load_explicit(&h->state, memory_order_relaxed) != SP_SEG_READY ||
-	    h->size != (uint64_t)st_size)
-		return -EBADMSG;
-	if (h->nslots == 0 || h->nslots > SP_SEG_MAX_SLOTS || h->slots_off < sizeof(*h) ||
-	    h->slots_off % 64 || h->slots_off + (uint64_t)h->nslots * sizeof(struct sp_slot) > h->size ||
-	    h->body_off < sizeof(*h) || h->body_off >= h->size)
-		return -EBADMSG;
-	return 0;
+		return SP_HDR_FOREIGN;
+	/* Relaxed: h is our own copy; the load only satisfies the type. */
+	state = atomic_load_explicit(&h->state, memory_order_relaxed);
+	if (state == SP_SEG_INIT)
+		return SP_HDR_UNFINISHED;
+	if (state != SP_SEG_READY || h->size != *file_size || h->nslots == 0 ||
+	    h->nslots > SP_SEG_MAX_SLOTS || h->slots_off < sizeof(*h) || h->slots_off % 64 ||
+	    h->body_off % 8 ||
+	    h->body_off < h->slots_off + (uint64_t)h->nslots * sizeof(struct sp_slot) ||
+	    h->body_off >= h->size)
+		return SP_HDR_CORRUPT;
+	return SP_HDR_OK;
 }
 
 /* Takes a free participant slot: the first whose OFD byte nobody holds. */
@@ -244,12 +245,11 @@ static int join(struct sp_seg *s)
 }
 
 int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mode,
-		const struct sp_seg_ops *ops, const void *arg)
+		const struct sp_seg_ops *ops, const void *arg, void *geom)
 {
 	int create = !!(flags & SP_CREATE);
 	char shm[160];
-	struct sp_seg_hdr h;
-	struct stat st;
+	uint64_t file_size;
 	int fd = -1, rc, fresh = 0;
 	size_t size = 0;
 
@@ -310,22 +310,28 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 			rc = -EEXIST;
 			goto fail;
 		}
-		if (fstat(fd, &st) < 0) {
-			rc = -errno;
-			goto fail;
-		}
-		rc = check_header(fd, st.st_size, ops->kind, &h);
+		rc = sp_seg_hdr_read(fd, &s->h, &file_size);
 		if (rc < 0)
 			goto fail;
-		if (rc == 1) {
-			/* Unfinished creation: its creator died under the flock. */
+		if (rc == SP_HDR_UNFINISHED) {
+			/* Its creator died under the flock. */
 			if (!create) {
 				rc = -ENOENT;
 				goto fail;
 			}
 			fresh = 1;
+		} else if (rc == SP_HDR_FOREIGN) {
+			rc = -EPROTO;
+			goto fail;
+		} else if (s->h.kind != (uint32_t)ops->kind) {
+			rc = -EPROTO;
+			goto fail;
+		} else if (rc == SP_HDR_CORRUPT ||
+			   s->h.body_off + (uint64_t)ops->body_size > s->h.size) {
+			rc = -EBADMSG;
+			goto fail;
 		} else {
-			size = st.st_size;
+			size = (size_t)s->h.size;
 		}
 	}
 	if (fresh) {
@@ -344,10 +350,13 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 		goto fail_fresh;
 	s->hdr = (struct sp_seg_hdr *)s->base;
 	if (fresh) {
-		struct sp_seg_hdr *nh = s->hdr;
+		struct sp_seg_hdr *nh = &s->h;
 		struct timespec now;
 
+		/* Our copy first, then the segment's: the copy is the truth
+		 * this handle uses, whatever a peer writes over the other. */
 		clock_gettime(CLOCK_REALTIME, &now);
+		memset(nh, 0, sizeof(*nh));
 		nh->magic = SP_SEG_MAGIC;
 		nh->version = SP_SEG_VERSION;
 		nh->kind = ops->kind;
@@ -359,25 +368,37 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 		nh->created_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 		nh->creator_pid = (uint32_t)getpid();
 		nh->creator_uid = (uint32_t)getuid();
-		s->slots = (struct sp_slot *)(s->base + nh->slots_off);
-		s->nslots = nh->nslots;
+		/* The file is zero-filled: plain stores, published by READY. */
+		memcpy(s->hdr, nh, sizeof(*nh));
+		if (nh->body_off + (uint64_t)ops->body_size > size) {
+			rc = -EINVAL;
+			goto fail_fresh;
+		}
+	}
+	/* From here on only the checked copy s->h gives offsets and sizes. */
+	s->slots = (struct sp_slot *)(s->base + s->h.slots_off);
+	s->nslots = s->h.nslots;
+	s->body = s->base + s->h.body_off;
+	if (fresh) {
 		CRASH_POINT("create.init");
 		rc = ops->init(s, arg);
 		if (rc)
 			goto fail_fresh;
+	}
+	/* One copy of the geometry, checked and kept by the kind: what a new
+	 * object's init wrote, or what an existing one holds. */
+	memcpy(geom, s->body, ops->geom_size);
+	rc = ops->validate(s, geom);
+	if (rc)
+		goto fail_fresh;
+	CRASH_POINT("open.validated");
+	if (fresh) {
 		/* Release: the whole initialised segment is visible to anyone
 		 * who reads READY (attachers also hold the flock, which orders
 		 * the same; this keeps lock-free readers of state honest). */
-		atomic_store_explicit(&nh->state, SP_SEG_READY, memory_order_release);
+		atomic_store_explicit(&s->hdr->state, SP_SEG_READY, memory_order_release);
+		atomic_store_explicit(&s->h.state, SP_SEG_READY, memory_order_relaxed);
 		s->created = 1;
-	} else {
-		/* Use the copies checked above, not the live header: a peer may
-		 * change it after the check. */
-		s->slots = (struct sp_slot *)(s->base + h.slots_off);
-		s->nslots = h.nslots;
-		rc = ops->validate ? ops->validate(s) : 0;
-		if (rc)
-			goto fail;
 	}
 	if (ops->extra_open) {
 		rc = ops->extra_open(s, mode);

@@ -96,14 +96,28 @@ struct sp_slot {
 #define SP_TOKEN_INDEX(t) (((t) >> 24) - 1u)
 #define SP_TOKEN_GEN_MASK 0xffffffu
 
+/*
+ * Validate once, on a private copy, and use that copy.  A peer may write
+ * any byte of a segment at any time, so a value checked in shared memory and
+ * read there again may differ the second time.  So sp_seg_open() reads the
+ * common header once (pread) into the handle's h and checks it there, and
+ * copies the kind's geometry (the first geom_size bytes of its body, fixed
+ * at creation) once into the kind's handle, where validate checks it.  From
+ * then on the handle takes every size, offset and parameter from those
+ * copies; in shared memory it reads only words that are meant to change,
+ * each once per use, and bounds-checks what it read before using it.
+ */
+
 /* An open object in this process. */
 struct sp_seg {
 	unsigned char *base;     /* the mapping */
-	size_t map_size;         /* bytes mapped (may exceed hdr->size) */
-	struct sp_seg_hdr *hdr;
+	size_t map_size;         /* bytes mapped (may exceed h.size) */
+	struct sp_seg_hdr *hdr;  /* the live header: only its counters (retired) are read */
+	struct sp_seg_hdr h;     /* private copy of the header, checked (sp_seg_hdr_read) */
+	void *body;              /* the kind's body, at h.body_off */
 	struct sp_slot *slots;
 	struct sp_slot *me;      /* this handle's slot */
-	uint32_t nslots;         /* validated copy of hdr->nslots */
+	uint32_t nslots;         /* h.nslots */
 	uint32_t token;          /* this handle's token */
 	int lockfd;              /* the lock file (O_CLOEXEC), holds our OFD byte */
 	unsigned created;        /* 1 if this open created the object */
@@ -113,14 +127,20 @@ struct sp_seg {
 /* Callbacks a kind gives sp_seg_open(). */
 struct sp_seg_ops {
 	enum sp_kind kind;
+	/* Bytes of the kind's body, which must fit in the file at body_off. */
+	size_t body_size;
+	/* How many of its first bytes are fixed at creation: copied into the
+	 * handle's geometry for validate, and used from there. */
+	size_t geom_size;
 	/* Size of the file for a new object, given the creation argument. */
 	size_t (*size)(const void *arg);
-	/* Initialises the kind's body of a new, zero-filled segment (under the
-	 * flock, before it is marked READY).  Returns 0 or -errno. */
+	/* Initialises the kind's body (s->body) of a new, zero-filled segment
+	 * (under the flock, before it is marked READY).  Returns 0 or -errno. */
 	int (*init)(struct sp_seg *s, const void *arg);
-	/* Checks the body of an existing segment (size already checked against
-	 * the file).  Returns 0, -EPROTO or -EBADMSG. */
-	int (*validate)(const struct sp_seg *s);
+	/* Checks geom, the private copy of the body's first geom_size bytes,
+	 * against the checked header s->h (new and existing objects alike).
+	 * Returns 0, -EPROTO or -EBADMSG. */
+	int (*validate)(const struct sp_seg *s, const void *geom);
 	/* Maps the segment; NULL for a plain mmap of the whole file.  Returns 0
 	 * or -errno and sets s->base, s->map_size. */
 	int (*map)(struct sp_seg *s, int fd, size_t size);
@@ -132,13 +152,31 @@ struct sp_seg_ops {
 
 /* Opens (SP_CREATE: creates if missing; SP_EXCL: must not exist) the object
  * NAME of the given kind and joins its participant table.  mode: permission
- * bits for new objects (0: 0600).  Returns 0 or -errno (see ring.h). */
+ * bits for new objects (0: 0600).  geom: ops->geom_size bytes of the kind's
+ * handle, which get the body's geometry, validated.  Returns 0 or -errno
+ * (see ring.h). */
 int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mode,
-		const struct sp_seg_ops *ops, const void *arg);
+		const struct sp_seg_ops *ops, const void *arg, void *geom);
 /* Leaves the participant table and unmaps. */
 void sp_seg_close(struct sp_seg *s);
 /* Removes NAME's segment, lock file and extra objects.  Returns 0 or -ENOENT. */
 int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops);
+
+/* What the first bytes of a segment file say. */
+enum sp_hdr_state {
+	SP_HDR_OK,           /* a header of this layout version, whole and consistent */
+	SP_HDR_UNFINISHED,   /* zeroes, or SP_SEG_INIT: its creator died under the flock */
+	SP_HDR_FOREIGN,      /* not this library's, or another layout version */
+	SP_HDR_CORRUPT,      /* ours, but its fields do not hold together */
+};
+
+/* The one parser of the common header: reads it from the segment file fd
+ * (pread: a short or foreign file cannot fault) into the private copy *h,
+ * zero-filled past what the file holds, and *file_size.  For SP_HDR_OK it
+ * has checked every field a reader uses: READY, size equal to the file's,
+ * the slot table and the body inside the file, the body 8-byte aligned
+ * after the table.  Returns an sp_hdr_state, or -errno. */
+int sp_seg_hdr_read(int fd, struct sp_seg_hdr *h, uint64_t *file_size);
 
 /* Path helpers: "/shmpipe.NAME" and "/dev/shm/shmpipe.NAME.lock". */
 int sp_seg_shm_name(char *buf, size_t size, const char *name, const char *suffix);

@@ -73,7 +73,7 @@ static int reap(sp_sem *s)
 	struct sync_body *b = s->y.b;
 	int total = 0;
 
-	if (!(b->flags & SP_SEM_UNDO))
+	if (!(s->y.g.flags & SP_SEM_UNDO))
 		return 0;
 	for (uint32_t i = 0; i < s->y.seg.nslots; i++) {
 		struct sync_ent *e = &b->ent[i];
@@ -100,7 +100,7 @@ int sp_sem_acquire(sp_sem *s, long long timeout_ns)
 {
 	struct sync_body *b = s->y.b;
 	struct sync_ent *me = &b->ent[s->y.idx];
-	int undo = !!(b->flags & SP_SEM_UNDO), must_reap = 1;
+	int undo = !!(s->y.g.flags & SP_SEM_UNDO), must_reap = 1;
 	struct sp_wait w;
 
 	sp_wait_start(&w, timeout_ns);
@@ -181,12 +181,12 @@ int sp_sem_release(sp_sem *s, unsigned n)
 		return -EBADMSG;
 	}
 	if ((uint64_t)v + n > SP_SEM_VALUE_MAX ||
-	    ((b->flags & SP_SEM_BOUNDED) && (uint64_t)v + n > b->param)) {
+	    ((s->y.g.flags & SP_SEM_BOUNDED) && (uint64_t)v + n > s->y.g.param)) {
 		sem_unlock(s);
 		return -EOVERFLOW;
 	}
 	sp_jnl_set32(&s->y.seg, &b->jnl, &b->count, v + n);
-	if ((b->flags & SP_SEM_UNDO) && load_relaxed(&me->token) == s->y.seg.token) {
+	if ((s->y.g.flags & SP_SEM_UNDO) && load_relaxed(&me->token) == s->y.seg.token) {
 		uint32_t a = load_relaxed(&me->a);
 
 		sp_jnl_set32(&s->y.seg, &b->jnl, &me->a, a > n ? a - n : 0);
@@ -220,7 +220,7 @@ void sp_sem_close(sp_sem *s)
 {
 	if (!s)
 		return;
-	if ((s->y.b->flags & SP_SEM_UNDO) && sp_sem_held(s) && sem_lock(s) == 0) {
+	if ((s->y.g.flags & SP_SEM_UNDO) && sp_sem_held(s) && sem_lock(s) == 0) {
 		int rc = give_back(s, &s->y.b->ent[s->y.idx]);
 
 		sem_unlock(s);

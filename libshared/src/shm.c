@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,33 +51,28 @@ static size_t shm_size(const void *arg)
 
 static int shm_init(struct sp_seg *s, const void *arg)
 {
-	struct shm_body *b = sp_obj_body(s, sizeof(*b));
+	struct shm_body *b = s->body;
 
-	if (!b)
-		return -EINVAL;
 	b->magic = SHM_MAGIC;
 	b->size = *(const size_t *)arg;
 	b->data_off = SHM_DATA_OFF;
 	return 0;
 }
 
-static int check_body(const struct shm_body *b, size_t map_size)
+static int shm_validate(const struct sp_seg *s, const void *geom)
 {
-	if (b->magic != SHM_MAGIC || b->data_off != SHM_DATA_OFF || b->size == 0 ||
-	    b->size > SP_SHM_MAX_SIZE || b->data_off + b->size > map_size)
+	const struct shm_body *g = geom;
+
+	if (g->magic != SHM_MAGIC || g->data_off != SHM_DATA_OFF || g->size == 0 ||
+	    g->size > SP_SHM_MAX_SIZE || g->data_off + g->size > s->h.size)
 		return -EBADMSG;
 	return 0;
 }
 
-static int shm_validate(const struct sp_seg *s)
-{
-	const struct shm_body *b = sp_obj_body(s, sizeof(*b));
-
-	return b ? check_body(b, s->map_size) : -EBADMSG;
-}
-
 static const struct sp_seg_ops shm_ops = {
 	.kind = SP_KIND_SHM,
+	.body_size = sizeof(struct shm_body),
+	.geom_size = offsetof(struct shm_body, pad2_),
 	.size = shm_size,
 	.init = shm_init,
 	.validate = shm_validate,
@@ -84,7 +80,7 @@ static const struct sp_seg_ops shm_ops = {
 
 int sp_shm_open(const char *name, unsigned flags, size_t size, unsigned mode, sp_shm **out)
 {
-	struct shm_body copy, *b;
+	struct shm_body g;
 	sp_shm *m;
 	int rc;
 
@@ -93,26 +89,17 @@ int sp_shm_open(const char *name, unsigned flags, size_t size, unsigned mode, sp
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	rc = sp_seg_open(&m->seg, name, flags, mode, &shm_ops, &size);
-	if (rc) {
-		free(m);
-		return rc;
-	}
-	b = sp_obj_body(&m->seg, sizeof(*b));
-	rc = -EBADMSG;
-	if (b) {
-		memcpy(&copy, b, sizeof(copy));   /* check a copy a peer cannot change */
-		rc = check_body(&copy, m->seg.map_size);
-	}
-	if (!rc && size > copy.size)
-		rc = -EINVAL;
-	if (rc) {
+	rc = sp_seg_open(&m->seg, name, flags, mode, &shm_ops, &size, &g);
+	if (!rc && size > g.size) {
 		sp_seg_close(&m->seg);
+		rc = -EINVAL;
+	}
+	if (rc) {
 		free(m);
 		return rc;
 	}
-	m->data = m->seg.base + copy.data_off;
-	m->size = copy.size;
+	m->data = m->seg.base + g.data_off;
+	m->size = g.size;
 	*out = m;
 	return 0;
 }
@@ -174,9 +161,7 @@ static int inspect(const char *name, struct sp_obj_info *info)
 {
 	char shm[160], lock[256];
 	struct sp_seg_hdr h;
-	struct stat st;
-	int fd, lockfd;
-	ssize_t n;
+	int fd, lockfd, st, ours;
 
 	memset(info, 0, sizeof(*info));
 	snprintf(info->name, sizeof(info->name), "%s", name);
@@ -192,26 +177,23 @@ static int inspect(const char *name, struct sp_obj_info *info)
 		info->state = SP_OBJ_LOCK_ONLY;
 		return 0;
 	}
-	memset(&h, 0, sizeof(h));
-	n = fstat(fd, &st) == 0 ? pread(fd, &h, sizeof(h), 0) : -1;
-	info->size = n >= 0 ? (uint64_t)st.st_size : 0;
-	if (n < (ssize_t)sizeof(h) || h.magic != SP_SEG_MAGIC) {
-		int zero = 1;
-
-		for (ssize_t i = 0; i < n; i++)
-			zero &= ((unsigned char *)&h)[i] == 0;
-		info->state = zero ? SP_OBJ_UNFINISHED : SP_OBJ_FOREIGN;
-	} else if (h.version != SP_SEG_VERSION) {
-		info->state = SP_OBJ_FOREIGN;
-	} else {
+	st = sp_seg_hdr_read(fd, &h, &info->size);
+	/* Ours, whole or not: its fields are shown (only shown: in a corrupt
+	 * header they may be garbage), and its table read with the checks
+	 * of count_participants. */
+	ours = st == SP_HDR_OK || st == SP_HDR_CORRUPT || (st == SP_HDR_UNFINISHED && h.magic);
+	if (ours) {
 		info->kind = h.kind;
 		info->kind_name = kind_name(h.kind);
 		info->creator_pid = h.creator_pid;
 		info->creator_uid = h.creator_uid;
 		info->created_ns = h.created_ns;
+		/* Relaxed: h is our own copy. */
 		info->state = atomic_load_explicit(&h.state, memory_order_relaxed) == SP_SEG_READY
 			      ? SP_OBJ_OK : SP_OBJ_UNFINISHED;
 		count_participants(fd, info->size, &h, lockfd, info);
+	} else {
+		info->state = st == SP_HDR_UNFINISHED ? SP_OBJ_UNFINISHED : SP_OBJ_FOREIGN;
 	}
 	close(fd);
 	if (lockfd >= 0)

@@ -5,6 +5,7 @@
 
 #include "atomics.h"
 #include "obj.h"
+#include "shared/queue.h"
 #include "shared/sync.h"
 #include "sync_layout.h"
 
@@ -23,10 +24,8 @@ static size_t sync_size(const void *arg)
 static int sync_init(struct sp_seg *s, const void *arg)
 {
 	const struct sync_arg *a = arg;
-	struct sync_body *b = sp_obj_body(s, sizeof(*b));
+	struct sync_body *b = s->body;
 
-	if (!b)
-		return -EINVAL;
 	/* The segment is zero-filled and not yet READY: plain stores, which
 	 * sp_seg_open's release of READY publishes. */
 	b->type = a->type;
@@ -38,34 +37,25 @@ static int sync_init(struct sp_seg *s, const void *arg)
 	return 0;
 }
 
-static int sync_validate(const struct sp_seg *s)
+/* Checks the geometry copy, and the fixed parameters of its type. */
+static int sync_validate(const struct sp_seg *s, const void *geom)
 {
-	const struct sync_body *b = sp_obj_body(s, sizeof(*b));
+	const struct sync_geom *g = geom;
 
-	if (!b || b->magic != SYNC_MAGIC)
+	if (s->h.body_off != SYNC_BODY_OFF || s->nslots != SP_SEG_MAX_SLOTS ||
+	    g->magic != SYNC_MAGIC || g->type == 0 || g->type >= SYNC_TYPE_MAX_)
 		return -EBADMSG;
-	if (b->type == 0 || b->type >= SYNC_TYPE_MAX_)
-		return -EBADMSG;
-	return 0;
-}
-
-static const struct sp_seg_ops sync_ops = {
-	.kind = SP_KIND_SYNC,
-	.size = sync_size,
-	.init = sync_init,
-	.validate = sync_validate,
-};
-
-/* Checks the fixed parameters of a body, whatever created it. */
-static int check_params(const struct sync_body *b)
-{
-	switch (b->type) {
+	switch (g->type) {
 	case SYNC_SEM:
-		if (b->param > SP_SEM_VALUE_MAX || (b->flags & ~(SP_SEM_BOUNDED | SP_SEM_UNDO)))
+		if (g->param > SP_SEM_VALUE_MAX || (g->flags & ~(SP_SEM_BOUNDED | SP_SEM_UNDO)))
 			return -EBADMSG;
 		break;
 	case SYNC_BARRIER:
-		if (b->param == 0 || b->param > SP_SEG_MAX_SLOTS)
+		if (g->param == 0 || g->param > SP_SEG_MAX_SLOTS)
+			return -EBADMSG;
+		break;
+	case SYNC_QUEUE:
+		if (g->flags & ~SP_QUEUE_JOINABLE)
 			return -EBADMSG;
 		break;
 	default:
@@ -74,6 +64,15 @@ static int check_params(const struct sync_body *b)
 	return 0;
 }
 
+static const struct sp_seg_ops sync_ops = {
+	.kind = SP_KIND_SYNC,
+	.body_size = sizeof(struct sync_body),
+	.geom_size = sizeof(struct sync_geom),
+	.size = sync_size,
+	.init = sync_init,
+	.validate = sync_validate,
+};
+
 int sp_sync_open(struct sp_sync *y, const char *name, unsigned oflags, unsigned mode,
 		 uint32_t type, uint32_t flags, uint32_t param)
 {
@@ -81,20 +80,14 @@ int sp_sync_open(struct sp_sync *y, const char *name, unsigned oflags, unsigned 
 	int rc;
 
 	memset(y, 0, sizeof(*y));
-	rc = sp_seg_open(&y->seg, name, oflags, mode, &sync_ops, &a);
+	rc = sp_seg_open(&y->seg, name, oflags, mode, &sync_ops, &a, &y->g);
 	if (rc)
 		return rc;
-	y->b = sp_obj_body(&y->seg, sizeof(*y->b));
-	rc = -EBADMSG;
-	if (y->b && y->b->magic == SYNC_MAGIC) {
-		rc = y->b->type == type ? check_params(y->b) : -EPROTO;
-		y->idx = SP_TOKEN_INDEX(y->seg.token);
-		if (!rc && y->idx >= y->seg.nslots)
-			rc = -EBADMSG;
-	}
-	if (rc) {
+	y->b = y->seg.body;
+	y->idx = SP_TOKEN_INDEX(y->seg.token);
+	if (y->g.type != type) {
 		sp_seg_close(&y->seg);
-		return rc;
+		return -EPROTO;
 	}
 	return 0;
 }

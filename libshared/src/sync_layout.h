@@ -3,6 +3,7 @@
 #define SP_SYNC_LAYOUT_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "journal.h"
@@ -57,6 +58,14 @@ struct sync_body {
 _Static_assert(sizeof(struct sync_body) == 2432, "sync body layout");
 _Static_assert(sizeof(struct sync_ent) == 16, "sync entry layout");
 
+/* The body's first four words, fixed at creation: each handle keeps a
+ * validated copy (struct sp_sync.g) and reads them only there. */
+struct sync_geom {
+	uint32_t type, flags, param, magic;
+};
+_Static_assert(offsetof(struct sync_body, magic) == offsetof(struct sync_geom, magic) &&
+	       sizeof(struct sync_geom) == offsetof(struct sync_body, lock), "sync geometry");
+
 #define SYNC_MAGIC 0x434e5953u  /* "SYNC" */
 #define SYNC_BODY_OFF (sizeof(struct sp_seg_hdr) + SP_SEG_MAX_SLOTS * sizeof(struct sp_slot))
 
@@ -98,6 +107,7 @@ enum { BAR_WAITING = 0, BAR_PASSED = 1, BAR_BROKEN = 2 };
 struct sp_sync {
 	struct sp_seg seg;
 	struct sync_body *b;
+	struct sync_geom g;      /* type, flags, param: the validated copy */
 	uint32_t idx;            /* our participant slot: ent[idx] is ours */
 };
 

@@ -1,5 +1,6 @@
 /* value.c: Value and Array: typed elements in a segment, atomic accessors and an optional robust lock. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,10 +77,8 @@ static size_t value_size(const void *arg)
 static int value_init(struct sp_seg *s, const void *arg)
 {
 	const struct sp_value_opts *o = arg;
-	struct value_body *b = sp_obj_body(s, sizeof(*b));
+	struct value_body *b = s->body;
 
-	if (!b)
-		return -EINVAL;
 	b->magic = VALUE_MAGIC;
 	b->type = o->type;
 	b->elem = elem_size(o->type);
@@ -89,28 +88,24 @@ static int value_init(struct sp_seg *s, const void *arg)
 	return 0;
 }
 
-/* Checks a body against the mapping.  Returns 0 or -EBADMSG. */
-static int check_body(const struct value_body *b, size_t map_size)
+/* Checks the geometry copy against the file.  Returns 0 or -EBADMSG. */
+static int value_validate(const struct sp_seg *s, const void *geom)
 {
-	uint32_t t = b->type, e = b->elem;
-	uint64_t len = b->length, off = b->data_off;
+	const struct value_body *g = geom;
+	uint32_t t = g->type, e = g->elem;
+	uint64_t len = g->length, off = g->data_off;
 
-	if (b->magic != VALUE_MAGIC || t == 0 || t >= SP_TYPE_MAX_ || e != elem_size(t) ||
-	    (b->flags & ~SP_VALUE_LOCK) || len == 0 || len > SP_VALUE_MAX_BYTES / e ||
-	    off != VALUE_DATA_OFF || off + len * e > map_size)
+	if (s->h.body_off != VALUE_BODY_OFF || g->magic != VALUE_MAGIC || t == 0 ||
+	    t >= SP_TYPE_MAX_ || e != elem_size(t) || (g->flags & ~SP_VALUE_LOCK) || len == 0 ||
+	    len > SP_VALUE_MAX_BYTES / e || off != VALUE_DATA_OFF || off + len * e > s->h.size)
 		return -EBADMSG;
 	return 0;
 }
 
-static int value_validate(const struct sp_seg *s)
-{
-	const struct value_body *b = sp_obj_body(s, sizeof(*b));
-
-	return b ? check_body(b, s->map_size) : -EBADMSG;
-}
-
 static const struct sp_seg_ops value_ops = {
 	.kind = SP_KIND_VALUE,
+	.body_size = sizeof(struct value_body),
+	.geom_size = offsetof(struct value_body, lock),
 	.size = value_size,
 	.init = value_init,
 	.validate = value_validate,
@@ -120,7 +115,7 @@ int sp_value_open(const char *name, unsigned flags, const struct sp_value_opts *
 		  sp_value **out)
 {
 	struct sp_value_opts def = { 0 };
-	struct value_body copy;
+	struct value_body g;
 	sp_value *v;
 	int rc;
 
@@ -139,32 +134,22 @@ int sp_value_open(const char *name, unsigned flags, const struct sp_value_opts *
 	if (!v)
 		return -ENOMEM;
 	rc = sp_seg_open(&v->seg, name, flags, opts ? opts->mode : 0, &value_ops,
-			 opts ? opts : &def);
-	if (rc) {
-		free(v);
-		return rc;
-	}
-	v->b = sp_obj_body(&v->seg, sizeof(*v->b));
-	rc = -EBADMSG;
-	if (v->b) {
-		/* Validate a private copy: a peer cannot change what we check
-		 * after we checked it. */
-		memcpy(&copy, v->b, sizeof(copy));
-		rc = check_body(&copy, v->seg.map_size);
-	}
-	if (!rc && opts && (copy.type != (uint32_t)opts->type ||
-			    copy.length != (opts->length ? opts->length : 1)))
-		rc = -EPROTO;
-	if (rc) {
+			 opts ? opts : &def, &g);
+	if (!rc && opts && (g.type != (uint32_t)opts->type ||
+			    g.length != (opts->length ? opts->length : 1))) {
 		sp_seg_close(&v->seg);
+		rc = -EPROTO;
+	}
+	if (rc) {
 		free(v);
 		return rc;
 	}
-	v->type = (enum sp_type)copy.type;
-	v->elem = copy.elem;
-	v->flags = copy.flags;
-	v->length = copy.length;
-	v->data = v->seg.base + copy.data_off;
+	v->b = v->seg.body;
+	v->type = (enum sp_type)g.type;
+	v->elem = g.elem;
+	v->flags = g.flags;
+	v->length = g.length;
+	v->data = v->seg.base + g.data_off;
 	*out = v;
 	return 0;
 }
