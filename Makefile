@@ -116,7 +116,7 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
 # The same library with the test-only crash points compiled in (crashpoint.h),
-# linked only by tests/tool_crash.
+# linked only by tests/tool_crash and the fuzz targets.
 CP_OBJ := $(LIB_SRC:%.c=$(B)/cp/%.o)
 CP_A   := $(B)/cp/libshared.a
 
@@ -171,13 +171,16 @@ $(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_OBJ) $(LIB_A)
 
 # Fuzz targets, built with a plain main that replays a corpus (make test);
 # `make fuzz` builds them with clang's libFuzzer instead.
-$(B)/tests/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz_main.o $(LIB_A)
+$(B)/tests/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz_main.o $(CP_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
-FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -Ilibshared/include -fsanitize=fuzzer,address,undefined
+# The library with its crash points, whose hook the targets use to write
+# the segment between the library's steps (crashpoint.h).
+FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -DSP_CRASH_POINTS -Ilibshared/include \
+	-fsanitize=fuzzer,address,undefined
 
 fuzz: deps
 	@command -v $(FUZZ_CC) >/dev/null || { echo "make: fuzz needs clang (apt-get install clang)" >&2; exit 1; }

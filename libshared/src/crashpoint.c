@@ -6,12 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+void (*sp_crash_hook)(const char *label);
+
 void sp_crash_point(const char *label)
 {
 	static const char *at;
 	static long skip;
 	static int loaded, sig = SIGKILL;
 
+	if (sp_crash_hook)
+		sp_crash_hook(label);
 	if (!loaded) {
 		const char *s = getenv("SP_CRASH_SKIP"), *g = getenv("SP_CRASH_SIG");
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "atomics.h"
+#include "crashpoint.h"
 #include "journal.h"
 #include "obj.h"
 #include "rmutex.h"
@@ -303,6 +304,7 @@ static int find(sp_dict *d, const char *key, uint32_t klen, uint32_t hash, struc
 			h->v = v;
 			h->e = e;
 			h->vlen = ev;
+			CRASH_POINT("dict.found");
 			return 0;
 		}
 	}

@@ -4,14 +4,23 @@
 #include <errno.h>
 
 #include "atomics.h"
+#include "crashpoint.h"
 
 static void record(const struct sp_seg *s, struct sp_jnl *j, void *p, uint32_t width, uint64_t old)
 {
+	/* n lives in shared memory: read once, and checked before it indexes
+	 * anything. */
 	uint32_t n = load_relaxed(&j->n);
 	struct sp_jnl_rec *e;
 
-	if (n >= SP_JNL_MAX)
-		__builtin_trap();   /* a bug in this library, not in the segment */
+	if (n >= SP_JNL_MAX) {
+		/* No update of this library journals more than SP_JNL_MAX
+		 * words, so only a peer's write brings n here: the journal
+		 * is lost.  Mark it so (undo refuses n > SP_JNL_MAX with
+		 * -EBADMSG); the store goes on, and a commit clears the mark. */
+		store_release(&j->n, SP_JNL_MAX + 1);
+		return;
+	}
 	e = &j->e[n];
 	store_relaxed(&e->off, (uint32_t)((unsigned char *)p - s->base));
 	store_relaxed(&e->width, width);
@@ -62,6 +71,7 @@ int sp_jnl_undo(const struct sp_seg *s, struct sp_jnl *j)
 		    e[i].off < s->h.body_off || (uint64_t)e[i].off + e[i].width > s->h.size)
 			return -EBADMSG;
 	}
+	CRASH_POINT("undo.checked");
 	for (uint32_t i = n; i-- > 0;) {
 		if (e[i].width == 4)
 			store_relaxed((_Atomic uint32_t *)(void *)(s->base + e[i].off),

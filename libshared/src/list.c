@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "atomics.h"
+#include "crashpoint.h"
 #include "journal.h"
 #include "obj.h"
 #include "rmutex.h"
@@ -183,6 +184,7 @@ static int list_lock(sp_list *l, uint32_t *head, uint32_t *count)
 	*count = load_relaxed(&l->b->count);
 	if (!rc && (*head >= l->g.capacity || *count > l->g.capacity))
 		rc = -EBADMSG;
+	CRASH_POINT("list.locked");
 	if (rc)
 		sp_rmutex_unlock(&l->seg, &l->b->lock);
 	return rc;

@@ -1,11 +1,14 @@
-/* fuzz_ring.c: libFuzzer target: a ring whose segment a hostile peer rewrote, then attached and used. */
+/* fuzz_ring.c: libFuzzer target: a ring whose segment a hostile peer rewrites, before and while it is attached and used. */
 /*
- * Each input is a list of 3-byte edits (16-bit offset, new byte) applied to
- * the segment of a small, real ring holding a few records in every state.
- * The ring is then attached and driven with non-blocking calls; whatever the
- * edits, every call must return (no hang: the test's time limit catches one)
- * without touching memory outside the mapping (AddressSanitizer catches it).
- * The first input byte picks how many records to leave in the ring.
+ * Each input is a list of edits by a hostile peer (peer.h: when and where it
+ * writes which byte) to the segment of a small, real ring holding a few
+ * records in every state: before we attach, between our checks and their
+ * use, and inside our calls (the ring's crash points: "claim.locked",
+ * "take.claimed"...).  The ring is then attached and driven with
+ * non-blocking calls; whatever the edits, every call must return (no hang:
+ * the test's time limit catches one) without touching memory outside the
+ * mapping (AddressSanitizer catches it).  The first input byte picks how
+ * many records to leave in the ring.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,8 +19,11 @@
 #include <unistd.h>
 
 #include "shared/ring.h"
+#include "peer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define SEG_SIZE (12288u + 4096u)   /* the segment of a 4 KiB ring */
 
 static void fill(sp_ring *r, unsigned n)
 {
@@ -41,9 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char name[64], shm[80];
 	struct sp_ring_stat st;
 	struct sp_msg m;
-	sp_ring *r, *a;
 	unsigned char *seg;
-	size_t seg_size = 12288 + 4096;
+	sp_ring *r, *a;
 	int fd;
 
 	snprintf(name, sizeof(name), "fuzz-%ld", (long)getpid());
@@ -56,15 +61,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fd = shm_open(shm, O_RDWR, 0);
 	if (fd < 0)
 		goto out;
-	seg = mmap(NULL, seg_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	seg = mmap(NULL, SEG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
 	if (seg == MAP_FAILED)
 		goto out;
-	for (size_t i = 1; i + 3 <= size; i += 3)
-		seg[((size_t)data[i] | (size_t)data[i + 1] << 8) % seg_size] = data[i + 2];
-	munmap(seg, seg_size);
-
+	peer_start(data, size, seg, SEG_SIZE);
 	if (sp_ring_open(name, 0, NULL, &a) == 0) {
+		peer.phase = 2;
 		for (int i = 0; i < 50; i++) {
 			sp_ring_get(a, buf, sizeof(buf), SP_NOWAIT);
 			if (sp_ring_peek(a, &m, SP_NOWAIT) == 0) {
@@ -85,6 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sp_ring_seal(a);
 		sp_ring_close(a);
 	}
+	peer_stop();
+	munmap(seg, SEG_SIZE);
 out:
 	sp_ring_close(r);
 	sp_ring_unlink(name);
