@@ -97,6 +97,31 @@ START_TEST(procs)
 }
 END_TEST
 
+/* sp_pipe_create() makes the pipe with the creator's geometry and holds
+ * neither end: both ends open afterwards (with no options), and the
+ * rings have the creator's capacity. */
+START_TEST(create_no_end)
+{
+	struct sp_pipe_opts o = { .capacity = 4096, .flags = SP_PIPE_ONEWAY };
+	sp_pipe *r, *w;
+	char buf[16];
+
+	ck_assert_int_eq(sp_pipe_create(name, SP_EXCL, &o), 0);
+	ck_assert_int_eq(sp_pipe_create(name, SP_EXCL, &o), -EEXIST);
+	ck_assert_int_eq(sp_pipe_create(name, 0, NULL), 0);        /* exists: left alone */
+	ck_assert_int_eq(sp_pipe_create(name, SP_CREATE, NULL), -EINVAL);
+	ck_assert_int_eq(sp_pipe_open(name, 0, 1, NULL, &w), 0);
+	ck_assert_int_eq(sp_pipe_open(name, 0, 0, NULL, &r), 0);
+	ck_assert_uint_eq(sp_pipe_max_msg(w), 1024);
+	ck_assert_int_eq(sp_pipe_send(r, "a", 1, SP_NOWAIT), -EBADF);   /* one-way kept */
+	ck_assert_int_eq(sp_pipe_send(w, "hi", 2, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_pipe_recv(r, buf, sizeof(buf), SP_NOWAIT), 2);
+	sp_pipe_close(w);
+	ck_assert_int_eq(sp_pipe_recv(r, buf, sizeof(buf), SP_NOWAIT), -EPIPE);
+	sp_pipe_close(r);
+}
+END_TEST
+
 START_TEST(limits)
 {
 	char longname[SP_NAME_MAX + 1];
@@ -170,6 +195,7 @@ static Suite *pipe_suite(void)
 	tcase_add_test(core, duplex);
 	tcase_add_test(core, oneway);
 	tcase_add_test(core, procs);
+	tcase_add_test(core, create_no_end);
 	tcase_add_test(lim, limits);
 	tcase_add_test(crash, crash_peer);
 	tcase_add_test(crash, crash_blocked_reader);

@@ -88,6 +88,48 @@ static int ring_name(char *buf, size_t size, const char *name, char which)
 	return n < 0 || (size_t)n >= size || (size_t)n > SP_NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
+/* Creates the pipe's segment and rings (so that they get the creator's
+ * capacity whoever opens an end first), holding neither end. */
+int sp_pipe_create(const char *name, unsigned flags, const struct sp_pipe_opts *opts)
+{
+	struct sp_pipe_opts def = { 0 };
+	struct sp_ring_opts ro = { 0 };
+	char an[SP_NAME_MAX + 8], bn[SP_NAME_MAX + 8];
+	struct pipe_body g;
+	struct sp_seg seg;
+	sp_ring *r;
+	int rc;
+
+	if (!opts)
+		opts = &def;
+	if ((opts->flags & ~SP_PIPE_ONEWAY) || (flags & ~SP_EXCL))
+		return -EINVAL;
+	rc = sp_name_check(name);
+	if (!rc)
+		rc = ring_name(an, sizeof(an), name, 'a');
+	if (!rc)
+		rc = ring_name(bn, sizeof(bn), name, 'b');
+	if (rc)
+		return rc;
+	rc = sp_seg_open(&seg, name, SP_CREATE | flags, opts->mode, &pipe_ops, opts, &g);
+	if (rc)
+		return rc;
+	ro.capacity = opts->capacity;
+	ro.mode = opts->mode;
+	ro.writers = 1;        /* as sp_pipe_open() */
+	rc = sp_ring_open(an, SP_CREATE, &ro, &r);
+	if (!rc) {
+		sp_ring_close(r);
+		if (!(g.flags & SP_PIPE_ONEWAY)) {
+			rc = sp_ring_open(bn, SP_CREATE, &ro, &r);
+			if (!rc)
+				sp_ring_close(r);
+		}
+	}
+	sp_seg_close(&seg);
+	return rc;
+}
+
 int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp_pipe_opts *opts,
 		 sp_pipe **out)
 {

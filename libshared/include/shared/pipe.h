@@ -51,6 +51,12 @@ struct sp_pipe_opts {
  * (that end was closed), -EINVAL, or as sp_ring_open(). */
 int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp_pipe_opts *opts,
 		 sp_pipe **out);
+/* Creates the pipe NAME (SP_EXCL in flags: fail with -EEXIST if it exists;
+ * else an existing pipe is left as it is) with its rings, holding neither
+ * end, so that each end can then be opened by whichever process will use
+ * it (Python's Pipe() returns two ends that may both go to other
+ * processes).  Returns 0, -EEXIST, -EINVAL, or as sp_ring_open(). */
+int sp_pipe_create(const char *name, unsigned flags, const struct sp_pipe_opts *opts);
 /* Closes this end: the peer sees end of file after the data in flight. */
 void sp_pipe_close(sp_pipe *p);
 /* Removes the pipe's objects.  Returns 0 or -ENOENT. */
