@@ -49,10 +49,15 @@ else
   say = @printf '  %-6s %s\n' '$(1)' '$(2)'
 endif
 
-# System packages this project needs, as Debian names them.
-DEB_PKGS := build-essential pkg-config liblz4-dev lz4 check util-linux procps
+# System packages this project needs, as Debian names them.  The Python ones run the
+# package's tests and its judges (CPython's multiprocessing tests, fasteners' tests).
+PY_VER  := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3.11)
+DEB_PKGS := build-essential pkg-config liblz4-dev lz4 check util-linux procps \
+	python3 python3-pytest python3-fasteners libpython$(PY_VER)-testsuite
 DEPS_OK := $(shell pkg-config --exists check liblz4 2>/dev/null && command -v lz4 >/dev/null && \
-	     command -v pgrep >/dev/null && echo yes)
+	     command -v pgrep >/dev/null && \
+	     /usr/bin/python3 -c 'import pytest, fasteners' 2>/dev/null && \
+	     test -f /usr/lib/python$(PY_VER)/test/_test_multiprocessing.py && echo yes)
 
 LZ4_CFLAGS   = $(shell pkg-config --cflags liblz4 2>/dev/null)
 LZ4_LIBS     = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4)
