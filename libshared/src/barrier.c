@@ -57,6 +57,9 @@ static int bar_lock(sp_barrier *bar)
 	struct sp_wait w;
 	int rc;
 
+	if (sp_seg_inherited(&bar->y.seg))
+		return -ECHILD;
+
 	sp_wait_start(&w, SP_FOREVER);
 	rc = sp_rmutex_lock(&bar->y.seg, &bar->y.b->lock, &w);
 	if (rc == -EOWNERDEAD) {
@@ -99,6 +102,9 @@ int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
 	uint32_t n, r, res;
 	struct sp_wait w;
 	int rc;
+
+	if (sp_seg_inherited(&bar->y.seg))
+		return -ECHILD;
 
 	sp_wait_start(&w, timeout_ns);
 	rc = bar_lock(bar);
@@ -211,10 +217,15 @@ unsigned sp_barrier_n_waiting(sp_barrier *bar)
 	/* Relaxed: a snapshot. */
 	uint32_t n = load_relaxed(&bar->y.b->count);
 
+	if (sp_seg_inherited(&bar->y.seg))
+		return 0;
 	return n < bar->y.g.param ? n : 0;
 }
 
 int sp_barrier_broken(sp_barrier *bar)
 {
+	if (sp_seg_inherited(&bar->y.seg))
+		return -ECHILD;
+
 	return load_relaxed(&bar->y.b->broken) != 0;
 }

@@ -28,12 +28,18 @@ int sp_cond_acquire(sp_cond *c, long long timeout_ns)
 {
 	struct sp_wait w;
 
+	if (sp_seg_inherited(&c->y.seg))
+		return -ECHILD;
+
 	sp_wait_start(&w, timeout_ns);
 	return sp_rmutex_lock(&c->y.seg, &c->y.b->lock, &w);
 }
 
 int sp_cond_release(sp_cond *c)
 {
+	if (sp_seg_inherited(&c->y.seg))
+		return -ECHILD;
+
 	return sp_rmutex_unlock(&c->y.seg, &c->y.b->lock);
 }
 
@@ -50,6 +56,9 @@ int sp_cond_wait(sp_cond *c, long long timeout_ns)
 	struct sp_wait w, forever;
 	uint32_t t, st;
 	int rc = 0, lrc;
+
+	if (sp_seg_inherited(&c->y.seg))
+		return -ECHILD;
 
 	if (!held(c))
 		return -EPERM;
@@ -97,6 +106,9 @@ int sp_cond_wait_for(sp_cond *c, int (*pred)(void *arg), void *arg, long long ti
 {
 	struct sp_wait w;
 
+	if (sp_seg_inherited(&c->y.seg))
+		return -ECHILD;
+
 	if (!held(c))
 		return -EPERM;
 	sp_wait_start(&w, timeout_ns);
@@ -126,6 +138,9 @@ static int notify(sp_cond *c, unsigned n)
 {
 	struct sync_body *b = c->y.b;
 	unsigned woken = 0;
+
+	if (sp_seg_inherited(&c->y.seg))
+		return -ECHILD;
 
 	if (!held(c))
 		return -EPERM;

@@ -212,6 +212,9 @@ static int dict_lock(sp_dict *d)
 	struct sp_wait w;
 	int rc;
 
+	if (sp_seg_inherited(&d->seg))
+		return -ECHILD;
+
 	sp_wait_start(&w, SP_FOREVER);
 	rc = sp_rmutex_lock(&d->seg, &d->b->lock, &w);
 	if (rc == -EOWNERDEAD) {
@@ -515,6 +518,8 @@ size_t sp_dict_len(sp_dict *d)
 	/* Relaxed: a snapshot. */
 	uint32_t n = load_relaxed(&d->b->count);
 
+	if (sp_seg_inherited(&d->seg))
+		return 0;
 	return n <= d->g.capacity ? n : 0;
 }
 

@@ -25,6 +25,9 @@ void sp_event_close(sp_event *e)
 
 int sp_event_set(sp_event *e)
 {
+	if (sp_seg_inherited(&e->y.seg))
+		return -ECHILD;
+
 	/* seq_cst: pairs with the waiter's futex check (the kernel reads the
 	 * word after queueing the waiter): either the waiter sees 1 or it is
 	 * queued before our wake-up.  Release: whatever the setter wrote
@@ -36,6 +39,9 @@ int sp_event_set(sp_event *e)
 
 int sp_event_clear(sp_event *e)
 {
+	if (sp_seg_inherited(&e->y.seg))
+		return -ECHILD;
+
 	/* Release: nothing to publish, but keeps clear() after the caller's
 	 * earlier stores, as a reader of the flag would expect. */
 	store_release(&e->y.b->count, 0);
@@ -44,6 +50,9 @@ int sp_event_clear(sp_event *e)
 
 int sp_event_is_set(sp_event *e)
 {
+	if (sp_seg_inherited(&e->y.seg))
+		return -ECHILD;
+
 	/* Acquire: pairs with set(): the setter's data is visible. */
 	return load_acquire(&e->y.b->count) != 0;
 }
@@ -51,6 +60,9 @@ int sp_event_is_set(sp_event *e)
 int sp_event_wait(sp_event *e, long long timeout_ns)
 {
 	struct sp_wait w;
+
+	if (sp_seg_inherited(&e->y.seg))
+		return -ECHILD;
 
 	sp_wait_start(&w, timeout_ns);
 	for (;;) {

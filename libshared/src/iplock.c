@@ -6,32 +6,43 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fork.h"
 #include "shared/iplock.h"
 #include "wait.h"
 
+/*
+ * Both locks belong to the open file description of fd, the handle's only
+ * descriptor: registered (fork.h), so that a forked child closes its copy
+ * and the locks follow the process that took them, not its children.
+ */
 struct sp_iplock {
-	int fd;
-	int held;            /* 0, 1 exclusive, 2 shared */
+	struct sp_handle reg;  /* reg.fd[0]: the file */
+	int held;              /* 0, 1 exclusive, 2 shared */
 };
 
 int sp_iplock_open(const char *path, unsigned mode, sp_iplock **out)
 {
 	sp_iplock *l;
-	int fd;
+	int rc;
 
 	if (!path || !out || (mode & ~0777u))
 		return -EINVAL;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	rc = sp_handle_add(&l->reg);
+	if (rc) {
+		free(l);
+		return rc;
+	}
 	/* Read and write: a read lock needs a readable descriptor and a write
 	 * lock a writable one. */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, mode ? mode : 0644);
-	if (fd < 0)
-		return -errno;
-	l = calloc(1, sizeof(*l));
-	if (!l) {
-		close(fd);
-		return -ENOMEM;
+	rc = sp_fd_open(&l->reg.fd[0], path, O_RDWR | O_CREAT | O_NOCTTY, mode ? mode : 0644, 0);
+	if (rc < 0) {
+		sp_handle_remove(&l->reg);
+		free(l);
+		return rc;
 	}
-	l->fd = fd;
 	*out = l;
 	return 0;
 }
@@ -40,7 +51,10 @@ void sp_iplock_close(sp_iplock *l)
 {
 	if (!l)
 		return;
-	close(l->fd);        /* drops both locks: this is their only descriptor */
+	/* Drops both locks: this is their only descriptor.  (A forked
+	 * child's copy was closed at the fork: nothing to drop.) */
+	sp_fd_close(&l->reg.fd[0]);
+	sp_handle_remove(&l->reg);
 	free(l);
 }
 
@@ -76,13 +90,13 @@ static int try_ofd(int fd, short type, int block)
 /* One round: both locks in order, or neither. */
 static int try_both(sp_iplock *l, int shared, int block)
 {
-	int rc = try_flock(l->fd, shared, block);
+	int rc = try_flock(l->reg.fd[0], shared, block);
 
 	if (rc)
 		return rc;
-	rc = try_ofd(l->fd, shared ? F_RDLCK : F_WRLCK, block);
+	rc = try_ofd(l->reg.fd[0], shared ? F_RDLCK : F_WRLCK, block);
 	if (rc)
-		flock(l->fd, LOCK_UN);
+		flock(l->reg.fd[0], LOCK_UN);
 	return rc;
 }
 
@@ -91,6 +105,8 @@ int sp_iplock_acquire(sp_iplock *l, unsigned flags, long long timeout_ns)
 	int shared = !!(flags & SP_IPLOCK_SHARED);
 	int64_t deadline, nap = 1000000;
 
+	if (l->reg.inherited)
+		return -ECHILD;
 	if (flags & ~SP_IPLOCK_SHARED)
 		return -EINVAL;
 	if (l->held)
@@ -133,16 +149,20 @@ int sp_iplock_release(sp_iplock *l)
 {
 	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0 };
 
+	if (l->reg.inherited)
+		return -ECHILD;
 	if (!l->held)
 		return -EPERM;
 	/* Reverse order of taking. */
-	fcntl(l->fd, F_OFD_SETLK, &fl);
-	flock(l->fd, LOCK_UN);
+	fcntl(l->reg.fd[0], F_OFD_SETLK, &fl);
+	flock(l->reg.fd[0], LOCK_UN);
 	l->held = 0;
 	return 0;
 }
 
 int sp_iplock_held(const sp_iplock *l)
 {
+	if (l->reg.inherited)
+		return -ECHILD;
 	return l->held;
 }

@@ -174,6 +174,9 @@ static int list_lock(sp_list *l, uint32_t *head, uint32_t *count)
 	struct sp_wait w;
 	int rc;
 
+	if (sp_seg_inherited(&l->seg))
+		return -ECHILD;
+
 	sp_wait_start(&w, SP_FOREVER);
 	rc = sp_rmutex_lock(&l->seg, &l->b->lock, &w);
 	if (rc == -EOWNERDEAD)
@@ -340,6 +343,8 @@ size_t sp_list_len(sp_list *l)
 	/* Relaxed: a snapshot. */
 	uint32_t n = load_relaxed(&l->b->count);
 
+	if (sp_seg_inherited(&l->seg))
+		return 0;
 	return n <= l->g.capacity ? n : 0;
 }
 

@@ -32,17 +32,26 @@ int sp_lock_acquire(sp_lock *l, long long timeout_ns)
 {
 	struct sp_wait w;
 
+	if (sp_seg_inherited(&l->y.seg))
+		return -ECHILD;
+
 	sp_wait_start(&w, timeout_ns);
 	return sp_rmutex_lock(&l->y.seg, &l->y.b->lock, &w);
 }
 
 int sp_lock_release(sp_lock *l)
 {
+	if (sp_seg_inherited(&l->y.seg))
+		return -ECHILD;
+
 	return sp_rmutex_unlock(&l->y.seg, &l->y.b->lock);
 }
 
 int sp_lock_locked(sp_lock *l)
 {
+	if (sp_seg_inherited(&l->y.seg))
+		return -ECHILD;
+
 	/* Relaxed: a snapshot for display; orders nothing. */
 	return load_relaxed(&l->y.b->lock.owner) != 0;
 }
@@ -68,6 +77,9 @@ int sp_rlock_acquire(sp_rlock *l, long long timeout_ns)
 	uint32_t n;
 	int rc;
 
+	if (sp_seg_inherited(&l->y.seg))
+		return -ECHILD;
+
 	/* Relaxed: only we ever store our own token into owner, so reading it
 	 * back needs no ordering; count is ours while we own the lock. */
 	if (load_relaxed(&b->lock.owner) == l->y.seg.token) {
@@ -89,6 +101,9 @@ int sp_rlock_release(sp_rlock *l)
 	struct sync_body *b = l->y.b;
 	uint32_t n;
 
+	if (sp_seg_inherited(&l->y.seg))
+		return -ECHILD;
+
 	if (load_relaxed(&b->lock.owner) != l->y.seg.token)
 		return -EPERM;
 	n = load_relaxed(&b->count);
@@ -103,6 +118,9 @@ int sp_rlock_release(sp_rlock *l)
 unsigned sp_rlock_count(sp_rlock *l)
 {
 	struct sync_body *b = l->y.b;
+
+	if (sp_seg_inherited(&l->y.seg))
+		return 0;
 
 	if (load_relaxed(&b->lock.owner) != l->y.seg.token)
 		return 0;

@@ -213,10 +213,13 @@ void sp_pipe_close(sp_pipe *p)
 	}
 	if (p->in)
 		sp_ring_close(p->in);   /* a pending record is simply dropped */
-	/* Release: closed is visible to whoever sees the end free. */
-	store_release(&p->b->closed[p->end], 1);
-	t = p->seg.token;
-	cas_acq_rel(&p->b->holder[p->end], &t, 0);
+	/* A forked child's copy: the end is its parent's (fork.h). */
+	if (!sp_seg_inherited(&p->seg)) {
+		/* Release: closed is visible to whoever sees the end free. */
+		store_release(&p->b->closed[p->end], 1);
+		t = p->seg.token;
+		cas_acq_rel(&p->b->holder[p->end], &t, 0);
+	}
 	sp_seg_close(&p->seg);
 	free(p);
 }
@@ -276,6 +279,9 @@ int sp_pipe_send(sp_pipe *p, const void *buf, size_t len, long long timeout_ns)
 {
 	struct sp_wait w;
 
+	if (sp_seg_inherited(&p->seg))
+		return -ECHILD;
+
 	if (!p->out)
 		return -EBADF;
 	sp_wait_start(&w, timeout_ns);
@@ -333,6 +339,9 @@ ssize_t sp_pipe_recv(sp_pipe *p, void *buf, size_t size, long long timeout_ns)
 	size_t len;
 	int rc;
 
+	if (sp_seg_inherited(&p->seg))
+		return -ECHILD;
+
 	if (!p->in)
 		return -EBADF;
 	rc = fetch(p, timeout_ns);
@@ -350,6 +359,9 @@ ssize_t sp_pipe_recv(sp_pipe *p, void *buf, size_t size, long long timeout_ns)
 int sp_pipe_poll(sp_pipe *p, long long timeout_ns)
 {
 	int rc;
+
+	if (sp_seg_inherited(&p->seg))
+		return -ECHILD;
 
 	if (!p->in)
 		return -EBADF;

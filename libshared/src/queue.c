@@ -147,7 +147,7 @@ void sp_queue_close(sp_queue *q)
 		return;
 	/* A pending record we never returned is redelivered by the ring. */
 	sp_ring_close(q->ring);
-	if (q->joinable) {
+	if (q->joinable && !sp_seg_inherited(&q->y.seg)) {
 		struct sync_ent *me = &q->y.b->ent[q->y.idx];
 
 		give_up(q, me, q->y.seg.token, 0);
@@ -179,6 +179,9 @@ int sp_queue_put(sp_queue *q, const void *buf, size_t len, long long timeout_ns)
 	struct sp_msg m;
 	int rc;
 
+	if (sp_seg_inherited(&q->y.seg))
+		return -ECHILD;
+
 	if (shut(q))
 		return -ESHUTDOWN;
 	if (!q->joinable) {
@@ -204,6 +207,9 @@ ssize_t sp_queue_get(sp_queue *q, void *buf, size_t size, long long timeout_ns)
 	struct sp_msg m;
 	size_t len;
 	int rc;
+
+	if (sp_seg_inherited(&q->y.seg))
+		return -ECHILD;
 
 	if (q->has_pending) {
 		m = q->pending;
@@ -233,6 +239,9 @@ ssize_t sp_queue_get(sp_queue *q, void *buf, size_t size, long long timeout_ns)
 
 int sp_queue_shutdown(sp_queue *q)
 {
+	if (sp_seg_inherited(&q->y.seg))
+		return -ECHILD;
+
 	/* Release: puts that see the flag fail; the seal wakes blocked gets. */
 	store_release(&q->y.b->broken, 1);
 	sp_ring_seal(q->ring);
@@ -241,6 +250,9 @@ int sp_queue_shutdown(sp_queue *q)
 
 int sp_queue_is_shutdown(sp_queue *q)
 {
+	if (sp_seg_inherited(&q->y.seg))
+		return -ECHILD;
+
 	return shut(q);
 }
 
@@ -249,6 +261,9 @@ int sp_queue_task_done(sp_queue *q)
 	struct sync_body *b = q->y.b;
 	struct sync_ent *me;
 	uint32_t cur, a;
+
+	if (sp_seg_inherited(&q->y.seg))
+		return -ECHILD;
 
 	if (!q->joinable)
 		return -ENOTSUP;
@@ -272,6 +287,9 @@ int sp_queue_join(sp_queue *q, long long timeout_ns)
 	struct sync_body *b = q->y.b;
 	struct sp_wait w;
 
+	if (sp_seg_inherited(&q->y.seg))
+		return -ECHILD;
+
 	if (!q->joinable)
 		return -ENOTSUP;
 	sp_wait_start(&w, timeout_ns);
@@ -293,6 +311,9 @@ int sp_queue_join(sp_queue *q, long long timeout_ns)
 
 unsigned sp_queue_unfinished(sp_queue *q)
 {
+	if (sp_seg_inherited(&q->y.seg))
+		return 0;
+
 	return load_relaxed(&q->y.b->count);
 }
 

@@ -190,11 +190,13 @@ void sp_ring_close(sp_ring *r)
 {
 	if (!r)
 		return;
-	if (r->seg.base && r->reserved)
-		sp_ring_abandon_mine(r);
-	if (r->seg.base && r->unadvanced)
-		sp_ring_advance(r);
-	if (r->seg.base) {
+	/* A forked child's copy: its reservations, records and bias are the
+	 * parent's (fork.h); only our memory goes. */
+	if (r->seg.base && !sp_seg_inherited(&r->seg)) {
+		if (r->reserved)
+			sp_ring_abandon_mine(r);
+		if (r->unadvanced)
+			sp_ring_advance(r);
 		sp_ring_bias_drop(r, ROLE_WRITER);
 		sp_ring_bias_drop(r, ROLE_READER);
 	}

@@ -317,6 +317,9 @@ static inline __attribute__((always_inline)) int take(sp_ring *r, struct sp_msg 
 
 int sp_ring_peek(sp_ring *r, struct sp_msg *m, long long timeout_ns)
 {
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+
 	return take(r, m, SIZE_MAX, NULL, timeout_ns);
 }
 
@@ -350,6 +353,9 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m)
 	struct sp_rec *h = rec_at(r, m->pos);
 	uint64_t exp = m->cookie;
 
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+
 	if (CTL_STATE(exp) != REC_TAKEN || CTL_TOKEN(exp) != r->seg.token)
 		return -EINVAL;
 	/* Only we move a record we hold (adopters take only from the dead, and
@@ -372,8 +378,11 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m)
 ssize_t sp_ring_get(sp_ring *r, void *buf, size_t bufsize, long long timeout_ns)
 {
 	struct sp_msg m;
-	int rc = take(r, &m, bufsize, buf, timeout_ns);
+	int rc;
 
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+	rc = take(r, &m, bufsize, buf, timeout_ns);
 	if (rc)
 		return rc;
 	if (m.cookie) {

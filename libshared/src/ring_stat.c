@@ -1,10 +1,14 @@
 /* ring_stat.c: the ring's queries: stat, size, empty, full, closed. */
+#include <errno.h>
 #include <string.h>
 
 #include "ring_int.h"
 
 int sp_ring_closed(sp_ring *r)
 {
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+
 	return ring_closed(r);
 }
 
@@ -23,6 +27,9 @@ int sp_ring_stat(sp_ring *r, struct sp_ring_stat *st)
 {
 	struct sp_ring_body *b = r->b;
 	uint64_t rel, wc;
+
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
 
 	memset(st, 0, sizeof(*st));
 	/* Readers move rd_release lazily; move it now so `used` is exact
@@ -67,6 +74,9 @@ size_t sp_ring_size(sp_ring *r)
 	uint64_t in = sp_seg_count(&r->seg, CNT_RECS_IN);
 	uint64_t out = sp_seg_count(&r->seg, CNT_RECS_OUT);
 
+	if (sp_seg_inherited(&r->seg))
+		return 0;
+
 	return in > out ? (size_t)(in - out) : 0;
 }
 
@@ -75,6 +85,9 @@ int sp_ring_empty(sp_ring *r)
 	struct sp_ring_body *b = r->b;
 	uint64_t q = load_acquire(&b->rd_claim), w = load_acquire(&b->wr_claim), stride;
 	uint64_t c;
+
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
 
 	if (q >= w)
 		return 1;
@@ -86,6 +99,9 @@ int sp_ring_full(sp_ring *r)
 {
 	struct sp_ring_body *b = r->b;
 	uint64_t rel, w;
+
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
 
 	sp_ring_advance(r);
 	rel = load_acquire(&b->rd_release);

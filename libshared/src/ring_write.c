@@ -162,8 +162,11 @@ static inline __attribute__((always_inline)) int claim(sp_ring *r, size_t len, s
 
 int sp_ring_reserve(sp_ring *r, size_t len, struct sp_msg *m, long long timeout_ns)
 {
-	int rc = claim(r, len, m, NULL, timeout_ns);
+	int rc;
 
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+	rc = claim(r, len, m, NULL, timeout_ns);
 	if (rc == 0) {
 		r->reserved++;
 		CRASH_POINT("reserve.done");
@@ -183,6 +186,9 @@ int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
 {
 	struct sp_rec *h = rec_at(r, m->pos);
 	uint64_t exp = m->cookie;
+
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
 
 	if (len > m->len || !r->reserved || CTL_STATE(exp) != REC_CLAIMED ||
 	    CTL_TOKEN(exp) != r->seg.token)
@@ -208,6 +214,9 @@ int sp_ring_cancel(sp_ring *r, struct sp_msg *m)
 {
 	uint64_t exp = m->cookie;
 
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+
 	if (!r->reserved || CTL_STATE(exp) != REC_CLAIMED || CTL_TOKEN(exp) != r->seg.token)
 		return -EINVAL;
 	/* A CAS, as close's sp_ring_abandon_mine() does: off the hot path, and it
@@ -231,6 +240,9 @@ int sp_ring_put(sp_ring *r, const void *buf, size_t len, long long timeout_ns)
 	struct sp_msg m;
 	int rc;
 
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+
 	if (len > PUT_INLINE_MAX) {
 		rc = sp_ring_reserve(r, len, &m, timeout_ns);
 		if (rc)
@@ -246,6 +258,9 @@ int sp_ring_put(sp_ring *r, const void *buf, size_t len, long long timeout_ns)
 
 int sp_ring_seal(sp_ring *r)
 {
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+
 	if (r->sealed)
 		return 0;
 	if (r->reserved)

@@ -80,5 +80,9 @@ int sp_rmutex_unlock(const struct sp_seg *s, struct sp_rmutex *m)
 
 int sp_rmutex_drop(const struct sp_seg *s, struct sp_rmutex *m)
 {
+	/* A forked child's copy of the handle carries its parent's token:
+	 * the mutex, if held, is the parent's (fork.h). */
+	if (sp_seg_inherited(s))
+		return 0;
 	return sp_rmutex_unlock(s, m) == 0;
 }

@@ -13,6 +13,7 @@
 
 #include "shared/ring.h"
 #include "crashpoint.h"
+#include "fork.h"
 
 _Static_assert(sizeof(struct sp_slot) == 64, "participant slot is one cache line");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2 && ATOMIC_LLONG_LOCK_FREE == 2,
@@ -70,10 +71,11 @@ static int flock_retry(int fd, int op)
 	return 0;
 }
 
-/* Opens NAME's lock file and takes its flock, making sure the file we lock is
- * still the one at the path (a concurrent unlink may have replaced it: then
- * our lock would serialise nothing). */
-static int lock_file_open(const char *name, int create, unsigned mode, int *fdp)
+/* Opens NAME's lock file into *slot (a registered handle's, fork.h) and
+ * takes its flock, making sure the file we lock is still the one at the
+ * path (a concurrent unlink may have replaced it: then our lock would
+ * serialise nothing).  On failure *slot is -1. */
+static int lock_file_open(const char *name, int create, unsigned mode, int *slot)
 {
 	char path[256];
 	struct stat a, b;
@@ -85,33 +87,31 @@ static int lock_file_open(const char *name, int create, unsigned mode, int *fdp)
 	for (;;) {
 		int made = 0;
 
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 && errno == ENOENT && create) {
-			fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_CREAT | O_EXCL, 0600);
+		fd = sp_fd_open(slot, path, O_RDWR | O_NOFOLLOW, 0, 0);
+		if (fd == -ENOENT && create) {
+			fd = sp_fd_open(slot, path, O_RDWR | O_NOFOLLOW | O_CREAT | O_EXCL, 0600, 0);
 			made = fd >= 0;
-			if (fd < 0 && errno == EEXIST)
+			if (fd == -EEXIST)
 				continue;
 		}
 		if (fd < 0)
-			return -errno;
+			return fd;
 		/* umask does not apply to fchmod, so the mode is exactly as asked. */
 		if (made && fchmod(fd, mode) < 0) {
 			rc = -errno;
-			close(fd);
+			sp_fd_close(slot);
 			unlink(path);
 			return rc;
 		}
 		rc = flock_retry(fd, LOCK_EX);
 		if (rc) {
-			close(fd);
+			sp_fd_close(slot);
 			return rc;
 		}
 		if (fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev) {
-			*fdp = fd;
+		    a.st_dev == b.st_dev)
 			return 0;
-		}
-		close(fd);        /* unlinked or replaced under us: try again */
+		sp_fd_close(slot);      /* unlinked or replaced under us: try again */
 		if (!create)
 			return -ENOENT;
 	}
@@ -213,7 +213,7 @@ static int join(struct sp_seg *s)
 
 	for (unsigned i = 0; i < s->nslots; i++) {
 		struct sp_slot *sl = &s->slots[i];
-		int rc = ofd_lock(s->lockfd, F_OFD_SETLK, F_WRLCK, 1 + (off_t)i, NULL);
+		int rc = ofd_lock(s->reg.fd[SEG_LOCK_FD], F_OFD_SETLK, F_WRLCK, 1 + (off_t)i, NULL);
 		uint32_t gen;
 
 		if (rc == -EAGAIN || rc == -EACCES)
@@ -250,11 +250,11 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 	int create = !!(flags & SP_CREATE);
 	char shm[160];
 	uint64_t file_size;
+	int *shmfd = &s->reg.fd[SEG_SHM_FD];
 	int fd = -1, rc, fresh = 0;
 	size_t size = 0;
 
 	memset(s, 0, sizeof(*s));
-	s->lockfd = -1;
 	rc = sp_name_check(name);
 	if (rc)
 		return rc;
@@ -266,35 +266,41 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 	rc = sp_seg_shm_name(shm, sizeof(shm), name, NULL);
 	if (rc)
 		return rc;
+	/* Registered before the first descriptor exists: a fork from another
+	 * thread while we open leaves the child none of ours (fork.h). */
+	rc = sp_handle_add(&s->reg);
+	if (rc)
+		return rc;
 	if (!create) {
 		/* Attaching: the segment must exist.  Its lock file may not (a
 		 * peer or an admin removed it): then make one, with the
 		 * segment's permissions. */
 		struct stat sst;
 
-		fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
-		if (fd < 0)
-			return -errno;
+		fd = sp_fd_open(shmfd, shm, O_RDWR, 0, 1);
+		if (fd < 0) {
+			rc = fd;
+			goto fail;
+		}
 		rc = fstat(fd, &sst) < 0 ? -errno : 0;
-		close(fd);
-		fd = -1;
+		sp_fd_close(shmfd);
 		if (rc)
-			return rc;
+			goto fail;
 		mode = sst.st_mode & 0777;
 	}
-	rc = lock_file_open(name, 1, mode, &s->lockfd);
+	rc = lock_file_open(name, 1, mode, &s->reg.fd[SEG_LOCK_FD]);
 	if (rc)
-		return rc;
+		goto fail;
 
 	/* Under the flock from here on: nobody else creates, repairs or
 	 * removes this object until we are done. */
-	fd = shm_open(shm, O_RDWR | O_CLOEXEC, 0);
-	if (fd < 0 && errno == ENOENT && create) {
-		fd = shm_open(shm, O_RDWR | O_CLOEXEC | O_CREAT | O_EXCL, mode);
+	fd = sp_fd_open(shmfd, shm, O_RDWR, 0, 1);
+	if (fd == -ENOENT && create) {
+		fd = sp_fd_open(shmfd, shm, O_RDWR | O_CREAT | O_EXCL, mode, 1);
 		fresh = 1;
 	}
 	if (fd < 0) {
-		rc = -errno;
+		rc = fd;
 		if (rc == -ENOENT) {
 			/* Removed since we looked: do not leave the lock
 			 * file we may have made (we hold its flock, so no
@@ -409,8 +415,8 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 	if (rc)
 		goto fail_fresh;
 	CRASH_POINT("open.joined");
-	close(fd);
-	flock_retry(s->lockfd, LOCK_UN);
+	sp_fd_close(shmfd);
+	flock_retry(s->reg.fd[SEG_LOCK_FD], LOCK_UN);
 	return 0;
 
 fail_fresh:
@@ -429,16 +435,17 @@ fail:
 	if (s->base)
 		munmap(s->base, s->map_size);
 	s->base = NULL;
-	if (fd >= 0)
-		close(fd);
-	close(s->lockfd);
-	s->lockfd = -1;
+	sp_fd_close(shmfd);
+	sp_fd_close(&s->reg.fd[SEG_LOCK_FD]);
+	sp_handle_remove(&s->reg);
 	return rc;
 }
 
 void sp_seg_close(struct sp_seg *s)
 {
-	if (s->me) {
+	/* A forked child's copy of its parent's handle: the slot is the
+	 * parent's, and so is everything in the segment (fork.h). */
+	if (s->me && !s->reg.inherited) {
 		struct sp_slot *sl = s->me;
 
 		for (unsigned k = 0; k < SP_SLOT_COUNTERS; k++)
@@ -451,17 +458,17 @@ void sp_seg_close(struct sp_seg *s)
 	}
 	if (s->base)
 		munmap(s->base, s->map_size);
-	if (s->lockfd >= 0)
-		close(s->lockfd);       /* drops our OFD byte */
+	sp_fd_close(&s->reg.fd[SEG_LOCK_FD]);     /* drops our OFD byte */
+	sp_handle_remove(&s->reg);
 	s->base = NULL;
 	s->me = NULL;
-	s->lockfd = -1;
 }
 
 int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops)
 {
 	char shm[160], path[256];
-	int fd, rc, locked;
+	struct sp_handle lock;   /* registered while it holds the flock (fork.h) */
+	int rc;
 
 	rc = sp_name_check(name);
 	if (rc)
@@ -469,13 +476,17 @@ int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops)
 	if (sp_seg_shm_name(shm, sizeof(shm), name, NULL) ||
 	    sp_seg_lock_path(path, sizeof(path), name))
 		return -ENAMETOOLONG;
-	locked = lock_file_open(name, 0, 0, &fd) == 0;
+	rc = sp_handle_add(&lock);
+	if (rc)
+		return rc;
+	/* Without the lock file (gone already), remove what is there. */
+	lock_file_open(name, 0, 0, &lock.fd[0]);
 	rc = shm_unlink(shm) < 0 ? -errno : 0;
 	if (ops && ops->extra_unlink)
 		ops->extra_unlink(name);
 	unlink(path);
-	if (locked)
-		close(fd);
+	sp_fd_close(&lock.fd[0]);
+	sp_handle_remove(&lock);
 	return rc;
 }
 
@@ -500,7 +511,7 @@ int sp_seg_alive(const struct sp_seg *s, uint32_t t)
 	 * that attachment is over, whatever process holds the slot now. */
 	if (atomic_load_explicit(&s->slots[i].token, memory_order_acquire) != t)
 		return 0;
-	held = sp_seg_slot_held(s->lockfd, i);
+	held = sp_seg_slot_held(s->reg.fd[SEG_LOCK_FD], i);
 	/* Cannot tell: assume alive, never take from the living. */
 	return held != 0;
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fork.h"
+
 /*
  * Every named object of this library is a pair of files in /dev/shm:
  *
@@ -108,6 +110,8 @@ struct sp_slot {
  * each once per use, and bounds-checks what it read before using it.
  */
 
+enum { SEG_LOCK_FD = 0, SEG_SHM_FD = 1 };
+
 /* An open object in this process. */
 struct sp_seg {
 	unsigned char *base;     /* the mapping */
@@ -119,7 +123,8 @@ struct sp_seg {
 	struct sp_slot *me;      /* this handle's slot */
 	uint32_t nslots;         /* h.nslots */
 	uint32_t token;          /* this handle's token */
-	int lockfd;              /* the lock file (O_CLOEXEC), holds our OFD byte */
+	struct sp_handle reg;    /* fork.h: fd[SEG_LOCK_FD] the lock file, holding our OFD
+				  * byte; fd[SEG_SHM_FD] the segment, while opening */
 	unsigned created;        /* 1 if this open created the object */
 	char name[101];
 };
@@ -157,8 +162,16 @@ struct sp_seg_ops {
  * (see ring.h). */
 int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mode,
 		const struct sp_seg_ops *ops, const void *arg, void *geom);
-/* Leaves the participant table and unmaps. */
+/* Leaves the participant table and unmaps.  For an inherited handle (a
+ * forked child's copy), only unmaps: the slot is the parent's. */
 void sp_seg_close(struct sp_seg *s);
+
+/* Is s a forked child's copy of a handle its parent opened?  Every call on
+ * it fails with -ECHILD then, and touches nothing shared (fork.h). */
+static inline int sp_seg_inherited(const struct sp_seg *s)
+{
+	return __builtin_expect(s->reg.inherited != 0, 0);
+}
 /* Removes NAME's segment, lock file and extra objects.  Returns 0 or -ENOENT. */
 int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops);
 

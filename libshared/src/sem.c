@@ -103,6 +103,9 @@ int sp_sem_acquire(sp_sem *s, long long timeout_ns)
 	int undo = !!(s->y.g.flags & SP_SEM_UNDO), must_reap = 1;
 	struct sp_wait w;
 
+	if (sp_seg_inherited(&s->y.seg))
+		return -ECHILD;
+
 	sp_wait_start(&w, timeout_ns);
 	for (;;) {
 		uint32_t v;
@@ -170,6 +173,9 @@ int sp_sem_release(sp_sem *s, unsigned n)
 	uint32_t v;
 	int rc;
 
+	if (sp_seg_inherited(&s->y.seg))
+		return -ECHILD;
+
 	if (n == 0)
 		return -EINVAL;
 	rc = sem_lock(s);
@@ -204,12 +210,17 @@ int sp_sem_value(sp_sem *s)
 	/* Relaxed: a snapshot. */
 	uint32_t v = load_relaxed(&s->y.b->count);
 
+	if (sp_seg_inherited(&s->y.seg))
+		return -ECHILD;
 	return v > SP_SEM_VALUE_MAX ? -EBADMSG : (int)v;
 }
 
 unsigned sp_sem_held(sp_sem *s)
 {
 	struct sync_ent *me = &s->y.b->ent[s->y.idx];
+
+	if (sp_seg_inherited(&s->y.seg))
+		return 0;
 
 	if (load_relaxed(&me->token) != s->y.seg.token)
 		return 0;

@@ -117,7 +117,8 @@ int sp_shm_unlink(const char *name)
 	return sp_obj_unlink_kind(name, SP_KIND_SHM, &shm_ops);
 }
 
-void *sp_shm_data(sp_shm *m) { return m->data; }
+/* NULL in a forked child: the bytes are its parent's (fork.h). */
+void *sp_shm_data(sp_shm *m) { return sp_seg_inherited(&m->seg) ? NULL : m->data; }
 size_t sp_shm_size(const sp_shm *m) { return m->size; }
 
 /* ------------------------------------------------------------ listing */
@@ -281,6 +282,7 @@ static int remove_one(const char *name, void *arg)
 {
 	struct stale_arg *sa = arg;
 	char shm[160], lock[256], sem[200];
+	struct sp_handle h;      /* registered while it holds the flock (fork.h) */
 	struct sp_obj_info info;
 	int fd;
 
@@ -290,9 +292,13 @@ static int remove_one(const char *name, void *arg)
 		return 0;
 	if (sp_seg_shm_name(shm, sizeof(shm), name, NULL) || sp_seg_lock_path(lock, sizeof(lock), name))
 		return 0;
-	fd = open(lock, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (sp_handle_add(&h))
+		return 0;
+	fd = sp_fd_open(&h.fd[0], lock, O_RDWR | O_NOFOLLOW, 0, 0);
 	if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		close(fd);          /* being opened or removed right now: leave it */
+		/* Being opened or removed right now: leave it. */
+		sp_fd_close(&h.fd[0]);
+		sp_handle_remove(&h);
 		return 0;
 	}
 	/* Under the flock nobody can join: check again, then remove. */
@@ -308,8 +314,8 @@ static int remove_one(const char *name, void *arg)
 		unlink(lock);
 		sa->removed++;
 	}
-	if (fd >= 0)
-		close(fd);
+	sp_fd_close(&h.fd[0]);
+	sp_handle_remove(&h);
 	return 0;
 }
 

@@ -172,12 +172,16 @@ int sp_value_unlink(const char *name)
 enum sp_type sp_value_type(const sp_value *v) { return v->type; }
 uint64_t sp_value_length(const sp_value *v) { return v->length; }
 size_t sp_value_elem_size(const sp_value *v) { return v->elem; }
-void *sp_value_data(sp_value *v) { return v->data; }
+/* NULL in a forked child: the data is its parent's (fork.h). */
+void *sp_value_data(sp_value *v) { return sp_seg_inherited(&v->seg) ? NULL : v->data; }
 
 #define AT(T, v, i) ((_Atomic T *)(void *)((v)->data + (size_t)(i) * (v)->elem))
 
 int sp_value_load(sp_value *v, uint64_t i, void *out)
 {
+	if (sp_seg_inherited(&v->seg))
+		return -ECHILD;
+
 	if (i >= v->length)
 		return -ERANGE;
 	/* Acquire: pairs with the release of sp_value_store and the
@@ -193,6 +197,9 @@ int sp_value_load(sp_value *v, uint64_t i, void *out)
 
 int sp_value_store(sp_value *v, uint64_t i, const void *in)
 {
+	if (sp_seg_inherited(&v->seg))
+		return -ECHILD;
+
 	if (i >= v->length)
 		return -ERANGE;
 	/* Release: the caller's earlier writes are visible to whoever loads
@@ -273,6 +280,9 @@ static int rmw(sp_value *v, uint64_t i, enum rmw op, int64_t x, int64_t *old)
 {
 	uint64_t r;
 
+	if (sp_seg_inherited(&v->seg))
+		return -ECHILD;
+
 	if (!is_int(v))
 		return -EINVAL;
 	if (i >= v->length)
@@ -314,6 +324,9 @@ int sp_value_cas(sp_value *v, uint64_t i, int64_t *expected, int64_t desired)
 {
 	int ok;
 
+	if (sp_seg_inherited(&v->seg))
+		return -ECHILD;
+
 	if (!is_int(v))
 		return -EINVAL;
 	if (i >= v->length)
@@ -353,6 +366,9 @@ static int copy(sp_value *v, uint64_t off, void *buf, size_t len, int to_shm)
 	uint64_t total = v->length * v->elem;
 	int rc = 0, lrc;
 
+	if (sp_seg_inherited(&v->seg))
+		return -ECHILD;
+
 	if (off > total || len > total - off)
 		return -ERANGE;
 	if (v->flags & SP_VALUE_LOCK) {
@@ -386,6 +402,9 @@ int sp_value_lock(sp_value *v, long long timeout_ns)
 {
 	struct sp_wait w;
 
+	if (sp_seg_inherited(&v->seg))
+		return -ECHILD;
+
 	if (!(v->flags & SP_VALUE_LOCK))
 		return -ENOLCK;
 	sp_wait_start(&w, timeout_ns);
@@ -394,6 +413,9 @@ int sp_value_lock(sp_value *v, long long timeout_ns)
 
 int sp_value_unlock(sp_value *v)
 {
+	if (sp_seg_inherited(&v->seg))
+		return -ECHILD;
+
 	if (!(v->flags & SP_VALUE_LOCK))
 		return -ENOLCK;
 	return sp_rmutex_unlock(&v->seg, &v->b->lock);

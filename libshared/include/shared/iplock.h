@@ -41,7 +41,10 @@ extern "C" {
  *
  * A handle is one lock owner: two handles, even in one process, exclude
  * each other.  A handle must not be shared by threads that acquire it
- * concurrently.
+ * concurrently.  The locks belong to the process that took them, not to
+ * its forked children: a child's copy of the descriptor is closed at the
+ * fork (the lock is released when the holder dies, whatever its children
+ * do), and every call on an inherited handle fails with -ECHILD.
  */
 typedef struct sp_iplock sp_iplock;
 

@@ -85,8 +85,12 @@ struct sp_msg {
  *   -EBADMSG the ring's header is inconsistent (truncated, wrong sizes);
  *   -EUSERS  SP_RING_MAX_PARTICIPANTS handles are attached already;
  *   -ENOSPC, -EACCES, -ENOMEM and other errors of the system calls.
- * A handle belongs to the process that opened it: do not use it in a child
- * after fork(); open another.  Nor may two threads use one handle at once
+ * A handle belongs to the process that opened it.  A forked child is not a
+ * participant: every call it makes on a handle it inherited fails with
+ * -ECHILD, touching nothing shared (sp_ring_size() returns 0), and
+ * sp_ring_close() frees only the child's memory and mapping; the child
+ * opens the ring by name to take part.  The parent's liveness is its own:
+ * the child's copies of the handle's descriptors are closed at the fork.  Nor may two threads use one handle at once
  * (a lone handle's side of the ring is biased to it, see sp_ring_stat):
  * give each thread its own handle.
  *

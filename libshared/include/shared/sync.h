@@ -30,8 +30,10 @@ extern "C" {
  * - A handle is one participant: the owner of a Lock is a handle (normally
  *   one per process).  Handles are not for sharing between threads that
  *   contend with each other: give each thread its own handle (up to 128
- *   handles per object).  A handle belongs to the process that opened it;
- *   after fork() the child must open its own.
+ *   handles per object).  A handle belongs to the process that opened it:
+ *   in a forked child every call on an inherited handle fails with -ECHILD
+ *   (those returning a count return 0) and touches nothing shared; its
+ *   close releases nothing of the parent's.  The child opens its own.
  * - -EBADMSG means the shared memory holds an impossible value (a peer
  *   corrupted it); close the handle.
  * - Opening: -EINVAL (bad name or options), -ENOENT (missing, no
