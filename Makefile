@@ -23,7 +23,7 @@ DESTDIR ?=
 override CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -pthread \
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral \
-	-Ilibshared/include -MMD -MP
+	-Ilibshared/include -Ilibshared/broker -MMD -MP
 override LDLIBS += -pthread -lrt
 
 ifneq ($(SANITIZE),)
@@ -51,10 +51,12 @@ endif
 
 # System packages this project needs, as Debian names them.  The Python ones run the
 # package's tests and its judges (CPython's multiprocessing tests, fasteners' tests).
+# (redis-server is needed by the broker's tests only, which skip without it;
+# .ci/run installs it without letting the package start a service.)
 PY_VER  := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3.11)
-DEB_PKGS := build-essential pkg-config liblz4-dev lz4 check util-linux procps \
+DEB_PKGS := build-essential pkg-config liblz4-dev lz4 check util-linux procps libhiredis-dev \
 	python3 python3-pytest python3-fasteners libpython$(PY_VER)-testsuite
-DEPS_OK := $(shell pkg-config --exists check liblz4 2>/dev/null && command -v lz4 >/dev/null && \
+DEPS_OK := $(shell pkg-config --exists check liblz4 hiredis 2>/dev/null && command -v lz4 >/dev/null && \
 	     command -v pgrep >/dev/null && \
 	     /usr/bin/python3 -c 'import pytest, fasteners' 2>/dev/null && \
 	     test -f /usr/lib/python$(PY_VER)/test/_test_multiprocessing.py && echo yes)
@@ -63,12 +65,20 @@ LZ4_CFLAGS   = $(shell pkg-config --cflags liblz4 2>/dev/null)
 LZ4_LIBS     = $(shell pkg-config --libs liblz4 2>/dev/null || echo -llz4)
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lm)
+HIREDIS_CFLAGS = $(shell pkg-config --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS   = $(shell pkg-config --libs hiredis 2>/dev/null || echo -lhiredis)
 
 LIB_SRC   := $(sort $(wildcard libshared/src/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 LIB_A     := $(B)/libshared.a
 SO_NAME   := libshared.so.0
 LIB_SO    := $(B)/$(SO_NAME)
+
+# The programs' client of a batch on Redis Streams (--broker), over hiredis:
+# theirs and the tests', not part of libshared.
+BK_SRC    := $(sort $(wildcard libshared/broker/*.c))
+BK_OBJ    := $(BK_SRC:%.c=$(B)/%.o)
+BK_A      := $(B)/libbroker.a
 
 PROG_NAMES := producer consumer
 PROGS     := $(foreach p,$(PROG_NAMES),$(if $(wildcard $(p)/*.c),$(B)/$(p)))
@@ -111,14 +121,14 @@ ifneq ($(DEPS_OK),yes)
 	fi
 endif
 
-lib: $(LIB_A) $(LIB_SO)
+lib: $(LIB_A) $(LIB_SO) $(BK_A)
 programs: $(PROGS)
 tests: $(TESTS) $(TOOLS) $(FUZZERS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) $(CHECK_CFLAGS) $(HIREDIS_CFLAGS) -c -o $@ $<
 
 # The same library with the test-only crash points compiled in (crashpoint.h),
 # linked only by tests/tool_crash and the fuzz targets.
@@ -142,6 +152,10 @@ $(LIB_A): $(LIB_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
+$(BK_A): $(BK_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
 $(LIB_SO): $(LIB_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,$(SO_NAME) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
@@ -162,17 +176,17 @@ $(B)/obj/%.o: %.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) -c -o $@ $<
 
-$(PROGS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))) $(LIB_A)
+$(PROGS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))) $(BK_A) $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 
-$(B)/tests/check_%: $(B)/tests/check_%.o $(TUTIL_OBJ) $(LIB_A)
+$(B)/tests/check_%: $(B)/tests/check_%.o $(TUTIL_OBJ) $(BK_A) $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LZ4_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 
-$(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_OBJ) $(LIB_A)
+$(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_OBJ) $(BK_A) $(LIB_A)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 
 # Fuzz targets, built with a plain main that replays a corpus (make test);
 # `make fuzz` builds them with clang's libFuzzer instead.

@@ -42,6 +42,20 @@ char *tu_slurp(int fd, size_t *len);
  * 1 yes, 0 no, -errno if that ring could not be made. */
 int tu_bias_possible(void);
 
+/* Is there a redis-server to run (on PATH, or $SP_REDIS_SERVER)? */
+int tu_redis_available(void);
+
+/* Starts a redis-server of the test's own in dir: its unix socket
+ * dir/redis.sock (mode 0700), no TCP port, bound to loopback, no snapshot,
+ * its log in dir/redis.log, then the extra arguments (NULL-terminated, may
+ * be NULL; later ones win, e.g. "--appendonly", "yes").  Waits up to
+ * timeout_ms until it says it is ready (its systemd notification, on a
+ * socket of ours).  It is killed if the caller dies.  Returns its pid,
+ * -ENOENT without redis-server, -ECHILD if it exited, -ETIMEDOUT. */
+pid_t tu_redis_start(const char *dir, char *const extra[], int timeout_ms);
+/* Stops it (SIGKILL) and reaps it. */
+void tu_redis_stop(pid_t pid);
+
 /* For helper tools: dies with the test that spawned it (PR_SET_PDEATHSIG),
  * so a timed-out test leaves no process behind. */
 void tu_tool_init(void);

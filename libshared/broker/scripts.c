@@ -1,0 +1,141 @@
+/* scripts.c: the Lua scripts that change a batch on the server, each one atomic (docs/broker.md). */
+#include "broker_int.h"
+
+/*
+ * A script runs alone on the server: nothing else happens between its
+ * commands, and under appendfsync always its effects reach the append-only
+ * file together.  That is what makes "acknowledge, delete, give the bytes
+ * back to the window, and see whether the batch is complete" one step.
+ *
+ * KEYS of the scripts that change the batch, always in this order:
+ *   1 meta (hash), 2 stream, 3 done marker, 4 hosts (set), 5 doorbell (list),
+ *   6 the file's stream (PUT, ACK; the stream itself when there is none)
+ * ARGV[1] is the batch id the caller joined, ARGV[2] the done marker's TTL.
+ * A script that finds another id (or none) in meta returns -1: the batch
+ * the caller joined is gone (the server lost it, or it was removed and
+ * made again); the caller then tells that from a complete batch by the
+ * done marker.
+ *
+ * complete(): every expected producer sealed and the stream empty (every
+ * entry is deleted when acknowledged) means the batch is complete: its
+ * keys go, and a marker with a TTL tells consumers still waiting.
+ */
+#define COMPLETE \
+	"local function complete()\n" \
+	"  local c = redis.call('HMGET', KEYS[1], 'producers', 'sealed')\n" \
+	"  if not c[1] or tonumber(c[2]) < tonumber(c[1]) then return 0 end\n" \
+	"  if redis.call('XLEN', KEYS[2]) > 0 then return 0 end\n" \
+	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])\n" \
+	"  redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])\n" \
+	"  redis.call('EXPIRE', KEYS[4], ARGV[2])\n" \
+	"  return 1\n" \
+	"end\n"
+
+const char *const bk_scripts[BK_NSCRIPTS] = {
+	/* OPEN: ARGV 3 producers, 4 a new id, 5 the group.  Creates the
+	 * batch if there is none; returns {0, id, producers, sealed}, or
+	 * {-2} for a state not of this version or without its stream. */
+	[BK_OPEN] =
+	"if redis.call('HSETNX', KEYS[1], 'id', ARGV[4]) == 1 then\n"
+	"  redis.call('HSET', KEYS[1], 'v', '" BK_VERSION "', 'producers', ARGV[3],\n"
+	"             'sealed', '0', 'bytes', '0')\n"
+	"  redis.call('DEL', KEYS[2], KEYS[5])\n"
+	"  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
+	"end\n"
+	"local h = redis.call('HMGET', KEYS[1], 'v', 'id', 'producers', 'sealed')\n"
+	"if h[1] ~= '" BK_VERSION "' or redis.call('EXISTS', KEYS[2]) == 0 then return {-2} end\n"
+	"return {0, h[2], tonumber(h[3]), tonumber(h[4])}\n",
+
+	/* PUT: ARGV 3 producer id, 4 its put number, 5 window, 6 mode
+	 * ('r' a record on the stream, 'a' announce file ARGV 8 and put the
+	 * record on its stream, 'p' a further record of that file), 7 the
+	 * record, 8 the file id.  Returns {0, bytes} (put, or put already:
+	 * a put number seen before is not put again), {1, bytes} (the
+	 * window is full: nothing put), {-1} (gone), {-2} (closed). */
+	[BK_PUT] =
+	"local m = KEYS[1]\n"
+	"local h = redis.call('HMGET', m, 'id', 'producers', 'sealed', 'bytes', 'p:' .. ARGV[3])\n"
+	"if h[1] ~= ARGV[1] then return {-1} end\n"
+	"local bytes = tonumber(h[4])\n"
+	"if h[5] and tonumber(h[5]) >= tonumber(ARGV[4]) then return {0, bytes} end\n"
+	"if tonumber(h[3]) >= tonumber(h[2]) then return {-2} end\n"
+	"if ARGV[6] ~= 'p' and bytes > tonumber(ARGV[5]) then return {1, bytes} end\n"
+	"local len = #ARGV[7]\n"
+	"if ARGV[6] == 'r' then\n"
+	"  redis.call('XADD', KEYS[2], '*', 'r', ARGV[7])\n"
+	"else\n"
+	"  if ARGV[6] == 'a' then\n"
+	"    redis.call('XADD', KEYS[2], '*', 'f', ARGV[8])\n"
+	"    len = len + #ARGV[8]\n"
+	"  end\n"
+	"  redis.call('XADD', KEYS[6], '*', 'r', ARGV[7])\n"
+	"  redis.call('HINCRBY', m, 'f:' .. ARGV[8], #ARGV[7])\n"
+	"end\n"
+	"redis.call('HSET', m, 'p:' .. ARGV[3], ARGV[4])\n"
+	"return {0, redis.call('HINCRBY', m, 'bytes', len)}\n",
+
+	/* SEAL: ARGV 3 producer id.  Counted once per producer.  Returns
+	 * 1 (the batch is complete now), 0, or -1. */
+	[BK_SEAL] =
+	COMPLETE
+	"local h = redis.call('HMGET', KEYS[1], 'id', 's:' .. ARGV[3])\n"
+	"if h[1] ~= ARGV[1] then return -1 end\n"
+	"if not h[2] then\n"
+	"  redis.call('HSET', KEYS[1], 's:' .. ARGV[3], '1')\n"
+	"  redis.call('HINCRBY', KEYS[1], 'sealed', 1)\n"
+	"end\n"
+	"return complete()\n",
+
+	/* ACK: ARGV 3 group, 4 entry id, 5 its bytes, 6 its file id or ''.
+	 * An entry acknowledged already changes nothing.  Returns 1
+	 * (complete), 0, or -1. */
+	[BK_ACK] =
+	COMPLETE
+	"if redis.call('EXISTS', KEYS[3]) == 1 then return 1 end\n"
+	"if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return -1 end\n"
+	"if redis.call('XACK', KEYS[2], ARGV[3], ARGV[4]) == 1 then\n"
+	"  redis.call('XDEL', KEYS[2], ARGV[4])\n"
+	"  local b = tonumber(ARGV[5])\n"
+	"  if ARGV[6] ~= '' then\n"
+	"    b = b + tonumber(redis.call('HGET', KEYS[1], 'f:' .. ARGV[6]) or 0)\n"
+	"    redis.call('HDEL', KEYS[1], 'f:' .. ARGV[6])\n"
+	"    redis.call('DEL', KEYS[6])\n"
+	"  end\n"
+	"  if redis.call('HINCRBY', KEYS[1], 'bytes', -b) < 0 then\n"
+	"    redis.call('HSET', KEYS[1], 'bytes', '0')\n"
+	"  end\n"
+	"  redis.call('LPUSH', KEYS[5], '1')\n"
+	"  redis.call('LTRIM', KEYS[5], 0, 0)\n"
+	"end\n"
+	"return complete()\n",
+
+	/* CHECK: returns 1 (complete), 0, or -1. */
+	[BK_CHECK] =
+	COMPLETE
+	"if redis.call('EXISTS', KEYS[3]) == 1 then return 1 end\n"
+	"if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return -1 end\n"
+	"return complete()\n",
+
+	/* KEEP: KEYS 1 stream; ARGV 1 group, then pairs (member, entry id).
+	 * Resets the idle time of each entry that member still holds (not
+	 * of one claimed by another meanwhile).  Returns the count. */
+	[BK_KEEP] =
+	"local n = 0\n"
+	"for i = 2, #ARGV - 1, 2 do\n"
+	"  local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[i + 1], ARGV[i + 1], 1, ARGV[i])\n"
+	"  if type(p) == 'table' and #p == 1 then\n"
+	"    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[i], 0, ARGV[i + 1], 'JUSTID')\n"
+	"    n = n + 1\n"
+	"  end\n"
+	"end\n"
+	"return n\n",
+
+	/* LEAVE: KEYS 1 hosts, 2 done marker; ARGV 1 this host.  The last
+	 * host out of a complete batch deletes what is left of it. */
+	[BK_LEAVE] =
+	"redis.call('SREM', KEYS[1], ARGV[1])\n"
+	"if redis.call('SCARD', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 1 then\n"
+	"  redis.call('DEL', KEYS[1], KEYS[2])\n"
+	"end\n"
+	"return 0\n",
+};
