@@ -350,6 +350,28 @@ START_TEST(barrier_timeout_reset)
 }
 END_TEST
 
+/* A timeout too long to add to the clock waits as SP_FOREVER (wait.h's
+ * deadlines saturate): a party given LLONG_MAX is still waiting when the
+ * second comes.  (The deadline used to overflow, and the wait failed at
+ * once with -ETIMEDOUT, breaking the barrier.) */
+START_TEST(barrier_wait_llong_max)
+{
+	struct child c;
+	sp_barrier *b;
+
+	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 2, 0, &b), 0);
+	ck_assert_int_eq(child_start(&c, "tool_sync", "barrier", name, "max", NULL), 0);
+	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
+	ck_assert(wait_blocked(c.pid));
+	ck_assert_uint_eq(sp_barrier_n_waiting(b), 1);
+	ck_assert(sp_barrier_wait(b, MS(10000)) >= 0);
+	ck_assert(child_expect(&c, "barrier") >= 0);
+	ck_assert_int_eq(child_end(&c), 0);
+	ck_assert_int_eq(sp_barrier_broken(b), 0);
+	sp_barrier_close(b);
+}
+END_TEST
+
 START_TEST(barrier_abort_reset_waiters)
 {
 	struct child c;
@@ -738,6 +760,7 @@ static Suite *sync_suite(void)
 	tcase_add_test(core, barrier_basic);
 	tcase_add_test(core, barrier_timeout_reset);
 	tcase_add_test(core, barrier_abort_reset_waiters);
+	tcase_add_test(core, barrier_wait_llong_max);
 	tcase_add_test(limits, limits_open);
 	tcase_add_test(limits, limits_corrupt);
 	tcase_add_test(crash, crash_lock_holder);

@@ -1,5 +1,6 @@
 /* tool_sync.c: helper process for check_sync and check_iplock: holds, waits on and races over sync objects. */
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
  *   iplock PATH ex|sh GUNFD  acquire an InterProcessLock, print, gun, release
  *   iptry PATH ex|sh MS      try to acquire with a timeout, print, release
  *   semhammer NAME           acquire and release forever, "running" once
+ * MS is milliseconds (-1: SP_FOREVER, "max": LLONG_MAX nanoseconds).
  */
 
 static void gun(const char *fd)
@@ -45,7 +47,11 @@ static void gun(const char *fd)
 
 static long long ms(const char *s)
 {
-	long long v = atoll(s);
+	long long v;
+
+	if (strcmp(s, "max") == 0)
+		return LLONG_MAX;
+	v = atoll(s);
 
 	return v < 0 ? SP_FOREVER : v * 1000000LL;
 }

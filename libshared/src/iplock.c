@@ -118,7 +118,7 @@ int sp_iplock_acquire(sp_iplock *l, unsigned flags, long long timeout_ns)
 			l->held = shared ? 2 : 1;
 		return rc;
 	}
-	deadline = sp_now_ns() + timeout_ns;
+	deadline = sp_deadline(sp_now_ns(), timeout_ns);
 	for (;;) {
 		int rc = try_both(l, shared, 0);
 		int64_t left;

@@ -18,11 +18,16 @@ int64_t sp_now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void sp_wait_start(struct sp_wait *w, long long timeout_ns)
+void sp_wait_start_at(struct sp_wait *w, long long timeout_ns, int64_t now)
 {
 	w->timeout_ns = timeout_ns;
-	w->deadline = timeout_ns > 0 ? sp_now_ns() + timeout_ns : 0;
+	w->deadline = timeout_ns > 0 ? sp_deadline(now, timeout_ns) : 0;
 	w->slice = SP_SLICE_MIN_NS;
+}
+
+void sp_wait_start(struct sp_wait *w, long long timeout_ns)
+{
+	sp_wait_start_at(w, timeout_ns, timeout_ns > 0 ? sp_now_ns() : 0);
 }
 
 int sp_wait_expired_rc(const struct sp_wait *w)
@@ -77,7 +82,9 @@ int sp_wait_sleep(struct sp_wait *w, _Atomic uint32_t *word, uint32_t val)
 	return 1;
 }
 
-void sp_wake(_Atomic uint32_t *word, int n)
+int sp_wake(_Atomic uint32_t *word, int n)
 {
-	syscall(SYS_futex, (void *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+	long r = syscall(SYS_futex, (void *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+
+	return r > 0 ? (int)r : 0;
 }

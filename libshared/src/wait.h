@@ -31,11 +31,20 @@ struct sp_wait {
 	int64_t slice;          /* length of the next sleep */
 };
 
-/* Current CLOCK_MONOTONIC time in nanoseconds. */
+/* Current CLOCK_MONOTONIC time in nanoseconds: the library's one clock. */
 int64_t sp_now_ns(void);
+
+/* The deadline timeout_ns (> 0) after now, saturated: a timeout too long to
+ * add (up to LLONG_MAX) gives INT64_MAX, which no clock reaches. */
+static inline int64_t sp_deadline(int64_t now, long long timeout_ns)
+{
+	return timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+}
 
 /* Starts a wait of timeout_ns (SP_NOWAIT, SP_FOREVER or a positive time). */
 void sp_wait_start(struct sp_wait *w, long long timeout_ns);
+/* The same, for a caller that has just read the clock (now). */
+void sp_wait_start_at(struct sp_wait *w, long long timeout_ns, int64_t now);
 
 /* The error a wait that ran out returns: -EAGAIN for SP_NOWAIT, else
  * -ETIMEDOUT. */
@@ -52,8 +61,9 @@ int sp_wait_sleep(struct sp_wait *w, _Atomic uint32_t *word, uint32_t val);
 /* Has the deadline passed?  Returns 1 if so (always for SP_NOWAIT). */
 int sp_wait_over(const struct sp_wait *w);
 
-/* Wakes up to n sleepers on word (n = INT32_MAX: all). */
-void sp_wake(_Atomic uint32_t *word, int n);
+/* Wakes up to n sleepers on word (n = SP_WAKE_ALL: all).  Returns how many
+ * the kernel woke (0: nobody was asleep on it). */
+int sp_wake(_Atomic uint32_t *word, int n);
 
 #define SP_WAKE_ALL 0x7fffffff
 
