@@ -15,7 +15,7 @@ P=$B/producer
 C=$B/consumer
 R=mem$$
 T=$(mktemp -d) || exit 1
-trap 'rm -rf "$T"; rm -f /dev/shm/shmpipe.$R* /dev/shm/sem.shmpipe.$R*' EXIT
+trap 'rm -rf "$T"; rm -f /dev/shm/shmpipe.$R*' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 for x in "$P" "$C" /usr/bin/time; do

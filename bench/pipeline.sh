@@ -115,7 +115,7 @@ TD= TS=
 R=bench$$
 export R
 cleanup() {
-	rm -f /dev/shm/shmpipe.$R* /dev/shm/sem.shmpipe.$R*
+	rm -f /dev/shm/shmpipe.$R*
 	[ -n "$TS" ] && rm -rf "$TS"
 	[ -n "$TD" ] && rm -rf "$TD"
 }
@@ -132,7 +132,7 @@ fi
 W=${TS:-$TD}
 
 now() { date +%s.%N; }
-rmring() { rm -f /dev/shm/shmpipe.$R* /dev/shm/sem.shmpipe.$R*; }
+rmring() { rm -f /dev/shm/shmpipe.$R*; }
 
 # ---- The files.
 list_files() {

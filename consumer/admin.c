@@ -98,8 +98,7 @@ int admin_list(void)
 		warnmsg(SHM_DIR, strerror(errno));
 		return EX_OSERR;
 	}
-	/* A ring NAME is the segment shmpipe.NAME beside its shmpipe.NAME.lock;
-	 * semaphores are sem.shmpipe.*, so they never match. */
+	/* A ring NAME is the segment shmpipe.NAME beside its shmpipe.NAME.lock. */
 	while ((e = readdir(d)) != NULL) {
 		char lock[512];
 		const char *nm = e->d_name;

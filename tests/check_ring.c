@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -79,10 +80,10 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
 }
 
-/* The four objects ring.h lists for a name, as paths under /dev/shm. */
-#define NOBJ 4
-static const char *const obj_pre[NOBJ] = { "shmpipe.", "shmpipe.", "sem.shmpipe.", "sem.shmpipe." };
-static const char *const obj_suf[NOBJ] = { "", ".lock", ".data", ".space" };
+/* The two objects ring.h lists for a name, as paths under /dev/shm. */
+#define NOBJ 2
+static const char *const obj_pre[NOBJ] = { "shmpipe.", "shmpipe." };
+static const char *const obj_suf[NOBJ] = { "", ".lock" };
 
 static char *obj_path(char *buf, size_t size, const char *name, int i)
 {
@@ -332,7 +333,7 @@ static void wait_sleepers(sp_ring *r, unsigned readers, unsigned writers)
 
 /* A forked child that attaches to a ring and blocks in one call (SP_FOREVER),
  * then reports the call's result through a pipe. */
-enum blk_op { BLK_GET, BLK_PEEK, BLK_PUT };
+enum blk_op { BLK_GET, BLK_PEEK, BLK_PUT, BLK_GET_LLONG_MAX };
 
 struct blk_res {
 	long long rc;            /* the call's result (length for get) */
@@ -403,6 +404,10 @@ static void blocker_start(struct blocker *b, const char *name, enum blk_op op, s
 		case BLK_PUT:
 			pattern(out.data, len, seed);
 			out.rc = sp_ring_put(r, out.data, len, SP_FOREVER);
+			break;
+		case BLK_GET_LLONG_MAX:
+			out.rc = sp_ring_get(r, out.data, sizeof(out.data), LLONG_MAX);
+			out.len = out.rc > 0 ? (size_t)out.rc : 0;
 			break;
 		}
 		out.stage = 2;
@@ -759,7 +764,7 @@ START_TEST(test_mode_invalid)
 }
 END_TEST
 
-/* unlink removes all four objects; attached handles keep working. */
+/* unlink removes both objects; attached handles keep working. */
 START_TEST(test_unlink)
 {
 	char name[64];
@@ -1074,8 +1079,10 @@ START_TEST(test_garbage_resized)
 END_TEST
 
 /* A ring from another layout version (a bit flipped in the uint32 at offset
- * 8), or without the magic (a bit flipped in the uint64 at offset 0): not a
- * ring of this version, -EPROTO.  Restoring the bit makes it usable again. */
+ * 8: the first flip turns version 3 into 2, the layout with semaphore
+ * doorbells), or without the magic (a bit flipped in the uint64 at offset
+ * 0): not a ring of this version, -EPROTO.  Restoring the bit makes it
+ * usable again. */
 static const struct {
 	off_t byte;
 	unsigned char bit;
@@ -2010,6 +2017,58 @@ START_TEST(test_wake_reader)
 }
 END_TEST
 
+/* A timeout too long to add to the clock waits as SP_FOREVER: a reader
+ * given LLONG_MAX sleeps until a record comes.  (The deadline used to
+ * overflow, and the get failed at once with -ETIMEDOUT.) */
+START_TEST(test_wait_llong_max)
+{
+	struct blocker b;
+	struct blk_res res;
+	char name[64];
+	sp_ring *w;
+
+	w = ring_new(name, sizeof(name), "tmax", SMALL_CAP, 1);
+	blocker_start(&b, name, BLK_GET_LLONG_MAX, 0, 0, 0, 0);
+	wait_sleepers(w, 1, 0);
+	put_pattern(w, 30, 3, SP_NOWAIT);
+	blocker_finish(&b, &res);
+	ck_assert_msg(res.rc == 30, "get(LLONG_MAX): %lld (%s)", res.rc, errstr((int)res.rc));
+	check_pattern(res.data, 30, 3, "reader woken from a LLONG_MAX wait");
+	sp_ring_close(w);
+}
+END_TEST
+
+/* A reader killed asleep leaves its sleeper bit set (ring_layout.h,
+ * "Doorbells").  The next record's doorbell takes it and wakes nobody, then
+ * goes on to the live sleeper, which gets the record; no bit is left, so
+ * writers do not go on paying a system call per record for the dead. */
+START_TEST(test_dead_sleeper)
+{
+	struct blocker dead, live;
+	struct blk_res res;
+	char name[64];
+	sp_ring *w, *x;
+
+	w = ring_new(name, sizeof(name), "dsl", SMALL_CAP, 1);
+	blocker_start(&dead, name, BLK_GET, 0, 0, 0, 0);
+	wait_sleepers(w, 1, 0);
+	ck_assert(kill(dead.pid, SIGKILL) == 0);
+	ck_assert_int_eq(tu_wait(dead.pid), 128 + SIGKILL);
+	close(dead.res_fd);
+	/* A handle that never sleeps takes the dead one's slot (the first
+	 * free), bit and all; the live sleeper gets the next. */
+	x = ring_attach(name);
+	blocker_start(&live, name, BLK_GET, 0, 0, 0, 0);
+	wait_sleepers(w, 2, 0);
+	put_pattern(w, 10, 1, SP_NOWAIT);
+	blocker_finish(&live, &res);
+	ck_assert_msg(res.rc == 10, "live sleeper: %lld (%s)", res.rc, errstr((int)res.rc));
+	ck_assert_uint_eq(stat_of(w).readers_waiting, 0);
+	sp_ring_close(x);
+	sp_ring_close(w);
+}
+END_TEST
+
 /* A writer blocked on a full ring is woken when space is released. */
 START_TEST(test_wake_writer)
 {
@@ -2759,6 +2818,8 @@ static Suite *ring_suite(void)
 	tc = tcase(s, "wakeup", 30);
 	tcase_add_loop_test(tc, test_wake_reader, 0, 4);
 	tcase_add_test(tc, test_wake_writer);
+	tcase_add_test(tc, test_wait_llong_max);
+	tcase_add_test(tc, test_dead_sleeper);
 
 	tc = tcase(s, "seal", 30);
 	tcase_add_test(tc, test_seal_two_writers);

@@ -73,7 +73,7 @@ cleanup() {
 	done
 	timeout 10 sh -c "while pgrep -f -- '$B/[c]onsumer -q -r t$$-chaos' >/dev/null; do sleep 0.05; done"
 	rm -rf "$T"
-	rm -f /dev/shm/shmpipe.t$$-chaos* /dev/shm/sem.shmpipe.t$$-chaos*
+	rm -f /dev/shm/shmpipe.t$$-chaos*
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

@@ -25,7 +25,7 @@ cleanup() {
 	# would orphan the program under them).
 	for p in $pids; do pkill -TERM -P "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
 	rm -rf "$T"
-	rm -f /dev/shm/shmpipe.t$$-* /dev/shm/sem.shmpipe.t$$-*
+	rm -f /dev/shm/shmpipe.t$$-*
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP

@@ -13,6 +13,11 @@
 #define cas_acq_rel(p, e, v) \
 	atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_acq_rel, \
 						memory_order_acquire)
+#define fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
+#define fetch_add_release(p, v) atomic_fetch_add_explicit((p), (v), memory_order_release)
+#define fetch_sub_relaxed(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
+#define fetch_or_relaxed(p, v) atomic_fetch_or_explicit((p), (v), memory_order_relaxed)
+#define fetch_and_relaxed(p, v) atomic_fetch_and_explicit((p), (v), memory_order_relaxed)
 
 /* One load of a plain (not atomic) field of shared memory, which a peer
  * may change at any time: the compiler may neither repeat nor merge it, so

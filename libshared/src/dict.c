@@ -203,7 +203,7 @@ void sp_dict_close(sp_dict *d)
 
 int sp_dict_unlink(const char *name)
 {
-	return sp_obj_unlink_kind(name, SP_KIND_DICT, &dict_ops);
+	return sp_obj_unlink_kind(name, SP_KIND_DICT);
 }
 
 /* Takes the mutex; rolls back the update of a dead holder. */

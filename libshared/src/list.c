@@ -164,7 +164,7 @@ void sp_list_close(sp_list *l)
 
 int sp_list_unlink(const char *name)
 {
-	return sp_obj_unlink_kind(name, SP_KIND_LIST, &list_ops);
+	return sp_obj_unlink_kind(name, SP_KIND_LIST);
 }
 
 /* Takes the mutex, rolling back a dead holder's update, and reads head

@@ -25,7 +25,7 @@ int sp_obj_peek(const char *name, struct sp_seg_hdr *h)
 	return rc;
 }
 
-int sp_obj_unlink_kind(const char *name, enum sp_kind kind, const struct sp_seg_ops *ops)
+int sp_obj_unlink_kind(const char *name, enum sp_kind kind)
 {
 	struct sp_seg_hdr h;
 	int rc = sp_name_check(name);
@@ -41,5 +41,5 @@ int sp_obj_unlink_kind(const char *name, enum sp_kind kind, const struct sp_seg_
 		return -EPROTO;
 	/* Ours, missing (its lock file may remain), or an unfinished creation
 	 * whose creator died: remove what is there. */
-	return sp_seg_unlink(name, ops);
+	return sp_seg_unlink(name);
 }

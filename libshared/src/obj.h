@@ -10,8 +10,8 @@
  * (sp_seg_hdr_read).  Returns an sp_hdr_state, or -errno (-ENOENT). */
 int sp_obj_peek(const char *name, struct sp_seg_hdr *h);
 
-/* Removes NAME if it is an object of `kind` (ops gives its extra objects).
- * Returns 0, -ENOENT, or -EPROTO (another kind: left alone). */
-int sp_obj_unlink_kind(const char *name, enum sp_kind kind, const struct sp_seg_ops *ops);
+/* Removes NAME if it is an object of `kind`.  Returns 0, -ENOENT, or
+ * -EPROTO (another kind: left alone). */
+int sp_obj_unlink_kind(const char *name, enum sp_kind kind);
 
 #endif

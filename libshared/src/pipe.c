@@ -237,7 +237,7 @@ int sp_pipe_unlink(const char *name)
 		return rc;
 	sp_ring_unlink(an);
 	sp_ring_unlink(bn);
-	return sp_obj_unlink_kind(name, SP_KIND_PIPE, &pipe_ops);
+	return sp_obj_unlink_kind(name, SP_KIND_PIPE);
 }
 
 /* Is the peer gone: closed, or opened and now dead? */

@@ -70,40 +70,6 @@ static int ring_map(struct sp_seg *s, int fd, size_t size)
 	return 0;
 }
 
-static const char *const sem_suffix[2] = { ".data", ".space" };
-
-static void ring_sems_unlink(const char *name)
-{
-	char sn[160];
-
-	for (int i = 0; i < 2; i++)
-		if (!sp_seg_shm_name(sn, sizeof(sn), name, sem_suffix[i]))
-			sem_unlink(sn);
-}
-
-/* The semaphores are doorbells only, so opening them with O_CREAT on attach
- * is harmless: a lost one is simply recreated. */
-static sem_t *sem_open_mode(const char *name, const char *suffix, unsigned mode, int created)
-{
-	char sn[160], path[200];
-	sem_t *sem;
-
-	if (sp_seg_shm_name(sn, sizeof(sn), name, suffix))
-		return SEM_FAILED;
-	sem = sem_open(sn, O_CREAT, (mode_t)mode, 0);
-	/* sem_open's mode passes through umask; make it exactly as asked. */
-	if (sem != SEM_FAILED && created) {
-		snprintf(path, sizeof(path), SP_SHM_DIR "sem.%s", sn + 1);
-		if (chmod(path, (mode_t)mode) < 0) {
-			int err = errno;
-			sem_close(sem);
-			errno = err;
-			return SEM_FAILED;
-		}
-	}
-	return sem;
-}
-
 static const struct sp_seg_ops ring_ops = {
 	.kind = SP_KIND_RING,
 	.body_size = sizeof(struct sp_ring_body),
@@ -112,7 +78,6 @@ static const struct sp_seg_ops ring_ops = {
 	.init = ring_init,
 	.validate = ring_validate,
 	.map = ring_map,
-	.extra_unlink = ring_sems_unlink,
 };
 
 int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *opts,
@@ -152,23 +117,15 @@ int sp_ring_open(const char *name, unsigned flags, const struct sp_ring_opts *op
 	r->max_record = g.max_record;
 	r->writers = g.writers;
 	r->spin_ns = SP_RING_DEFAULT_SPIN_NS;
+	r->slot = (unsigned)(r->seg.me - r->seg.slots);
 	sp_fence_init();
-	r->sem_data = sem_open_mode(name, sem_suffix[0], o.mode ? o.mode : 0600, r->seg.created);
-	r->sem_space = sem_open_mode(name, sem_suffix[1], o.mode ? o.mode : 0600, r->seg.created);
-	if (r->sem_data == SEM_FAILED || r->sem_space == SEM_FAILED) {
-		rc = -errno;
-		sp_ring_close(r);
-		if (rc == 0)
-			rc = -EIO;
-		return rc;
-	}
 	*out = r;
 	return 0;
 }
 
 int sp_ring_unlink(const char *name)
 {
-	return sp_seg_unlink(name, &ring_ops);
+	return sp_seg_unlink(name);
 }
 
 void sp_ring_set_spin(sp_ring *r, long long spin_ns)
@@ -200,10 +157,6 @@ void sp_ring_close(sp_ring *r)
 		sp_ring_bias_drop(r, ROLE_WRITER);
 		sp_ring_bias_drop(r, ROLE_READER);
 	}
-	if (r->sem_data && r->sem_data != SEM_FAILED)
-		sem_close(r->sem_data);
-	if (r->sem_space && r->sem_space != SEM_FAILED)
-		sem_close(r->sem_space);
 	sp_seg_close(&r->seg);
 	free(r);
 }

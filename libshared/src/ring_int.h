@@ -2,7 +2,6 @@
 #ifndef SP_RING_INT_H
 #define SP_RING_INT_H
 
-#include <semaphore.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -26,10 +25,6 @@
  * named sp_ring_* like the API but declared only here (and not exported).
  */
 
-/* The longest single sleep: a lost doorbell post costs at most one slice,
- * and a dead peer is looked for once per slice. */
-#define SLICE_NS 20000000LL
-
 /* A handle: this process's view of one attachment (never shared). */
 struct sp_ring {
 	struct sp_seg seg;
@@ -46,8 +41,7 @@ struct sp_ring {
 	uint64_t got_stride;     /* ring space of the record a copying get took */
 	long long spin_ns;       /* how long waits spin before sleeping */
 	int64_t next_repair;     /* when a polling reader next looks for dead peers */
-	sem_t *sem_data;         /* doorbell for readers */
-	sem_t *sem_space;        /* doorbell for writers */
+	unsigned slot;           /* index of our participant slot: our sleeper bit */
 	unsigned reserved;       /* reservations not yet committed */
 	unsigned role;
 	unsigned declared;       /* roles declared to the bias protocol */
@@ -183,27 +177,59 @@ static inline void bias_exit(sp_ring *r, struct side s)
 	store_release(s.busy, r->seg.token);
 }
 
-/* A blocking call's wait in progress (sp_ring_wait_phase). */
+/* A blocking call's wait in progress (sp_ring_wait_phase): it spins for
+ * `spin` ns from `start`, then sleeps in sw's slices until sw's deadline. */
 struct waiter {
 	long long timeout, spin;
-	int64_t start, deadline;
+	int64_t start;           /* 0 until the first attempt that would block */
+	struct sp_wait sw;       /* set up at start */
 };
+
+/* The sleeper bits of role's side (ring_layout.h, "Doorbells"): two words. */
+static inline _Atomic uint64_t *sleep_bits(sp_ring *r, unsigned role)
+{
+	return role == ROLE_WRITER ? r->b->wr_sleep : r->b->rd_sleep;
+}
 
 /* ---- helpers in other files ------------------------------------------ */
 
-/* ring_wait.c: the phases of a wait, and the doorbells (see there). */
-int sp_ring_wait_phase(struct waiter *w);
-void sp_ring_sleep_slice(sem_t *sem, const struct waiter *w);
-void sp_ring_sleeper_in(_Atomic uint32_t *sleepers);
-void sp_ring_doorbell_ring(_Atomic uint32_t *sleepers, sem_t *sem, int all);
+/* May anyone in role be asleep?  Two loads of one cache line; the caller
+ * orders them after its change with fence_light() (see doorbell()). */
+static inline int sleepers(sp_ring *r, unsigned role)
+{
+	_Atomic uint64_t *bits = sleep_bits(r, role);
 
-/* Rings the doorbell of sleepers if there are any: the light half of the
- * fence pair with sp_ring_sleeper_in(), then the look. */
-static inline void doorbell(_Atomic uint32_t *sleepers, sem_t *sem, int all)
+	return (load_relaxed(&bits[0]) | load_relaxed(&bits[1])) != 0;
+}
+
+/* ring_wait.c: the phases of a wait, and the doorbells. */
+int sp_ring_wait_phase(struct waiter *w);
+/* Wakes one sleeper of role's side, or all of them for `all`. */
+void sp_ring_doorbell_ring(sp_ring *r, unsigned role, int all);
+/* A sleeper in role: sp_ring_sleep_begin() sets our sleeper bit and makes
+ * the heavy fence, and returns the value of our bell; the caller re-checks
+ * the ring, sleeps with sp_ring_sleep() if it still must, and then calls
+ * sp_ring_sleep_end(). */
+uint32_t sp_ring_sleep_begin(sp_ring *r, unsigned role);
+void sp_ring_sleep_end(sp_ring *r, unsigned role);
+
+/* Sleeps on our bell while it holds seq, for one slice of w at most. */
+static inline void sp_ring_sleep(sp_ring *r, struct waiter *w, uint32_t seq)
+{
+	/* Woken, a slice over or the deadline passed: the caller tries again,
+	 * and its next wait phase tells which. */
+	(void)sp_wait_sleep(&w->sw, &r->b->bell[r->slot], seq);
+}
+
+/* After a change sleepers in role wait for (records published or given up,
+ * space freed, the ring sealed): the light half of the fence pair with
+ * sp_ring_sleep_begin(), then the look at the sleeper bits; rings the bell
+ * only if one is set. */
+static inline void doorbell(sp_ring *r, unsigned role, int all)
 {
 	fence_light();
-	if (load_relaxed(sleepers))
-		sp_ring_doorbell_ring(sleepers, sem, all);
+	if (sleepers(r, role))
+		sp_ring_doorbell_ring(r, role, all);
 }
 
 /* ring_bias.c: declaring a role, taking and giving back a bias. */

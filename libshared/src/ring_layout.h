@@ -13,6 +13,7 @@
  *   0      struct sp_seg_hdr     common header (seg.h), kind SP_KIND_RING
  *   128    struct sp_slot[128]   participant table (seg.h)
  *   8320   struct sp_ring_body   the ring's own header, below
+ *   9152   unused
  *   12288  data[capacity]        records (RING_DATA_OFF, a page multiple)
  *
  * Each process maps the data area twice, back to back, so that a record that
@@ -56,7 +57,36 @@
  *   [rd_release, rd_claim) for TAKEN records of dead tokens (and COMMITTED
  *   ones, see above) and adopts one.
  * - released, rd_release not advanced: any later release or skip advances it.
- * No step depends on a semaphore's count: semaphores only shorten sleeps.
+ * No step depends on a doorbell: doorbells only shorten sleeps.
+ *
+ * Doorbells (futex words, wait.h):
+ * A reader with nothing to take, or a writer with no room, sleeps, and
+ * whoever makes the change it waits for wakes it: a reader for a record
+ * published or given up, or the ring closed; a writer for space freed, or
+ * the ring closed.  Each handle sleeps on its own word, bell[i] of its
+ * slot i, so that a waker wakes exactly the sleeper it chose.
+ * - rd_sleep / wr_sleep: one bit per participant slot (slot i: bit i % 64
+ *   of word i / 64): the owner of slot i is asleep, or about to be, on
+ *   bell[i], waiting for that side's change, and nobody has rung for it
+ *   since.  A waker looks at them after its change and rings only if a bit
+ *   is set, so the hot paths pay two loads and no system call.
+ * - The sleeper i: seq = bell[i] (acquire), set bit i, heavy fence
+ *   (fence.h), re-check the ring, FUTEX_WAIT(bell[i], seq) for one slice at
+ *   most, clear bit i.
+ * - The waker: its change, light fence, look at the bits; to ring, take a
+ *   set bit i (atomic and: whoever clears it has taken it), bell[i] + 1
+ *   (release), FUTEX_WAKE(bell[i]); if that woke nobody, take the next bit
+ *   too (the sleeper was still on its way, and will see its bell moved, or
+ *   it died); to ring for all, take every bit.  A sleeper is rung at most
+ *   once per sleep: a busy writer pays one system call per sleep of a
+ *   reader, not one per record.
+ * - The fences pair: either the sleeper's re-check sees the change, or the
+ *   waker sees bit i and moves bell[i], which makes the sleeper's
+ *   FUTEX_WAIT return at once (the word is no longer seq), or its acquire
+ *   of bell[i] sees the change.  A sleeper without membarrier may miss a
+ *   wake-up: it costs one slice, as every sleep is bounded.
+ * - A sleeper that died leaves its bit set: the first waker takes it and
+ *   wakes nobody, one system call, then goes on to the next sleeper.
  *
  * Lock rules:
  * - wr_lock (a token, 0 when free) guards wr_claim and the header words of
@@ -65,8 +95,10 @@
  *   without it: the bias excludes every other writer instead.
  * - rd_claim moves by CAS: the reader whose CAS moves it from q owns the
  *   record at q; the owner of the readers' bias moves it by a plain store,
- *   as no other reader moves it then.  rd_release moves by CAS past RELEASED/ABANDONED records;
- *   sealed and the sleeper counts by atomic add.
+ *   as no other reader moves it then.  rd_release moves by CAS past
+ *   RELEASED/ABANDONED records; sealed and the bells by atomic add; a
+ *   sleeper bit by atomic or/and: set by its slot's owner, cleared by the
+ *   owner or by the waker that takes it (the and tells who took it).
  * - ctl words move by CAS only, except the writer's first store of CLAIMED
  *   (under wr_lock, before the record is published by wr_claim).
  * - wr_lock is the only lock; a writer whose holder is dead is stolen by CAS
@@ -180,15 +212,19 @@ struct sp_ring_body {
 	uint8_t pad5_[56];
 	/* Rarely written. */
 	_Atomic uint32_t sealed;       /* 256: seals given so far */
-	_Atomic uint32_t rd_sleepers;  /* 260: readers asleep on the data semaphore */
-	_Atomic uint32_t wr_sleepers;  /* 264: writers asleep on the space semaphore */
-	_Atomic uint32_t nobias;       /* 268: 1 once a handle could not force barriers */
-	uint8_t pad6_[48];
+	_Atomic uint32_t nobias;       /* 260: 1 once a handle could not force barriers */
+	uint8_t pad6_[8];              /* 264 */
+	_Atomic uint64_t rd_sleep[2];  /* 272: slots whose reader sleeps, not yet rung */
+	_Atomic uint64_t wr_sleep[2];  /* 288: slots whose writer sleeps, not yet rung */
+	uint8_t pad8_[16];
+	/* The handles' doorbells. */
+	_Atomic uint32_t bell[SP_SEG_MAX_SLOTS]; /* 320: slot i's futex word, a counter */
 };
 
 #define RING_BODY_OFF (128u + SP_SEG_MAX_SLOTS * 64u)
-_Static_assert(sizeof(struct sp_ring_body) == 320, "ring body layout");
+_Static_assert(sizeof(struct sp_ring_body) == 832, "ring body layout");
 _Static_assert(RING_BODY_OFF + sizeof(struct sp_ring_body) <= RING_DATA_OFF, "ring header fits");
+_Static_assert(SP_SEG_MAX_SLOTS <= 2 * 64, "a sleeper bit for every slot");
 
 /* Slot counters (struct sp_slot.count) of a ring. */
 enum { CNT_RECS_IN, CNT_BYTES_IN, CNT_RECS_OUT, CNT_BYTES_OUT };

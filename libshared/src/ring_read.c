@@ -37,7 +37,7 @@ int sp_ring_advance(sp_ring *r)
 		/* Acquire: the released records' readers are done with them
 		 * (their RELEASED stores were release); release: for writers
 		 * that load rd_release with acquire.  doorbell() fences before
-		 * its look at wr_sleepers. */
+		 * its look at the writers' sleeper bits. */
 		if (cas_acq_rel(&b->rd_release, &q0, q)) {
 			moved = 1;
 			CRASH_POINT("release.advanced");
@@ -46,7 +46,7 @@ int sp_ring_advance(sp_ring *r)
 		}
 	}
 	if (moved)
-		doorbell(&b->wr_sleepers, r->sem_space, 0);
+		doorbell(r, ROLE_WRITER, 0);
 	return 0;
 }
 
@@ -217,7 +217,7 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 		if (c && CTL_STATE(c) == REC_CLAIMED && load_acquire(&b->rd_claim) == q &&
 		    !sp_seg_alive(&r->seg, CTL_TOKEN(c)) &&
 		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL_MOVE(c, REC_ABANDONED, CTL_TOKEN(c))))
-			doorbell(&b->rd_sleepers, r->sem_data, 1);
+			doorbell(r, ROLE_READER, 1);
 	}
 	/* Records taken by readers that died: walk [rd_release, rd_claim). */
 	claim = load_acquire(&b->rd_claim);
@@ -256,20 +256,22 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 	return -EAGAIN;
 }
 
-/* For polling readers (SP_NOWAIT): is a repair pass due?  One per slice. */
+/* For polling readers (SP_NOWAIT): is a repair pass due?  One per longest
+ * slice, as often as a sleeping reader makes one at the most. */
 static int poll_recover_due(sp_ring *r)
 {
 	int64_t now = sp_now_ns();
 
 	if (now < r->next_repair)
 		return 0;
-	r->next_repair = now + SLICE_NS;
+	r->next_repair = now + SP_SLICE_MAX_NS;
 	return 1;
 }
 
 static inline __attribute__((always_inline)) int take(sp_ring *r, struct sp_msg *m, size_t maxlen, void *buf, long long timeout_ns)
 {
 	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
+	uint32_t seq;
 	int rc;
 
 	if (!(r->declared & ROLE_READER)) {
@@ -305,11 +307,11 @@ static inline __attribute__((always_inline)) int take(sp_ring *r, struct sp_msg 
 		rc = recover_for_reader(r, m, maxlen);
 		if (rc != -EAGAIN)
 			return rc;
-		sp_ring_sleeper_in(&r->b->rd_sleepers);
+		seq = sp_ring_sleep_begin(r, ROLE_READER);
 		rc = try_take(r, m, maxlen, buf);
 		if (rc == -EAGAIN)
-			sp_ring_sleep_slice(r->sem_data, &w);
-		atomic_fetch_sub(&r->b->rd_sleepers, 1);
+			sp_ring_sleep(r, &w, seq);
+		sp_ring_sleep_end(r, ROLE_READER);
 		if (rc != -EAGAIN)
 			return rc;
 	}
@@ -341,9 +343,9 @@ static inline int released(sp_ring *r, size_t len, uint64_t stride)
 	if (++r->unadvanced >= 256 || r->unadvanced_bytes >= r->cap / 8)
 		return sp_ring_advance(r);
 	/* A writer asleep for space: the light half of the fence pair with
-	 * its sp_ring_sleeper_in(), then the look. */
+	 * its sp_ring_sleep_begin(), then the look. */
 	fence_light();
-	if (load_relaxed(&r->b->wr_sleepers))
+	if (sleepers(r, ROLE_WRITER))
 		return sp_ring_advance(r);
 	return 0;
 }

@@ -47,8 +47,10 @@ int sp_ring_stat(sp_ring *r, struct sp_ring_stat *st)
 	st->records = st->recs_in > st->recs_out ? st->recs_in - st->recs_out : 0;
 	st->writers = r->writers;
 	st->sealed = load_relaxed(&b->sealed);
-	st->readers_waiting = load_relaxed(&b->rd_sleepers);
-	st->writers_waiting = load_relaxed(&b->wr_sleepers);
+	st->readers_waiting = (unsigned)(__builtin_popcountll(load_relaxed(&b->rd_sleep[0])) +
+					 __builtin_popcountll(load_relaxed(&b->rd_sleep[1])));
+	st->writers_waiting = (unsigned)(__builtin_popcountll(load_relaxed(&b->wr_sleep[0])) +
+					 __builtin_popcountll(load_relaxed(&b->wr_sleep[1])));
 	st->writer_bias_pid = bias_pid(r, load_acquire(&b->wr_bias));
 	st->reader_bias_pid = bias_pid(r, load_acquire(&b->rd_bias));
 	for (unsigned i = 0; i < r->seg.nslots; i++) {

@@ -1,38 +1,71 @@
-/* ring_wait.c: the ring's waits: spinning, then sleeping on a doorbell semaphore in slices. */
+/* ring_wait.c: the ring's waits: spinning, then sleeping on a doorbell futex in slices (wait.h). */
 #include <errno.h>
-#include <time.h>
 
 #include "ring_int.h"
 
-/* Rings a doorbell if someone sleeps on it: one post per event, or one per
- * sleeper for `all`, never more pending posts than sleepers, so the count
- * stays small.  The caller has just made its change (published a record,
- * freed space, sealed); a sleeper counts itself in `sleepers`, then makes a
- * heavy fence, then re-checks the ring.  With our light fence between the
- * change and the look at `sleepers`, either the sleeper sees the change or
- * we see the sleeper (fence.h). */
-void sp_ring_doorbell_ring(_Atomic uint32_t *sleepers, sem_t *sem, int all)
+/* Takes one set bit of bits (two words): clears it and returns its slot, or
+ * -1 if none is set.  Whoever clears a bit has taken it: two wakers never
+ * ring for the same sleep. */
+static int take_sleeper(_Atomic uint64_t *bits)
 {
-	uint32_t n = load_relaxed(sleepers);
-	int v = 0;
+	for (unsigned w = 0; w < 2; w++) {
+		uint64_t v = load_relaxed(&bits[w]);
 
-	/* There cannot be more sleepers than participants; a larger count
-	 * is a peer's corruption, and must not make us post for ever. */
-	if (n > SP_SEG_MAX_SLOTS)
-		n = SP_SEG_MAX_SLOTS;
-	if (!n || sem_getvalue(sem, &v) < 0 || v < 0 || (uint32_t)v >= n)
-		return;
-	for (uint32_t i = all ? n - (uint32_t)v : 1; i > 0; i--)
-		sem_post(sem);
+		while (v) {
+			uint64_t bit = v & -v;
+
+			/* Relaxed: the release increment of the bell orders
+			 * our change before the wake-up, not this. */
+			v = fetch_and_relaxed(&bits[w], ~bit);
+			if (v & bit)
+				return (int)(w * 64 + (unsigned)__builtin_ctzll(bit));
+			/* Taken by another waker, or cleared by its owner. */
+		}
+	}
+	return -1;
 }
 
-/* Counts a sleeper in, then the heavy half of the fence pair (fence.h):
- * after it, the caller's re-check of the ring sees every change whose
- * maker did not see the sleeper. */
-void sp_ring_sleeper_in(_Atomic uint32_t *sleepers)
+void sp_ring_doorbell_ring(sp_ring *r, unsigned role, int all)
 {
-	atomic_fetch_add_explicit(sleepers, 1, memory_order_relaxed);
+	_Atomic uint64_t *bits = sleep_bits(r, role);
+	int i;
+
+	while ((i = take_sleeper(bits)) >= 0) {
+		_Atomic uint32_t *bell = &r->b->bell[i];
+
+		/* Release: pairs with the sleeper's acquire of its bell in
+		 * sp_ring_sleep_begin(): a sleeper that reads the new value
+		 * sees the change we rang for.  One that read the old value is
+		 * either still on its way, and FUTEX_WAIT finds the word moved
+		 * and returns, or asleep, and FUTEX_WAKE wakes it. */
+		fetch_add_release(bell, 1);
+		/* Woken: done, unless all are to be.  Nobody woken: it was
+		 * on its way (it will not sleep), or it died asleep; either
+		 * way ring the next sleeper too. */
+		if (sp_wake(bell, 1) > 0 && !all)
+			return;
+	}
+}
+
+uint32_t sp_ring_sleep_begin(sp_ring *r, unsigned role)
+{
+	/* Acquire: pairs with the waker's release increment (see above). */
+	uint32_t seq = load_acquire(&r->b->bell[r->slot]);
+
+	/* Relaxed: the heavy fence below orders it before our re-check. */
+	fetch_or_relaxed(&sleep_bits(r, role)[r->slot / 64], 1ull << (r->slot % 64));
+	/* The heavy half of the fence pair with doorbell()'s light one
+	 * (fence.h): after it, our re-check of the ring sees every change
+	 * whose maker did not see our bit. */
 	fence_heavy();
+	return seq;
+}
+
+void sp_ring_sleep_end(sp_ring *r, unsigned role)
+{
+	/* Relaxed: we are awake and re-check the ring next; if a waker took
+	 * the bit already, this changes nothing. */
+	fetch_and_relaxed(&sleep_bits(r, role)[r->slot / 64], ~(1ull << (r->slot % 64)));
 }
 
 /* After an attempt that would block: returns 0 to spin once more, 1 to go
@@ -45,11 +78,12 @@ int sp_ring_wait_phase(struct waiter *w)
 		return -EAGAIN;
 	now = sp_now_ns();
 	if (!w->start) {
+		/* The clock is read only once a call has to wait. */
 		w->start = now;
-		w->deadline = w->timeout < 0 ? INT64_MAX : now + w->timeout;
-	}
-	if (now >= w->deadline)
+		sp_wait_start_at(&w->sw, w->timeout, now);
+	} else if (w->timeout > 0 && now >= w->sw.deadline) {
 		return -ETIMEDOUT;
+	}
 	if (now - w->start < w->spin) {
 		/* A pause is ~27 ns on the development machine (AMD EPYC):
 		 * one look at the ring every ~0.5 us.  Each look pulls the
@@ -60,18 +94,4 @@ int sp_ring_wait_phase(struct waiter *w)
 		return 0;
 	}
 	return 1;
-}
-
-/* Sleeps on sem for one slice at most, or until the deadline. */
-void sp_ring_sleep_slice(sem_t *sem, const struct waiter *w)
-{
-	int64_t until = sp_now_ns() + SLICE_NS;
-	struct timespec ts;
-
-	if (until > w->deadline)
-		until = w->deadline;
-	ts.tv_sec = until / 1000000000;
-	ts.tv_nsec = until % 1000000000;
-	/* EINTR and ETIMEDOUT alike send the caller back to re-check. */
-	sem_clockwait(sem, CLOCK_MONOTONIC, &ts);
 }

@@ -129,6 +129,7 @@ static inline __attribute__((always_inline)) int try_claim(sp_ring *r, size_t le
 static inline __attribute__((always_inline)) int claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src, long long timeout_ns)
 {
 	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
+	uint32_t seq;
 	int rc;
 
 	if (len > r->max_record)
@@ -150,11 +151,11 @@ static inline __attribute__((always_inline)) int claim(sp_ring *r, size_t len, s
 			return rc;
 		if (rc == 0)
 			continue;
-		sp_ring_sleeper_in(&r->b->wr_sleepers);
+		seq = sp_ring_sleep_begin(r, ROLE_WRITER);
 		rc = try_claim(r, len, m, src);
 		if (rc == -EAGAIN)
-			sp_ring_sleep_slice(r->sem_space, &w);
-		atomic_fetch_sub(&r->b->wr_sleepers, 1);
+			sp_ring_sleep(r, &w, seq);
+		sp_ring_sleep_end(r, ROLE_WRITER);
 		if (rc != -EAGAIN)
 			return rc;
 	}
@@ -179,7 +180,7 @@ static inline void committed(sp_ring *r, size_t len)
 {
 	sp_slot_add(r->seg.me, CNT_RECS_IN, 1);
 	sp_slot_add(r->seg.me, CNT_BYTES_IN, len);
-	doorbell(&r->b->rd_sleepers, r->sem_data, 0);
+	doorbell(r, ROLE_READER, 0);
 }
 
 int sp_ring_commit(sp_ring *r, struct sp_msg *m, size_t len)
@@ -226,7 +227,7 @@ int sp_ring_cancel(sp_ring *r, struct sp_msg *m)
 	r->reserved--;
 	m->cookie = 0;
 	/* Readers may wait behind it. */
-	doorbell(&r->b->rd_sleepers, r->sem_data, 1);
+	doorbell(r, ROLE_READER, 1);
 	return 0;
 }
 
@@ -270,9 +271,9 @@ int sp_ring_seal(sp_ring *r)
 	store_relaxed(&r->seg.me->role, r->role);
 	/* Release: after our commits, for readers who see the seal (acquire
 	 * in sp_ring_closed). */
-	atomic_fetch_add_explicit(&r->b->sealed, 1, memory_order_release);
-	doorbell(&r->b->rd_sleepers, r->sem_data, 1);
-	doorbell(&r->b->wr_sleepers, r->sem_space, 1);
+	fetch_add_release(&r->b->sealed, 1);
+	doorbell(r, ROLE_READER, 1);
+	doorbell(r, ROLE_WRITER, 1);
 	return 0;
 }
 
@@ -292,5 +293,5 @@ void sp_ring_abandon_mine(sp_ring *r)
 		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL_MOVE(c, REC_ABANDONED, r->seg.token)))
 			r->reserved--;
 	}
-	doorbell(&b->rd_sleepers, r->sem_data, 1);
+	doorbell(r, ROLE_READER, 1);
 }

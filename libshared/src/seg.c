@@ -406,11 +406,6 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 		atomic_store_explicit(&s->h.state, SP_SEG_READY, memory_order_relaxed);
 		s->created = 1;
 	}
-	if (ops->extra_open) {
-		rc = ops->extra_open(s, mode);
-		if (rc)
-			goto fail_fresh;
-	}
 	rc = join(s);
 	if (rc)
 		goto fail_fresh;
@@ -424,8 +419,6 @@ fail_fresh:
 		goto fail;
 fail_unlink:
 	shm_unlink(shm);
-	if (ops->extra_unlink)
-		ops->extra_unlink(name);
 	{
 		char path[256];
 		if (!sp_seg_lock_path(path, sizeof(path), name))
@@ -464,7 +457,7 @@ void sp_seg_close(struct sp_seg *s)
 	s->me = NULL;
 }
 
-int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops)
+int sp_seg_unlink(const char *name)
 {
 	char shm[160], path[256];
 	struct sp_handle lock;   /* registered while it holds the flock (fork.h) */
@@ -482,8 +475,6 @@ int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops)
 	/* Without the lock file (gone already), remove what is there. */
 	lock_file_open(name, 0, 0, &lock.fd[0]);
 	rc = shm_unlink(shm) < 0 ? -errno : 0;
-	if (ops && ops->extra_unlink)
-		ops->extra_unlink(name);
 	unlink(path);
 	sp_fd_close(&lock.fd[0]);
 	sp_handle_remove(&lock);

@@ -15,7 +15,6 @@
  *   shmpipe.NAME        the segment, created with shm_open("/shmpipe.NAME")
  *   shmpipe.NAME.lock   the lock file (a regular file beside it)
  *
- * (plus, for some kinds, named semaphores "/shmpipe.NAME.SUFFIX").
  * Object kinds share one namespace: the segment's header says which kind it
  * is, and attaching as the wrong kind fails with -EPROTO.
  *
@@ -62,7 +61,9 @@ struct sp_seg_hdr {
 _Static_assert(sizeof(struct sp_seg_hdr) == 128, "segment header layout");
 
 #define SP_SEG_MAGIC 0x65706970706d6873ull /* "shmpipe" little-endian */
-#define SP_SEG_VERSION 2u
+/* The layout version of every kind: 3 since the ring's doorbells became
+ * futex words in its body (2 had named semaphores beside it). */
+#define SP_SEG_VERSION 3u
 #define SP_SEG_INIT 1u
 #define SP_SEG_READY 2u
 #define SP_SEG_MAX_SLOTS 128u
@@ -149,10 +150,6 @@ struct sp_seg_ops {
 	/* Maps the segment; NULL for a plain mmap of the whole file.  Returns 0
 	 * or -errno and sets s->base, s->map_size. */
 	int (*map)(struct sp_seg *s, int fd, size_t size);
-	/* Creates the kind's extra objects (semaphores) under the flock. */
-	int (*extra_open)(struct sp_seg *s, unsigned mode);
-	/* Removes the kind's extra objects by name. */
-	void (*extra_unlink)(const char *name);
 };
 
 /* Opens (SP_CREATE: creates if missing; SP_EXCL: must not exist) the object
@@ -172,8 +169,8 @@ static inline int sp_seg_inherited(const struct sp_seg *s)
 {
 	return __builtin_expect(s->reg.inherited != 0, 0);
 }
-/* Removes NAME's segment, lock file and extra objects.  Returns 0 or -ENOENT. */
-int sp_seg_unlink(const char *name, const struct sp_seg_ops *ops);
+/* Removes NAME's segment and lock file.  Returns 0 or -ENOENT. */
+int sp_seg_unlink(const char *name);
 
 /* What the first bytes of a segment file say. */
 enum sp_hdr_state {

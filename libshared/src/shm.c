@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +113,7 @@ void sp_shm_close(sp_shm *m)
 
 int sp_shm_unlink(const char *name)
 {
-	return sp_obj_unlink_kind(name, SP_KIND_SHM, &shm_ops);
+	return sp_obj_unlink_kind(name, SP_KIND_SHM);
 }
 
 /* NULL in a forked child: the bytes are its parent's (fork.h). */
@@ -281,7 +280,7 @@ struct stale_arg {
 static int remove_one(const char *name, void *arg)
 {
 	struct stale_arg *sa = arg;
-	char shm[160], lock[256], sem[200];
+	char shm[160], lock[256];
 	struct sp_handle h;      /* registered while it holds the flock (fork.h) */
 	struct sp_obj_info info;
 	int fd;
@@ -304,13 +303,6 @@ static int remove_one(const char *name, void *arg)
 	/* Under the flock nobody can join: check again, then remove. */
 	if (inspect(name, &info) == 0 && is_stale(&info, sa->flags)) {
 		shm_unlink(shm);
-		if (info.kind == SP_KIND_RING) {
-			/* The ring's doorbells (ring.h). */
-			snprintf(sem, sizeof(sem), "/" SP_SEG_PREFIX "%s.data", name);
-			sem_unlink(sem);
-			snprintf(sem, sizeof(sem), "/" SP_SEG_PREFIX "%s.space", name);
-			sem_unlink(sem);
-		}
 		unlink(lock);
 		sa->removed++;
 	}

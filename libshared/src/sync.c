@@ -119,5 +119,5 @@ int sp_sync_new(size_t size, const char *name, unsigned oflags, unsigned mode,
 
 int sp_sync_unlink(const char *name)
 {
-	return sp_obj_unlink_kind(name, SP_KIND_SYNC, &sync_ops);
+	return sp_obj_unlink_kind(name, SP_KIND_SYNC);
 }

@@ -166,7 +166,7 @@ void sp_value_close(sp_value *v)
 
 int sp_value_unlink(const char *name)
 {
-	return sp_obj_unlink_kind(name, SP_KIND_VALUE, &value_ops);
+	return sp_obj_unlink_kind(name, SP_KIND_VALUE);
 }
 
 enum sp_type sp_value_type(const sp_value *v) { return v->type; }

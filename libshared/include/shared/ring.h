@@ -23,12 +23,10 @@ const char *sp_version_string(void);
 
 /*
  * Names.  A ring is known by a short name: 1 to SP_NAME_MAX characters from
- * [A-Za-z0-9._-], not starting with '.'.  The name maps to these objects:
+ * [A-Za-z0-9._-], not starting with '.'.  The name maps to two files:
  *
  *   /dev/shm/shmpipe.NAME            the segment (shm_open "/shmpipe.NAME")
  *   /dev/shm/shmpipe.NAME.lock       the lock file (flock + OFD byte locks)
- *   /dev/shm/sem.shmpipe.NAME.data   doorbell: records were published
- *   /dev/shm/sem.shmpipe.NAME.space  doorbell: space was released
  */
 #define SP_NAME_MAX 100
 
@@ -36,7 +34,8 @@ const char *sp_version_string(void);
 #define SP_NOWAIT 0LL          /* fail at once with -EAGAIN */
 #define SP_FOREVER (-1LL)      /* block until done */
 /* Any positive value waits at most that many nanoseconds of CLOCK_MONOTONIC,
- * then fails with -ETIMEDOUT. */
+ * then fails with -ETIMEDOUT (a value too large to add to the clock, up to
+ * LLONG_MAX, waits as SP_FOREVER does). */
 
 /* Flags for sp_ring_open(). */
 #define SP_CREATE 0x1u         /* create the ring if it does not exist */
@@ -120,8 +119,8 @@ int sp_name_check(const char *name);
  *
  * Every call below is safe with many writers and many readers in many
  * processes, and takes timeout_ns as described at SP_NOWAIT.  A wait spins
- * briefly, then sleeps on the ring's doorbell semaphore in bounded slices,
- * re-checking the ring after each; no count of any semaphore is trusted.
+ * briefly, then sleeps on a doorbell (a futex word in the ring) in bounded
+ * slices, re-checking the ring after each; no doorbell is trusted to ring.
  *
  * Common errors: -EAGAIN (SP_NOWAIT and it would block), -ETIMEDOUT,
  * -EPIPE (writing: the ring is sealed; reading: sealed and drained),
