@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "shared/version.h"
+
 /*
  * One run: the parent makes the two directions of the transport (the ring:
  * two rings, "ping" and "pong"), a shared array for the round-trip times,

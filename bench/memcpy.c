@@ -5,6 +5,8 @@
 #include <getopt.h>
 #include <sys/mman.h>
 
+#include "shared/version.h"
+
 /*
  * For each block size, one process copies a source buffer to a destination
  * buffer with the C library's memcpy, over and over, for --seconds per

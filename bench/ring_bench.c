@@ -8,6 +8,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "shared/version.h"
+
 /*
  * One run: the parent makes the transport (the ring: created by name, its
  * handle closed again; a pipe, a socketpair, a message queue: descriptors

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shared/version.h"
+
 volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_signal;
 static int g_progress_shown;

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shared/version.h"
+
 volatile sig_atomic_t g_stop;
 int g_progress_shown;
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "shared/ring.h"
+#include "shared/version.h"
 #include "testutil.h"
 
 #define MS 1000000LL

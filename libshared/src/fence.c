@@ -24,7 +24,7 @@ void sp_fence_init(void)
 	pthread_once(&once, do_init);
 }
 
-int fence_heavy(void)
+int sp_fence_heavy(void)
 {
 	/* The call needs no registration of its own, only of its targets, so
 	 * it is tried even where registering failed.  Our own side needs a

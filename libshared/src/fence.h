@@ -29,7 +29,7 @@ extern int sp_fence_asym;  /* 1 once membarrier is registered in this process */
 void sp_fence_init(void);
 
 /* The waker's side, on the hot path. */
-static inline void fence_light(void)
+static inline void sp_fence_light(void)
 {
 	if (sp_fence_asym)
 		atomic_signal_fence(memory_order_seq_cst);
@@ -41,6 +41,6 @@ static inline void fence_light(void)
  * if every registered process made a barrier, 0 if only we did (no
  * membarrier here): callers whose correctness, not only latency, rests on
  * the pair must then fall back (ring_layout.h, bias). */
-int fence_heavy(void);
+int sp_fence_heavy(void);
 
 #endif

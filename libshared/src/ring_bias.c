@@ -52,7 +52,7 @@ void sp_ring_bias_grab(sp_ring *r, struct side s)
 	}
 	/* Pairs with a declarer's full fence between its role and its look at
 	 * the bias word: we see its role, or it sees our token. */
-	if (!fence_heavy() || other_in_role(r, s.role)) {
+	if (!sp_fence_heavy() || other_in_role(r, s.role)) {
 		store_release(s.busy, me | BUSY_ACK);
 		cas_acq_rel(s.bias, &me, BIAS_SHARED);
 		return;
@@ -66,7 +66,7 @@ void sp_ring_bias_grab(sp_ring *r, struct side s)
  * acknowledgement, as w allows.  Returns 0, -EAGAIN or -ETIMEDOUT. */
 static int bias_wait_out(sp_ring *r, struct side s, struct waiter *w)
 {
-	int forced = fence_heavy();
+	int forced = sp_fence_heavy();
 
 	if (!forced) {
 		/* From now on nobody takes a bias on this ring: we could not

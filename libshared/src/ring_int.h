@@ -148,7 +148,7 @@ static inline int bias_enter(sp_ring *r, struct side s)
 	store_relaxed(s.busy, r->seg.token | BUSY_IN);
 	/* The light half of the fence pair with a revoker's membarrier: either
 	 * our load sees its BIAS_SHARED, or its load of busy sees BUSY_IN. */
-	fence_light();
+	sp_fence_light();
 	if (load_relaxed(s.bias) == r->seg.token)
 		return 1;
 	/* Revoked.  Release: for a revoker that acquires the acknowledgement. */
@@ -194,7 +194,7 @@ static inline _Atomic uint64_t *sleep_bits(sp_ring *r, unsigned role)
 /* ---- helpers in other files ------------------------------------------ */
 
 /* May anyone in role be asleep?  Two loads of one cache line; the caller
- * orders them after its change with fence_light() (see doorbell()). */
+ * orders them after its change with sp_fence_light() (see doorbell()). */
 static inline int sleepers(sp_ring *r, unsigned role)
 {
 	_Atomic uint64_t *bits = sleep_bits(r, role);
@@ -227,7 +227,7 @@ static inline void sp_ring_sleep(sp_ring *r, struct waiter *w, uint32_t seq)
  * only if one is set. */
 static inline void doorbell(sp_ring *r, unsigned role, int all)
 {
-	fence_light();
+	sp_fence_light();
 	if (sleepers(r, role))
 		sp_ring_doorbell_ring(r, role, all);
 }

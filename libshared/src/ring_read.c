@@ -344,7 +344,7 @@ static inline int released(sp_ring *r, size_t len, uint64_t stride)
 		return sp_ring_advance(r);
 	/* A writer asleep for space: the light half of the fence pair with
 	 * its sp_ring_sleep_begin(), then the look. */
-	fence_light();
+	sp_fence_light();
 	if (sleepers(r, ROLE_WRITER))
 		return sp_ring_advance(r);
 	return 0;

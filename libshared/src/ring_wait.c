@@ -57,7 +57,7 @@ uint32_t sp_ring_sleep_begin(sp_ring *r, unsigned role)
 	/* The heavy half of the fence pair with doorbell()'s light one
 	 * (fence.h): after it, our re-check of the ring sees every change
 	 * whose maker did not see our bit. */
-	fence_heavy();
+	sp_fence_heavy();
 	return seq;
 }
 

@@ -1,5 +1,5 @@
 /* version.c: the version of the library actually linked. */
-#include "shared/ring.h"
+#include "shared/version.h"
 
 unsigned sp_version_number(void)
 {

@@ -10,17 +10,6 @@
 extern "C" {
 #endif
 
-#define SP_VERSION_MAJOR 0
-#define SP_VERSION_MINOR 1
-#define SP_VERSION_PATCH 0
-#define SP_VERSION_NUMBER (SP_VERSION_MAJOR * 10000 + SP_VERSION_MINOR * 100 + SP_VERSION_PATCH)
-#define SP_VERSION_STRING "0.1.0"
-
-/* Returns SP_VERSION_NUMBER of the library actually linked. */
-unsigned sp_version_number(void);
-/* Returns SP_VERSION_STRING of the library actually linked. */
-const char *sp_version_string(void);
-
 /*
  * Names.  A ring is known by a short name: 1 to SP_NAME_MAX characters from
  * [A-Za-z0-9._-], not starting with '.'.  The name maps to two files:
