@@ -5,7 +5,9 @@
 #include <stdatomic.h>
 
 /* Each call site says what it orders against; these names only make the
- * order visible where it is used. */
+ * order visible where it is used.  No atomic of the library takes the
+ * implicit seq_cst of the plain C11 functions: the few that need it say so
+ * by name (*_seq_cst). */
 #define load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
 #define store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
@@ -13,11 +15,27 @@
 #define cas_acq_rel(p, e, v) \
 	atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_acq_rel, \
 						memory_order_acquire)
+#define cas_seq_cst(p, e, v) \
+	atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_seq_cst, \
+						memory_order_seq_cst)
+/* Weak CASes, for retry loops; the failure order is relaxed (the loop
+ * re-reads, or the caller acts on nothing it read). */
+#define cas_weak_acquire(p, e, v) \
+	atomic_compare_exchange_weak_explicit((p), (e), (v), memory_order_acquire, \
+					      memory_order_relaxed)
+#define cas_weak_acq_rel(p, e, v) \
+	atomic_compare_exchange_weak_explicit((p), (e), (v), memory_order_acq_rel, \
+					      memory_order_relaxed)
 #define fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
 #define fetch_add_release(p, v) atomic_fetch_add_explicit((p), (v), memory_order_release)
+#define fetch_add_acq_rel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)
+#define fetch_add_seq_cst(p, v) atomic_fetch_add_explicit((p), (v), memory_order_seq_cst)
 #define fetch_sub_relaxed(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_relaxed)
+#define fetch_sub_acq_rel(p, v) atomic_fetch_sub_explicit((p), (v), memory_order_acq_rel)
 #define fetch_or_relaxed(p, v) atomic_fetch_or_explicit((p), (v), memory_order_relaxed)
 #define fetch_and_relaxed(p, v) atomic_fetch_and_explicit((p), (v), memory_order_relaxed)
+#define exchange_relaxed(p, v) atomic_exchange_explicit((p), (v), memory_order_relaxed)
+#define exchange_seq_cst(p, v) atomic_exchange_explicit((p), (v), memory_order_seq_cst)
 
 /* One load of a plain (not atomic) field of shared memory, which a peer
  * may change at any time: the compiler may neither repeat nor merge it, so

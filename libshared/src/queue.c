@@ -58,9 +58,12 @@ static void give_up(sp_queue *q, struct sync_ent *e, uint32_t t, uint32_t into)
 	if (!a)
 		return;
 	cur = load_relaxed(&b->count);
-	/* Clamp at zero: a corrupt or double-counted entry must not wrap. */
-	while (!atomic_compare_exchange_weak_explicit(&b->count, &cur, cur > a ? cur - a : 0,
-						      memory_order_acq_rel, memory_order_relaxed))
+	/* Clamp at zero: a corrupt or double-counted entry must not wrap.
+	 * Acquire-release, as every change of count: release, so that what
+	 * was done for the tasks counted off happens before a joiner's
+	 * acquire load sees the lower count; acquire, so that whoever takes
+	 * it to zero and wakes the joiners has seen every earlier change. */
+	while (!cas_weak_acq_rel(&b->count, &cur, cur > a ? cur - a : 0))
 		;
 	if (cur <= a)
 		sp_wake(&b->count, SP_WAKE_ALL);
@@ -195,9 +198,12 @@ int sp_queue_put(sp_queue *q, const void *buf, size_t len, long long timeout_ns)
 	if (rc)
 		return rc == -EPIPE ? -ESHUTDOWN : rc;
 	memcpy(m.data, buf, len);
-	atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel);
+	/* Acquire-release, as every change of count (see give_up): the
+	 * task is counted before the commit can make it visible. */
+	fetch_add_acq_rel(&b->count, 1);
 	rc = sp_ring_commit(q->ring, &m, len);
-	if (rc && atomic_fetch_sub_explicit(&b->count, 1, memory_order_acq_rel) == 1)
+	/* Not delivered after all: uncount it, waking joiners at zero. */
+	if (rc && fetch_sub_acq_rel(&b->count, 1) == 1)
 		sp_wake(&b->count, SP_WAKE_ALL);
 	return rc == -EPIPE ? -ESHUTDOWN : rc;
 }
@@ -272,8 +278,10 @@ int sp_queue_task_done(sp_queue *q)
 	do {
 		if (cur == 0)
 			return -EINVAL;
-	} while (!atomic_compare_exchange_weak_explicit(&b->count, &cur, cur - 1,
-							memory_order_acq_rel, memory_order_relaxed));
+		/* Acquire-release, as every change of count (see
+		 * give_up): the task's work happens before a joiner sees
+		 * the count fall. */
+	} while (!cas_weak_acq_rel(&b->count, &cur, cur - 1));
 	a = load_relaxed(&me->a);
 	if (a)
 		store_relaxed(&me->a, a - 1);

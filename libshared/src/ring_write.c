@@ -15,14 +15,13 @@ static void claim_lock(sp_ring *r, _Atomic uint32_t *l)
 	uint32_t exp = 0;
 
 	/* Acquire: what the previous holder wrote under the lock is visible. */
-	if (atomic_compare_exchange_weak_explicit(l, &exp, r->seg.token, memory_order_acquire,
-						  memory_order_relaxed))
+	if (cas_weak_acquire(l, &exp, r->seg.token))
 		return;
 	for (unsigned n = 1;; n++) {
 		exp = load_relaxed(l);
 		if (exp == 0) {
-			if (atomic_compare_exchange_weak_explicit(l, &exp, r->seg.token,
-					memory_order_acquire, memory_order_relaxed))
+			/* Acquire: as above. */
+			if (cas_weak_acquire(l, &exp, r->seg.token))
 				return;
 			continue;
 		}

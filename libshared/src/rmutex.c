@@ -50,9 +50,11 @@ int sp_rmutex_lock(const struct sp_seg *s, struct sp_rmutex *m, struct sp_wait *
 		 * read of owner in FUTEX_WAIT, against unlock's seq_cst store
 		 * of owner followed by its load of waiters (a Dekker pair):
 		 * either unlock sees us counted, or we see the new owner. */
-		atomic_fetch_add_explicit(&m->waiters, 1, memory_order_seq_cst);
+		fetch_add_seq_cst(&m->waiters, 1);
 		rc = sp_wait_sleep(w, &m->owner, cur);
-		atomic_fetch_sub_explicit(&m->waiters, 1, memory_order_relaxed);
+		/* Relaxed: leaving, we need no unlock to see us; one that
+		 * still does only wakes for nothing. */
+		fetch_sub_relaxed(&m->waiters, 1);
 		if (rc == 1)
 			checked = 0;    /* a whole slice: ask about liveness again */
 		if (rc < 0) {

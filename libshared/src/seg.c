@@ -223,6 +223,7 @@ static int join(struct sp_seg *s)
 		/* Ours.  A non-zero token means its last holder died attached:
 		 * fold its counters into the retired totals before reuse. */
 		if (atomic_load_explicit(&sl->token, memory_order_relaxed)) {
+			/* Relaxed: counters (see sp_seg_close). */
 			for (unsigned k = 0; k < SP_SLOT_COUNTERS; k++)
 				atomic_fetch_add_explicit(&h->retired[k],
 					atomic_exchange_explicit(&sl->count[k], 0, memory_order_relaxed),
@@ -441,6 +442,8 @@ void sp_seg_close(struct sp_seg *s)
 	if (s->me && !s->reg.inherited) {
 		struct sp_slot *sl = s->me;
 
+		/* Relaxed: counters, summed by sp_seg_count() as an
+		 * approximate snapshot; nothing is ordered by them. */
 		for (unsigned k = 0; k < SP_SLOT_COUNTERS; k++)
 			atomic_fetch_add_explicit(&s->hdr->retired[k],
 				atomic_exchange_explicit(&sl->count[k], 0, memory_order_relaxed),

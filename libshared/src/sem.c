@@ -150,10 +150,12 @@ int sp_sem_acquire(sp_sem *s, long long timeout_ns)
 		}
 		/* Counted under the mutex: a releaser, which takes the mutex
 		 * after us, sees the count and wakes us. */
-		atomic_fetch_add_explicit(&b->waiters, 1, memory_order_relaxed);
+		fetch_add_relaxed(&b->waiters, 1);
 		sem_unlock(s);
 		rc = sp_wait_sleep(&w, &b->count, 0);
-		atomic_fetch_sub_explicit(&b->waiters, 1, memory_order_relaxed);
+		/* Relaxed: a hint; a releaser that still sees us only wakes
+		 * for nothing. */
+		fetch_sub_relaxed(&b->waiters, 1);
 		if (rc == 1)
 			must_reap = 1;
 		if (rc < 0) {

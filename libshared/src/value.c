@@ -289,20 +289,20 @@ static int rmw(sp_value *v, uint64_t i, enum rmw op, int64_t x, int64_t *old)
 		return -ERANGE;
 	switch (v->elem) {
 	case 1:
-		r = op == RMW_ADD ? atomic_fetch_add(AT(uint8_t, v, i), (uint8_t)x)
-				  : atomic_exchange(AT(uint8_t, v, i), (uint8_t)x);
+		r = op == RMW_ADD ? fetch_add_seq_cst(AT(uint8_t, v, i), (uint8_t)x)
+				  : exchange_seq_cst(AT(uint8_t, v, i), (uint8_t)x);
 		break;
 	case 2:
-		r = op == RMW_ADD ? atomic_fetch_add(AT(uint16_t, v, i), (uint16_t)x)
-				  : atomic_exchange(AT(uint16_t, v, i), (uint16_t)x);
+		r = op == RMW_ADD ? fetch_add_seq_cst(AT(uint16_t, v, i), (uint16_t)x)
+				  : exchange_seq_cst(AT(uint16_t, v, i), (uint16_t)x);
 		break;
 	case 4:
-		r = op == RMW_ADD ? atomic_fetch_add(AT(uint32_t, v, i), (uint32_t)x)
-				  : atomic_exchange(AT(uint32_t, v, i), (uint32_t)x);
+		r = op == RMW_ADD ? fetch_add_seq_cst(AT(uint32_t, v, i), (uint32_t)x)
+				  : exchange_seq_cst(AT(uint32_t, v, i), (uint32_t)x);
 		break;
 	default:
-		r = op == RMW_ADD ? atomic_fetch_add(AT(uint64_t, v, i), (uint64_t)x)
-				  : atomic_exchange(AT(uint64_t, v, i), (uint64_t)x);
+		r = op == RMW_ADD ? fetch_add_seq_cst(AT(uint64_t, v, i), (uint64_t)x)
+				  : exchange_seq_cst(AT(uint64_t, v, i), (uint64_t)x);
 		break;
 	}
 	if (old)
@@ -335,25 +335,25 @@ int sp_value_cas(sp_value *v, uint64_t i, int64_t *expected, int64_t desired)
 	switch (v->elem) {
 	case 1: {
 		uint8_t e = (uint8_t)*expected;
-		ok = atomic_compare_exchange_strong(AT(uint8_t, v, i), &e, (uint8_t)desired);
+		ok = cas_seq_cst(AT(uint8_t, v, i), &e, (uint8_t)desired);
 		*expected = widen(v->type, e);
 		break;
 	}
 	case 2: {
 		uint16_t e = (uint16_t)*expected;
-		ok = atomic_compare_exchange_strong(AT(uint16_t, v, i), &e, (uint16_t)desired);
+		ok = cas_seq_cst(AT(uint16_t, v, i), &e, (uint16_t)desired);
 		*expected = widen(v->type, e);
 		break;
 	}
 	case 4: {
 		uint32_t e = (uint32_t)*expected;
-		ok = atomic_compare_exchange_strong(AT(uint32_t, v, i), &e, (uint32_t)desired);
+		ok = cas_seq_cst(AT(uint32_t, v, i), &e, (uint32_t)desired);
 		*expected = widen(v->type, e);
 		break;
 	}
 	default: {
 		uint64_t e = (uint64_t)*expected;
-		ok = atomic_compare_exchange_strong(AT(uint64_t, v, i), &e, (uint64_t)desired);
+		ok = cas_seq_cst(AT(uint64_t, v, i), &e, (uint64_t)desired);
 		*expected = widen(v->type, e);
 		break;
 	}
