@@ -54,6 +54,8 @@ class _FileLock:
         if rc in (EAGAIN, ETIMEDOUT):
             self._close()
             return False
+        if rc == EDEADLK and self._h.call(L.sp_iplock_held) == (2 if flags & SHARED else 1):
+            return True       # held already, in this mode (fasteners says True too)
         if rc < 0:
             raise threading.ThreadError("Unable to acquire lock on `%s` due to %s"
                                         % (self.path, _lib.error(rc, self.path)))
