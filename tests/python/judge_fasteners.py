@@ -121,9 +121,12 @@ def _rw_rounds(impl, path, counters, writers, seed):
         with (lk.read_lock() if reader else lk.write_lock()):
             if reader:
                 # Readers count themselves apart: a writer must find no reader inside.
-                writers[1].value += 1
+                # Readers share the lock, so the count has a lock of its own.
+                with writers[1].get_lock():
+                    writers[1].value += 1
                 time.sleep(random.random() / 1000)
-                writers[1].value -= 1
+                with writers[1].get_lock():
+                    writers[1].value -= 1
             else:
                 if writers[1].value:
                     writers[0].value += 1       # a reader was inside with this writer
@@ -132,7 +135,7 @@ def _rw_rounds(impl, path, counters, writers, seed):
 
 def test_readers_and_writers(impl, path, counters):
     """Writers exclude writers and readers; readers may share."""
-    clash = [shmpipe.RawValue("q", 0), shmpipe.RawValue("q", 0)]
+    clash = [shmpipe.RawValue("q", 0), shmpipe.Value("q", 0)]
     procs = [CTX.Process(target=_rw_rounds, args=(impl, path, counters, clash, i))
              for i in range(PROCS)]
     for p in procs:
