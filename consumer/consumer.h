@@ -85,6 +85,7 @@ struct consumer {
 	const char *exec_cmd;
 	const char *work_dir;
 	int jobs, quiet, progress, keep;
+	int sync;              /* --sync: fsync files and directories */
 
 	/* Set up by the supervisor, inherited by the workers. */
 	int rootfd;            /* the output (or work) directory */

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <lz4frame.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -21,12 +22,24 @@
  *  - every directory on the way is opened with O_NOFOLLOW|O_DIRECTORY from
  *    the output directory down, so a link already in the tree, or one the
  *    batch itself made, stops the walk (ELOOP or ENOTDIR): refused;
- *  - content goes to a temporary name, opened O_CREAT|O_NOFOLLOW, and is
- *    renamed into place once complete and verified; rename() replaces a
+ *  - a whole file's content goes to an unnamed file (O_TMPFILE) in its
+ *    directory, and gets its name with linkat() once complete, its mode
+ *    and time set: one directory insertion per file, and a worker killed
+ *    at any moment leaves nothing (the kernel frees an unnamed file with
+ *    its last descriptor).  linkat() never replaces: when the name is
+ *    taken (a file of an earlier run, a link) the file is linked under a
+ *    temporary name and renamed over it, as below;
+ *  - where the file system refuses O_TMPFILE, and for the parts of a large
+ *    file, content goes to a temporary name, opened O_CREAT|O_NOFOLLOW, and
+ *    is renamed into place once complete and verified; rename() replaces a
  *    link at the destination instead of following it.
  * A whole file's temporary name is beside its destination, so the rename
  * stays in one directory (a rename across directories takes a lock global
  * to the file system, which workers would queue on).
+ *
+ * With --sync, every file is fsynced before it gets its name, and its
+ * directory after (a new directory's parent too, when it is made), so that
+ * a file counted as done survives a power cut.
  *
  * The journal.  A worker killed with SIGKILL while writing a whole file
  * leaves its temporary file.  The record it held is delivered again, to a
@@ -118,7 +131,15 @@ static int parent_dir(struct consumer *c, const char *path, const char **base)
 		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (nfd < 0 && errno == ENOENT) {
 			/* Another worker may create it at the same moment. */
-			if (mkdirat(fd, name, 0777) < 0 && errno != EEXIST) {
+			if (mkdirat(fd, name, 0777) < 0) {
+				int err = errno;
+
+				if (err != EEXIST) {
+					if (fd != c->rootfd)
+						close(fd);
+					return -err;
+				}
+			} else if (c->sync && fsync(fd) < 0) {
 				int err = errno;
 
 				if (fd != c->rootfd)
@@ -335,6 +356,28 @@ static void set_times(int fd, const struct sp_batch_rec *r)
 	futimens(fd, ts);
 }
 
+/* The final name of path's file in its directory: its last component,
+ * plus ".lz4" with -z.  Returns 0 or -ENAMETOOLONG. */
+static int dest_name(const struct consumer *c, const char *base, char dest[NAME_MAX + 1])
+{
+	if (snprintf(dest, NAME_MAX + 1, "%s%s", base, c->compress ? ".lz4" : "") >= NAME_MAX + 1)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Gives a complete file its mode and time, and with --sync writes it to
+ * the disk.  Returns 0 or an errno. */
+static int finish_content(const struct consumer *c, int fd, const struct sp_batch_rec *r)
+{
+	/* Permission bits only: no set-id bits from a record. */
+	if (fchmod(fd, r->mode & 0777) < 0)
+		return errno;
+	set_times(fd, r);
+	if (c->sync && fsync(fd) < 0)
+		return errno;
+	return 0;
+}
+
 /*
  * Gives the temporary file tmpname (in directory tmpdir, open as tmpfd) its
  * mode and time, closes it, and renames it to path (plus ".lz4" with -z).
@@ -345,12 +388,9 @@ int out_place_tmp(struct consumer *c, int tmpdir, const char *tmpname, int tmpfd
 {
 	char dest[NAME_MAX + 1];
 	const char *base;
-	int pfd, err = 0;
+	int pfd, err;
 
-	/* Permission bits only: no set-id bits from a record. */
-	if (fchmod(tmpfd, r->mode & 0777) < 0)
-		err = errno;
-	set_times(tmpfd, r);
+	err = finish_content(c, tmpfd, r);
 	if (close(tmpfd) < 0 && !err)
 		err = errno;    /* a delayed write error: the content is not safe */
 	if (err) {
@@ -364,8 +404,7 @@ int out_place_tmp(struct consumer *c, int tmpdir, const char *tmpname, int tmpfd
 		place_failed(c, path, "create directory", -pfd);
 		return -1;
 	}
-	if (snprintf(dest, sizeof(dest), "%s%s", base, c->compress ? ".lz4" : "") >=
-	    (int)sizeof(dest)) {
+	if (dest_name(c, base, dest) < 0) {
 		unlinkat(tmpdir, tmpname, 0);
 		place_failed(c, path, "rename", ENAMETOOLONG);
 		return -1;
@@ -374,6 +413,98 @@ int out_place_tmp(struct consumer *c, int tmpdir, const char *tmpname, int tmpfd
 		err = errno;
 		unlinkat(tmpdir, tmpname, 0);
 		place_failed(c, path, "rename", err);
+		return -1;
+	}
+	if (c->sync && fsync(pfd) < 0) {
+		place_failed(c, path, "sync directory", errno);
+		return -1;
+	}
+	ADD(files, 1);
+	return 0;
+}
+
+/* ---- unnamed files (O_TMPFILE) -------------------------------------- */
+
+/*
+ * Whether this process makes unnamed files: 1 yes, 0 not known yet, -1 no
+ * (the file system refuses O_TMPFILE, as ext2, NFS or FUSE do, or /proc,
+ * through which linkat() names the file without CAP_DAC_READ_SEARCH, is
+ * missing).  Each worker finds out with its first file; the output is one
+ * directory tree, so the answer holds for the batch.  SHMPIPE_NO_TMPFILE=1
+ * in the environment answers no, so that tests cover the named path on
+ * any file system.
+ */
+static int unnamed_ok;
+
+/* Opens an unnamed file in directory dfd.  Returns a descriptor, -ENOSYS
+ * when unnamed files are not to be had here, or -errno. */
+static int open_unnamed(int dfd)
+{
+	int fd;
+
+	if (unnamed_ok == 0) {
+		const char *no = getenv("SHMPIPE_NO_TMPFILE");
+
+		unnamed_ok = (no && *no && strcmp(no, "0") != 0) || access("/proc/self/fd", X_OK) < 0
+				     ? -1
+				     : 1;
+	}
+	if (unnamed_ok < 0)
+		return -ENOSYS;
+	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		return fd;
+	/* EISDIR: a kernel without O_TMPFILE read it as O_DIRECTORY. */
+	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+		unnamed_ok = -1;
+		return -ENOSYS;
+	}
+	return -errno;
+}
+
+/*
+ * Names the complete unnamed file fd (in directory dfd) base (plus ".lz4"
+ * with -z), replacing whatever held that name, and closes fd.  On failure
+ * reports.  Returns 0 or -1.
+ */
+static int place_unnamed(struct consumer *c, int dfd, int fd, const char *base,
+			 const struct sp_batch_rec *r, const char *path)
+{
+	char dest[NAME_MAX + 1], proc[32], tmp[64];
+	const char *what = "write";
+	int err = finish_content(c, fd, r);
+
+	if (!err && dest_name(c, base, dest) < 0) {
+		err = ENAMETOOLONG;
+		what = "link";
+	}
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (!err && linkat(AT_FDCWD, proc, dfd, dest, AT_SYMLINK_FOLLOW) < 0) {
+		err = errno;
+		what = "link";
+		if (err == EEXIST) {
+			/* The name is taken: replace it in one rename, as the
+			 * named path does, the temporary name journaled. */
+			tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
+			journal_note(c, path, tmp);
+			unlinkat(dfd, tmp, 0);
+			err = 0;
+			if (linkat(AT_FDCWD, proc, dfd, tmp, AT_SYMLINK_FOLLOW) < 0) {
+				err = errno;
+			} else if (renameat(dfd, tmp, dfd, dest) < 0) {
+				err = errno;
+				what = "rename";
+				unlinkat(dfd, tmp, 0);
+			}
+		}
+	}
+	close(fd);
+	if (!err && c->sync && fsync(dfd) < 0) {
+		err = errno;
+		what = "sync directory";
+	}
+	if (err) {
+		place_failed(c, path, what, err);
 		return -1;
 	}
 	ADD(files, 1);
@@ -446,6 +577,21 @@ int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		place_failed(c, path, "create directory", -dfd);
 		return 0;
 	}
+	fd = open_unnamed(dfd);
+	if (fd >= 0) {
+		rc = write_full(fd, data, len);
+		if (rc < 0) {
+			close(fd);
+			place_failed(c, path, "write", -rc);
+		} else if (place_unnamed(c, dfd, fd, base, r, path) == 0) {
+			ADD(bytes_out, len);
+		}
+		return 0;
+	}
+	if (fd != -ENOSYS) {
+		place_failed(c, path, "create", -fd);
+		return 0;
+	}
 	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
 	journal_note(c, path, tmp);
 	/* O_TRUNC, not O_EXCL: a record redelivered after its first reader
@@ -490,6 +636,10 @@ int out_dir(struct consumer *c, const struct sp_batch_rec *r, const char *path)
 	}
 	fchmod(fd, mode);
 	close(fd);
+	if (c->sync && fsync(pfd) < 0) {
+		place_failed(c, path, "sync directory", errno);
+		return 0;
+	}
 	ADD(dirs, 1);
 	return 0;
 }
@@ -522,6 +672,10 @@ int out_symlink(struct consumer *c, const struct sp_batch_rec *r, const char *pa
 
 		unlinkat(pfd, tmp, 0);
 		place_failed(c, path, "rename", err);
+		return 0;
+	}
+	if (c->sync && fsync(pfd) < 0) {
+		place_failed(c, path, "sync directory", errno);
 		return 0;
 	}
 	ADD(links, 1);

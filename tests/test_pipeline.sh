@@ -117,6 +117,29 @@ for lz in "" "--lz4"; do
 	done
 done
 
+# ---- The two ways a whole file gets its name: an unnamed file (O_TMPFILE)
+# linked in, or, where the file system refuses that (SHMPIPE_NO_TMPFILE=1
+# stands for one), a hidden temporary name renamed.  Either way a name that
+# is taken is replaced, never followed: a stale file and a link to a file
+# outside the output folder stand where the batch writes.
+for nt in 0 1; do
+	r=t$$-nt$nt
+	out=$T/out-nt$nt
+	mkdir -p "$out/extra"
+	echo stale > "$out/extra/with space"
+	echo outside > "$T/outside-$nt"
+	ln -s "$T/outside-$nt" "$out/extra/empty-file"
+	SHMPIPE_NO_TMPFILE=$nt $TO $C -q -r "$r" -j 2 -o "$out" & cp=$!
+	pids="$pids $cp"
+	$TO $P -q -r "$r" -C "$SRC" .; prc=$?
+	wait $cp; crc=$?
+	check "names taken, SHMPIPE_NO_TMPFILE=$nt: exit codes ($prc, $crc)" [ "$prc$crc" = 00 ]
+	check "names taken, SHMPIPE_NO_TMPFILE=$nt: replaced, identical tree" same_tree "$SRC" "$out"
+	check "names taken, SHMPIPE_NO_TMPFILE=$nt: the link's target untouched" \
+		eval '[ "$(cat "$T/outside-$nt")" = outside ] && no_tmp "$out" && no_ring "$r"'
+	rm -rf "$out" "$T/outside-$nt"
+done
+
 # Small parts: every file over 4K travels in parts taken by any worker.
 r=t$$-parts
 $TO $C -q -r "$r" -j 4 -o "$T/out-parts" & cp=$!
