@@ -79,6 +79,8 @@ static void usage(FILE *out, int status)
 	      " -o, --out <dir>           recreate each file under <dir>\n"
 	      " -z, --compress[=<level>]  with -o, write each file as <path>.lz4\n"
 	      "                             (level 1-12, default 1)\n"
+	      "     --sync                with -o, fsync each file and its directory\n"
+	      "                             before it counts as done\n"
 	      "     --stdout              write the content to standard output\n"
 	      " -x, --exec <cmd>          run <cmd> per file: content on its stdin,\n"
 	      "                             path in $SHMPIPE_PATH\n"
@@ -523,8 +525,8 @@ static int supervise(struct supervisor *s)
 	return 0;
 }
 
-enum { OPT_CAPACITY = 256, OPT_PRODUCERS, OPT_STDOUT, OPT_WORK_DIR, OPT_KEEP, OPT_PROGRESS,
-       OPT_STATS, OPT_LIST, OPT_INFO, OPT_REMOVE, OPT_REMOVE_STALE };
+enum { OPT_CAPACITY = 256, OPT_PRODUCERS, OPT_STDOUT, OPT_WORK_DIR, OPT_KEEP, OPT_SYNC,
+       OPT_PROGRESS, OPT_STATS, OPT_LIST, OPT_INFO, OPT_REMOVE, OPT_REMOVE_STALE };
 
 int main(int argc, char **argv)
 {
@@ -539,6 +541,7 @@ int main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
 		{ "keep", no_argument, NULL, OPT_KEEP },
+		{ "sync", no_argument, NULL, OPT_SYNC },
 		{ "progress", no_argument, NULL, OPT_PROGRESS },
 		{ "stats", optional_argument, NULL, OPT_STATS },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -610,6 +613,9 @@ int main(int argc, char **argv)
 		case OPT_KEEP:
 			c.keep = 1;
 			break;
+		case OPT_SYNC:
+			c.sync = 1;
+			break;
 		case OPT_PROGRESS:
 			c.progress = 1;
 			break;
@@ -658,6 +664,8 @@ int main(int argc, char **argv)
 		die_usage("action", "give exactly one of -o, --stdout and -x");
 	if (c.compress && c.action != ACT_OUT)
 		die_usage("--compress", "needs -o");
+	if (c.sync && c.action != ACT_OUT)
+		die_usage("--sync", "needs -o");
 	if (c.action == ACT_STDOUT && c.jobs != 1)
 		die_usage("--stdout", "keeps order with one worker only (-j 1)");
 	/* One worker taking records in order needs room for a few in flight,

@@ -140,6 +140,24 @@ for nt in 0 1; do
 	rm -rf "$out" "$T/outside-$nt"
 done
 
+# ---- --sync: the same tree, every file (parted ones too) fsynced before
+# it is named; counted with strace where there is one.
+r=t$$-sync
+out=$T/out-sync
+ST=
+command -v strace >/dev/null && ST="strace -f -qq -e trace=fsync -o $T/sync.trace"
+$TO $ST $C -q -r "$r" -j 2 --sync -o "$out" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" --chunk 1M -C "$SRC" .; prc=$?
+wait $cp; crc=$?
+check "--sync: exit codes ($prc, $crc), identical tree" \
+	eval '[ "$prc$crc" = 00 ] && same_tree "$SRC" "$out" && no_tmp "$out" && no_ring "$r"'
+if [ -n "$ST" ]; then
+	nsync=$(grep -c '^[0-9]* *fsync(' "$T/sync.trace")
+	check "--sync: at least two fsyncs a file ($nsync for $NFILES)" [ "$nsync" -ge $((NFILES * 2)) ]
+fi
+rm -rf "$out" "$T/sync.trace"
+
 # Small parts: every file over 4K travels in parts taken by any worker.
 r=t$$-parts
 $TO $C -q -r "$r" -j 4 -o "$T/out-parts" & cp=$!
