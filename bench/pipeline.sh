@@ -122,6 +122,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# A reader that goes away (pipeline.sh | head) or a closed terminal: the
+# scratch folders are removed all the same (dash runs no EXIT trap on a
+# signal it does not catch).
+trap 'exit 129' HUP
+trap 'exit 141' PIPE
 if [ "$disk" != none ]; then
 	TD=$(mktemp -d "$disk/shmpipe-bench.XXXXXX") || exit 1
 fi
