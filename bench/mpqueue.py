@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""mpqueue.py: times multiprocessing.Queue moving fixed-size records from one producer
-process to one consumer process, printed in ring_bench's format for bench/run.sh.
+"""mpqueue.py: times multiprocessing.Queue (or, with --queue shmpipe, the shmpipe package's
+Queue) moving fixed-size records from one producer process to one consumer process, printed
+in ring_bench's format for bench/run.sh (transport "mpqueue" or "shmqueue").
 
 Each record is a bytes object of --size bytes carrying its sequence number (from 1) in its
 first 8 bytes and, from 16 bytes up, the complement in its last 8; the consumer checks
@@ -76,9 +77,9 @@ def consumer(q, ready, go, n, size, out):
     out.send(("ok", t_end))
 
 
-def run_once(ctx, n, size, timeout):
+def run_once(ctx, make_queue, n, size, timeout):
     """One run of n records.  Returns its seconds."""
-    q = ctx.Queue()
+    q = make_queue()
     ready = ctx.Semaphore(0)
     go = ctx.Event()
     rd, wr = ctx.Pipe(duplex=False)
@@ -135,6 +136,8 @@ def main():
     ap.add_argument("-S", "--seconds", type=float, default=0.5, help="length of a run (0.5)")
     ap.add_argument("-n", "--count", type=int, default=0, help="records per run, no calibration")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds a run may take (60)")
+    ap.add_argument("--queue", choices=("mp", "shmpipe"), default="mp",
+                    help="multiprocessing.Queue (mp) or shmpipe.Queue (shmpipe)")
     ap.add_argument("--csv", action="store_true", help="also print a CSV line")
     ap.add_argument("-q", "--quiet", action="store_true", help="no header line")
     a = ap.parse_args()
@@ -147,37 +150,46 @@ def main():
         signal.signal(s, stop)
 
     ctx = mp.get_context("fork")
+    if a.queue == "shmpipe":
+        try:
+            import shmpipe
+        except Exception as e:   # ImportError, or shmpipe.LibraryError: no usable library
+            print("%s: shmpipe.Queue: %s" % (PROG, e), file=sys.stderr)
+            return EX_SOFTWARE
+        make_queue, what, transport = shmpipe.Queue, "shmpipe.Queue", "shmqueue"
+    else:
+        make_queue, what, transport = ctx.Queue, "multiprocessing.Queue", "mpqueue"
     try:
         n = a.count
         if not n:
             # Short runs, growing until one lasts a tenth of the target; also the warm-up.
             n, secs = 2000, 0.0
             for _ in range(20):
-                secs = run_once(ctx, n, a.size, a.timeout)
+                secs = run_once(ctx, make_queue, n, a.size, a.timeout)
                 if secs >= a.seconds / 10:
                     break
                 n = int(n * (min(100.0, max(2.0, a.seconds * 0.15 / secs)) if secs > 0 else 100))
             n = max(1, int(n * a.seconds / secs)) if secs > 0 else n
-        times = sorted(run_once(ctx, n, a.size, a.timeout) for _ in range(a.runs))
+        times = sorted(run_once(ctx, make_queue, n, a.size, a.timeout) for _ in range(a.runs))
     except Failed as e:
-        print("%s: multiprocessing.Queue %s: %s" % (PROG, size_str(a.size), e), file=sys.stderr)
+        print("%s: %s %s: %s" % (PROG, what, size_str(a.size), e), file=sys.stderr)
         return e.status
     mid = len(times) // 2
     med = times[mid] if len(times) % 2 else (times[mid - 1] + times[mid]) / 2
     mps, fast, slow = n / med, n / times[0], n / times[-1]
     if not a.quiet:
-        print("# %s: python %s multiprocessing.Queue (fork), 1 producer x 1 consumer, median "
-              "of %d runs, ~%g s each" % (PROG, sys.version.split()[0], a.runs, a.seconds))
+        print("# %s: python %s %s (fork), 1 producer x 1 consumer, median "
+              "of %d runs, ~%g s each" % (PROG, sys.version.split()[0], what, a.runs, a.seconds))
     print("%-5s %-11s %8s %12s %9s %14s %9s %8s" % ("procs", "transport", "size", "records",
                                                      "median s", "msg/s", "GB/s", "spread"))
     print("%-5s %-11s %8s %12d %9.4f %14.0f %9.3f %7.1f%%" % (
-        "1x1", "mpqueue", size_str(a.size), n, med, mps, mps * a.size / 1e9,
+        "1x1", transport, size_str(a.size), n, med, mps, mps * a.size / 1e9,
         100 * (fast - slow) / mps))
     if a.csv:
         print("\ncsv,columns,tput,procs,transport,size,records,runs,median_s,msg_per_s,"
               "gb_per_s,slowest_msg_per_s,fastest_msg_per_s")
-        print("csv,tput,1x1,mpqueue,%d,%d,%d,%.6f,%.0f,%.4f,%.0f,%.0f" % (
-            a.size, n, a.runs, med, mps, mps * a.size / 1e9, slow, fast))
+        print("csv,tput,1x1,%s,%d,%d,%d,%.6f,%.0f,%.4f,%.0f,%.0f" % (
+            transport, a.size, n, a.runs, med, mps, mps * a.size / 1e9, slow, fast))
     return 0
 
 

@@ -13,7 +13,7 @@
 # The steps, each also bounded by its own watchdog:
 #   1. ring_bench, 1 producer x 1 consumer, 64 B to 1 MiB, every transport
 #   2. ring_bench --procs 2x2, 64 B to 1 MiB: the ring, one shared pipe, one queue
-#   3. mpqueue.py: multiprocessing.Queue at 64 B, when python3 is present
+#   3. mpqueue.py: multiprocessing.Queue and shmpipe.Queue (--queue shmpipe) at 64 B, when python3 is present
 #   4. latency: ping-pong, one-way p50/p99/p99.9
 #   5. memcpy: single-core bandwidth, the ceiling
 #   6. every other bench/*.sh (bench/pipeline.sh), with B exported
@@ -144,6 +144,11 @@ echo "run.sh: $mode run; results go to $out"
 	fi
 	if command -v python3 >/dev/null 2>&1; then
 		step "mpqueue.py" python3 "$dir/mpqueue.py" --csv --size 64 $mpq_opts
+		# The same, with the shmpipe package's Queue over this build's library.
+		case $B in /*) splib=$B/libshared.so.0 ;; *) splib=$PWD/$B/libshared.so.0 ;; esac
+		step "mpqueue.py --queue shmpipe" env SHMPIPE_LIBRARY="$splib" \
+			PYTHONPATH="$dir/../python/src${PYTHONPATH:+:$PYTHONPATH}" \
+			python3 "$dir/mpqueue.py" --csv --size 64 --queue shmpipe $mpq_opts
 	else
 		skip "mpqueue.py" "no python3: multiprocessing.Queue not measured"
 	fi
@@ -214,6 +219,11 @@ END {
 		ratio_target("64 B, 1x1: ring >= 200x multiprocessing.Queue", "1x1", 64, "mpqueue", 200, "msg/s")
 	else
 		row("64 B, 1x1: ring >= 200x multiprocessing.Queue", "not measured (no python3?)", "-", "n/a")
+	# Python: both sides pay the interpreter (pickling, ctypes calls).
+	r = rr("1x1", "shmqueue", "mpqueue", 64)
+	if (r == "") row("64 B, 1x1: shmpipe.Queue >= 3x multiprocessing.Queue", "not measured", "-", "n/a")
+	else row("64 B, 1x1: shmpipe.Queue >= 3x multiprocessing.Queue", sprintf("%.2fx: shmqueue %s msg/s vs mpqueue %s msg/s",
+	    r, rate(mps["1x1", "shmqueue", 64]), rate(mps["1x1", "mpqueue", 64])), "same run", r >= 3 ? "PASS" : "MISS")
 	# 64 KiB: against the best kernel transport of this run.
 	best = ""; bv = 0; skipped = ""
 	split("pipe socketpair mq", ks, " ")
