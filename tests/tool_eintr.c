@@ -117,8 +117,11 @@ static int supervise(pid_t pid, int lfd)
 	req = calloc(1, sz.seccomp_notif > sizeof(*req) ? sz.seccomp_notif : sizeof(*req));
 	resp = calloc(1, sz.seccomp_notif_resp > sizeof(*resp) ? sz.seccomp_notif_resp
 								: sizeof(*resp));
-	if (!req || !resp)
+	if (!req || !resp) {
+		free(req);
+		free(resp);
 		return 70;
+	}
 	for (;;) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		pid_t w = waitpid(pid, &st, WNOHANG);
@@ -144,6 +147,8 @@ static int supervise(pid_t pid, int lfd)
 	}
 	fprintf(stderr, "tool_eintr: interrupted %lu fallocate and %lu ftruncate calls\n",
 		(calls[1] + 1) / 2, (calls[0] + 1) / 2);
+	free(req);
+	free(resp);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
