@@ -131,7 +131,7 @@ $(B)/%.o: %.c
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) $(CHECK_CFLAGS) $(HIREDIS_CFLAGS) -c -o $@ $<
 
 # The same library with the test-only crash points compiled in (crashpoint.h),
-# linked only by tests/tool_crash and the fuzz targets.
+# linked only by tests/tool_crash, tests/tool_mpcrash and the fuzz targets.
 CP_OBJ := $(LIB_SRC:%.c=$(B)/cp/%.o)
 CP_A   := $(B)/cp/libshared.a
 
@@ -144,7 +144,7 @@ $(CP_A): $(CP_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/tests/tool_crash: $(B)/tests/tool_crash.o $(TUTIL_OBJ) $(CP_A)
+$(B)/tests/tool_crash $(B)/tests/tool_mpcrash: $(B)/tests/%: $(B)/tests/%.o $(TUTIL_OBJ) $(CP_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
 

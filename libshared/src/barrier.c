@@ -1,10 +1,59 @@
-/* barrier.c: Barrier: rounds of `parties` arrivals; broken by a timeout, an abort or a dead participant. */
+/* barrier.c: Barrier: rounds of `parties` arrivals, lock-free; broken by a timeout, an abort or a dead participant. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "atomics.h"
+#include "crashpoint.h"
 #include "shared/sync.h"
 #include "sync_layout.h"
+
+/*
+ * The barrier has no mutex.  Its whole state is one word, `count` (the
+ * futex word), and every change is one CAS on it, so a party stopped or
+ * killed anywhere in a call holds nothing the others need: a stopped party
+ * costs the others at most their timeout (as a party that never comes
+ * would), and a party resumed learns the outcome of its round.
+ *
+ *   bits 0-7    arrived: parties counted in this round (< parties)
+ *   bit 8       W_BROKEN: this round is broken; every wait fails until reset
+ *   bit 9       W_PASSED: how the round before ended (1 passed; 0 broken,
+ *               or cut short by a reset)
+ *   bits 10-31  the round's number, modulo 2^22
+ *
+ * Transitions, each one CAS from the word as read:
+ *   arrive  arrived + 1, by a party that is not the last;
+ *   pass    the last arrival: round + 1, W_PASSED, arrived 0;
+ *   break   W_BROKEN (a timeout, an abort, a dead participant);
+ *   reset   round + 1, not W_PASSED, arrived 0, not broken.
+ *
+ * A party registers (ent[i].b = its round | BAR_WAITING) before its CAS
+ * counts it, and learns its fate from the word: same round: still waiting,
+ * or broken; the next round: the W_PASSED bit; a later round: its entry.
+ * The entries are finalized by helping: a transition that moves the round
+ * on from R first marks every entry still waiting in round R - 1 with that
+ * round's outcome (the W_PASSED bit of the word it read), by a CAS from
+ * exactly "R - 1 | BAR_WAITING", which makes the marks idempotent, leaves
+ * alone an entry its owner has since rewritten, and lets a helper stopped
+ * half way harm nothing (its own CAS of the word then fails).  So a round
+ * is decided by one CAS, a waiter never needs anyone after that, and a wait
+ * that times out breaks its round by a CAS too, exactly when the round has
+ * not passed first.
+ *
+ * Ordering: the CASes of `count` are acq_rel and form one release sequence;
+ * a party's entry is written before its counting CAS (a helper that reads
+ * the word after it sees the entry), and a helper's marks before its
+ * advancing CAS (a waiter that reads a later round sees its mark).
+ */
+#define W_ARRIVED(w) ((w) & 0xffu)
+#define W_BROKEN 0x100u
+#define W_PASSED 0x200u
+#define W_ROUND_SHIFT 10
+#define ROUND_MASK 0x3fffffu
+#define W_ROUND(w) ((w) >> W_ROUND_SHIFT)
+#define W_MAKE(round, passed) \
+	((((round) & ROUND_MASK) << W_ROUND_SHIFT) | ((passed) ? W_PASSED : 0u))
+/* An entry's result word: its round and a BAR_* state. */
+#define ENT(round, state) ((((round) & ROUND_MASK) << 2) | (state))
 
 struct sp_barrier {
 	struct sp_sync y;
@@ -28,148 +77,131 @@ void sp_barrier_close(sp_barrier *b)
 	free(b);
 }
 
-/* Under the mutex: ends the current round as broken.  Waiters of the round
- * get -EPIPE, and so does every wait until a reset. */
-static void break_locked(sp_barrier *bar)
+/* Before a CAS that moves the round on from the word w: marks the entries
+ * still waiting in the round before w's with that round's outcome. */
+static void help(sp_barrier *bar, uint32_t w)
 {
-	struct sync_body *b = bar->y.b;
-	uint32_t r = load_relaxed(&b->seq);
+	uint32_t prev = W_ROUND(w) - 1, st = w & W_PASSED ? BAR_PASSED : BAR_BROKEN;
 
 	for (uint32_t i = 0; i < bar->y.seg.nslots; i++) {
-		struct sync_ent *e = &b->ent[i];
+		uint32_t want = ENT(prev, BAR_WAITING);
 
-		if (load_relaxed(&e->b) == BAR_WAITING && load_relaxed(&e->a) == r &&
-		    load_relaxed(&e->token))
-			store_relaxed(&e->b, BAR_BROKEN);
+		/* Relaxed: published by the release of our CAS of count. */
+		atomic_compare_exchange_strong_explicit(&bar->y.b->ent[i].b, &want, ENT(prev, st),
+							memory_order_relaxed,
+							memory_order_relaxed);
 	}
-	store_relaxed(&b->count, 0);
-	store_relaxed(&b->broken, 1);
-	/* Release: the results above are visible to a waiter that sees the
-	 * round end. */
-	store_release(&b->seq, r + 1);
-	sp_wake(&b->seq, SP_WAKE_ALL);
 }
 
-/* Takes the internal mutex.  A holder that died inside a barrier call was
- * a party: the barrier breaks. */
-static int bar_lock(sp_barrier *bar)
+/* Breaks the current round (if it is not broken already) and wakes its
+ * waiters; with round_only, only if the round is still `round`.  Returns 1
+ * if this call broke it. */
+static int break_round(sp_barrier *bar, int round_only, uint32_t round)
 {
-	struct sp_wait w;
-	int rc;
+	_Atomic uint32_t *word = &bar->y.b->count;
+	uint32_t w = load_acquire(word);
 
-	if (sp_seg_inherited(&bar->y.seg))
-		return -ECHILD;
-
-	sp_wait_start(&w, SP_FOREVER);
-	rc = sp_rmutex_lock(&bar->y.seg, &bar->y.b->lock, &w);
-	if (rc == -EOWNERDEAD) {
-		break_locked(bar);
-		rc = 0;
+	for (;;) {
+		if ((w & W_BROKEN) || (round_only && W_ROUND(w) != round))
+			return 0;
+		if (cas_acq_rel(word, &w, w | W_BROKEN)) {
+			sp_wake(word, SP_WAKE_ALL);
+			return 1;
+		}
 	}
-	return rc;
 }
 
-static void bar_unlock(sp_barrier *bar)
-{
-	sp_rmutex_unlock(&bar->y.seg, &bar->y.b->lock);
-}
-
-/* Under the mutex: breaks the barrier if a participant died attached and
- * has not been counted yet.  Returns 1 if it broke it. */
-static int check_dead_locked(sp_barrier *bar)
+/* Breaks the barrier if a participant died attached and has not been
+ * counted yet (ent[i].c holds the dead token once counted).  Returns 1 if
+ * it found one. */
+static int check_dead(sp_barrier *bar)
 {
 	struct sync_body *b = bar->y.b;
 
 	for (uint32_t i = 0; i < bar->y.seg.nslots; i++) {
 		/* Acquire: pairs with the joiner's release of its token. */
 		uint32_t t = atomic_load_explicit(&bar->y.seg.slots[i].token, memory_order_acquire);
+		uint32_t c = load_relaxed(&b->ent[i].c);
 
-		if (t == 0 || t == bar->y.seg.token || t == load_relaxed(&b->ent[i].c))
+		if (t == 0 || t == bar->y.seg.token || t == c || sp_seg_alive(&bar->y.seg, t))
 			continue;
-		if (sp_seg_alive(&bar->y.seg, t))
-			continue;
-		store_relaxed(&b->ent[i].c, t);     /* count each death once */
-		break_locked(bar);
+		/* Count each death once: whoever moves c to t breaks. */
+		if (cas_acq_rel(&b->ent[i].c, &c, t))
+			break_round(bar, 0, 0);
 		return 1;
 	}
 	return 0;
+}
+
+/* The result of a party registered in `round` with index n, once the word
+ * w shows another round. */
+static int fate(sp_barrier *bar, uint32_t w, uint32_t round, uint32_t n)
+{
+	uint32_t e;
+
+	if (((W_ROUND(w) - round) & ROUND_MASK) == 1)
+		return w & W_PASSED ? (int)n : -EPIPE;
+	/* Acquire: pairs with the helper's marks, published by its CAS. */
+	e = load_acquire(&bar->y.b->ent[bar->y.idx].b);
+	if (e == ENT(round, BAR_PASSED))
+		return (int)n;
+	return e == ENT(round, BAR_BROKEN) ? -EPIPE : -EBADMSG;
 }
 
 int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
 {
 	struct sync_body *b = bar->y.b;
 	struct sync_ent *me = &b->ent[bar->y.idx];
-	uint32_t n, r, res;
-	struct sp_wait w;
+	uint32_t parties = bar->y.g.param, w, n, r;
+	struct sp_wait wt;
 	int rc;
 
 	if (sp_seg_inherited(&bar->y.seg))
 		return -ECHILD;
-
-	sp_wait_start(&w, timeout_ns);
-	rc = bar_lock(bar);
-	if (rc)
-		return rc;
-	if (load_relaxed(&b->broken)) {
-		bar_unlock(bar);
-		return -EPIPE;
-	}
-	n = load_relaxed(&b->count);
-	r = load_relaxed(&b->seq);
-	if (n >= bar->y.g.param) {
-		break_locked(bar);
-		bar_unlock(bar);
-		return -EBADMSG;
-	}
-	if (n + 1 == bar->y.g.param) {
-		/* The last arrival: everyone of this round passes. */
-		for (uint32_t i = 0; i < bar->y.seg.nslots; i++) {
-			struct sync_ent *e = &b->ent[i];
-
-			if (load_relaxed(&e->b) == BAR_WAITING && load_relaxed(&e->a) == r &&
-			    load_relaxed(&e->token))
-				store_relaxed(&e->b, BAR_PASSED);
-		}
-		store_relaxed(&b->count, 0);
-		/* Release: the results are visible before the round ends. */
-		store_release(&b->seq, r + 1);
-		bar_unlock(bar);
-		sp_wake(&b->seq, SP_WAKE_ALL);
-		return (int)n;
-	}
-	store_relaxed(&me->token, bar->y.seg.token);
-	store_relaxed(&me->a, r);
-	store_relaxed(&me->b, BAR_WAITING);
-	store_relaxed(&b->count, n + 1);
-	bar_unlock(bar);
-
+	sp_wait_start(&wt, timeout_ns);
+	/* Arrive: counted in round r with index n, or the last. */
+	w = load_acquire(&b->count);
 	for (;;) {
-		/* Acquire: pairs with the release of seq by whoever ended the
-		 * round: our result is written. */
-		if (load_acquire(&b->seq) != r) {
-			res = load_relaxed(&me->b);
-			return res == BAR_PASSED ? (int)n : -EPIPE;
+		if (w & W_BROKEN)
+			return -EPIPE;
+		n = W_ARRIVED(w);
+		r = W_ROUND(w);
+		if (n >= parties) {
+			break_round(bar, 0, 0);
+			return -EBADMSG;
 		}
-		rc = sp_wait_sleep(&w, &b->seq, r);
-		if (rc == 1) {
-			rc = bar_lock(bar);
-			if (rc)
-				return rc;
-			if (load_relaxed(&b->seq) == r)
-				check_dead_locked(bar);
-			bar_unlock(bar);
-		} else if (rc < 0) {
-			int lrc = bar_lock(bar);
-
-			if (lrc)
-				return lrc;
-			if (load_relaxed(&b->seq) == r) {
-				/* Our time ran out first: the barrier breaks. */
-				break_locked(bar);
-				bar_unlock(bar);
-				return rc;
+		if (n + 1 == parties) {
+			/* The last arrival: everyone of this round passes. */
+			help(bar, w);
+			CRASH_POINT("barrier.helped");
+			if (cas_acq_rel(&b->count, &w, W_MAKE(r + 1, 1))) {
+				sp_wake(&b->count, SP_WAKE_ALL);
+				return (int)n;
 			}
-			bar_unlock(bar);
+			continue;
+		}
+		store_relaxed(&me->token, bar->y.seg.token);
+		store_relaxed(&me->b, ENT(r, BAR_WAITING));
+		if (cas_acq_rel(&b->count, &w, w + 1))
+			break;
+	}
+	CRASH_POINT("barrier.arrived");
+	for (;;) {
+		w = load_acquire(&b->count);
+		if (W_ROUND(w) != r)
+			return fate(bar, w, r, n);
+		if (w & W_BROKEN)
+			return -EPIPE;
+		rc = sp_wait_sleep(&wt, &b->count, w);
+		if (rc == 1) {
+			check_dead(bar);
+		} else if (rc < 0) {
+			/* Our time ran out first: the round breaks, unless it
+			 * ended (or broke) meanwhile; then its outcome stands. */
+			if (break_round(bar, 1, r))
+				return rc;
+			w = load_acquire(&b->count);
+			return W_ROUND(w) != r ? fate(bar, w, r, n) : -EPIPE;
 		}
 	}
 }
@@ -177,14 +209,10 @@ int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
 int sp_barrier_reset(sp_barrier *bar)
 {
 	struct sync_body *b = bar->y.b;
-	int rc = bar_lock(bar);
+	uint32_t w;
 
-	if (rc)
-		return rc;
-	if (load_relaxed(&b->count) > 0)
-		break_locked(bar);       /* current waiters get -EPIPE */
-	store_relaxed(&b->count, 0);
-	store_relaxed(&b->broken, 0);
+	if (sp_seg_inherited(&bar->y.seg))
+		return -ECHILD;
 	/* Deaths seen so far are forgiven: mark every dead slot counted. */
 	for (uint32_t i = 0; i < bar->y.seg.nslots; i++) {
 		uint32_t t = atomic_load_explicit(&bar->y.seg.slots[i].token, memory_order_acquire);
@@ -192,18 +220,20 @@ int sp_barrier_reset(sp_barrier *bar)
 		if (t && t != bar->y.seg.token && !sp_seg_alive(&bar->y.seg, t))
 			store_relaxed(&b->ent[i].c, t);
 	}
-	bar_unlock(bar);
+	/* A new round, not passed: the current round's waiters get -EPIPE. */
+	w = load_acquire(&b->count);
+	do
+		help(bar, w);
+	while (!cas_acq_rel(&b->count, &w, W_MAKE(W_ROUND(w) + 1, 0)));
+	sp_wake(&b->count, SP_WAKE_ALL);
 	return 0;
 }
 
 int sp_barrier_abort(sp_barrier *bar)
 {
-	int rc = bar_lock(bar);
-
-	if (rc)
-		return rc;
-	break_locked(bar);
-	bar_unlock(bar);
+	if (sp_seg_inherited(&bar->y.seg))
+		return -ECHILD;
+	break_round(bar, 0, 0);
 	return 0;
 }
 
@@ -215,17 +245,16 @@ unsigned sp_barrier_parties(sp_barrier *bar)
 unsigned sp_barrier_n_waiting(sp_barrier *bar)
 {
 	/* Relaxed: a snapshot. */
-	uint32_t n = load_relaxed(&bar->y.b->count);
+	uint32_t w = load_relaxed(&bar->y.b->count);
 
 	if (sp_seg_inherited(&bar->y.seg))
 		return 0;
-	return n < bar->y.g.param ? n : 0;
+	return !(w & W_BROKEN) && W_ARRIVED(w) < bar->y.g.param ? W_ARRIVED(w) : 0;
 }
 
 int sp_barrier_broken(sp_barrier *bar)
 {
 	if (sp_seg_inherited(&bar->y.seg))
 		return -ECHILD;
-
-	return load_relaxed(&bar->y.b->broken) != 0;
+	return (load_relaxed(&bar->y.b->count) & W_BROKEN) != 0;
 }

@@ -79,6 +79,7 @@ struct sp_dict {
 	struct dict_body g;          /* validated geometry */
 	_Atomic uint32_t *bkt[2];
 	unsigned char *pool;
+	long long timeout_ns;        /* for the mutex (sp_dict_set_timeout) */
 };
 
 static uint64_t align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
@@ -189,6 +190,7 @@ int sp_dict_open(const char *name, unsigned flags, const struct sp_dict_opts *op
 	d->bkt[0] = (_Atomic uint32_t *)(void *)(d->seg.base + d->g.bkt_off[0]);
 	d->bkt[1] = (_Atomic uint32_t *)(void *)(d->seg.base + d->g.bkt_off[1]);
 	d->pool = d->seg.base + d->g.pool_off;
+	d->timeout_ns = SP_FOREVER;
 	*out = d;
 	return 0;
 }
@@ -206,7 +208,14 @@ int sp_dict_unlink(const char *name)
 	return sp_obj_unlink_kind(name, SP_KIND_DICT);
 }
 
-/* Takes the mutex; rolls back the update of a dead holder. */
+void sp_dict_set_timeout(sp_dict *d, long long timeout_ns)
+{
+	d->timeout_ns = timeout_ns;
+}
+
+/* Takes the mutex, waiting as the handle's timeout says (a peer stopped
+ * inside a call costs us that, never more: rmutex.h); rolls back the update
+ * of a dead holder. */
 static int dict_lock(sp_dict *d)
 {
 	struct sp_wait w;
@@ -215,8 +224,10 @@ static int dict_lock(sp_dict *d)
 	if (sp_seg_inherited(&d->seg))
 		return -ECHILD;
 
-	sp_wait_start(&w, SP_FOREVER);
-	rc = sp_rmutex_lock(&d->seg, &d->b->lock, &w);
+	sp_wait_start(&w, d->timeout_ns);
+	rc = sp_rmutex_enter(&d->seg, &d->b->lock, &w);
+	if (rc == 0 || rc == -EOWNERDEAD)
+		CRASH_POINT("dict.locked");
 	if (rc == -EOWNERDEAD) {
 		rc = sp_jnl_undo(&d->seg, &d->b->jnl);
 		if (rc < 0) {

@@ -58,6 +58,7 @@ struct sp_list {
 	struct list_body g;        /* validated geometry */
 	_Atomic uint32_t *map;
 	unsigned char *slots;
+	long long timeout_ns;      /* for the mutex (sp_list_set_timeout) */
 };
 
 static uint64_t align64(uint64_t x) { return (x + 63) & ~(uint64_t)63; }
@@ -150,6 +151,7 @@ int sp_list_open(const char *name, unsigned flags, const struct sp_list_opts *op
 	l->b = l->seg.body;
 	l->map = (_Atomic uint32_t *)(void *)(l->seg.base + l->g.map_off);
 	l->slots = l->seg.base + l->g.slots_off;
+	l->timeout_ns = SP_FOREVER;
 	*out = l;
 	return 0;
 }
@@ -167,6 +169,11 @@ int sp_list_unlink(const char *name)
 	return sp_obj_unlink_kind(name, SP_KIND_LIST);
 }
 
+void sp_list_set_timeout(sp_list *l, long long timeout_ns)
+{
+	l->timeout_ns = timeout_ns;
+}
+
 /* Takes the mutex, rolling back a dead holder's update, and reads head
  * and count, checked.  Returns 0 or -errno (not holding the mutex). */
 static int list_lock(sp_list *l, uint32_t *head, uint32_t *count)
@@ -177,8 +184,10 @@ static int list_lock(sp_list *l, uint32_t *head, uint32_t *count)
 	if (sp_seg_inherited(&l->seg))
 		return -ECHILD;
 
-	sp_wait_start(&w, SP_FOREVER);
-	rc = sp_rmutex_lock(&l->seg, &l->b->lock, &w);
+	/* As the handle's timeout says: a peer stopped inside a call costs us
+	 * that, never more (rmutex.h). */
+	sp_wait_start(&w, l->timeout_ns);
+	rc = sp_rmutex_enter(&l->seg, &l->b->lock, &w);
 	if (rc == -EOWNERDEAD)
 		rc = sp_jnl_undo(&l->seg, &l->b->jnl) < 0 ? -EBADMSG : 0;
 	else if (rc)

@@ -67,6 +67,20 @@ int sp_rmutex_lock(const struct sp_seg *s, struct sp_rmutex *m, struct sp_wait *
 	}
 }
 
+int sp_rmutex_enter(const struct sp_seg *s, struct sp_rmutex *m, struct sp_wait *w)
+{
+	struct sp_wait grace;
+	int rc;
+
+	if (w->timeout_ns != 0)
+		return sp_rmutex_lock(s, m, w);
+	/* A try: wait for a holder that is finishing, not for one that is not
+	 * running (rmutex.h). */
+	sp_wait_start(&grace, SP_RMUTEX_TRY_NS);
+	rc = sp_rmutex_lock(s, m, &grace);
+	return rc == -ETIMEDOUT ? -EAGAIN : rc;
+}
+
 int sp_rmutex_unlock(const struct sp_seg *s, struct sp_rmutex *m)
 {
 	if (load_relaxed(&m->owner) != s->token)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "atomics.h"
+#include "crashpoint.h"
 #include "shared/sync.h"
 #include "sync_layout.h"
 
@@ -22,18 +23,36 @@ int sp_sem_open(const char *name, unsigned flags, const struct sp_sem_opts *opts
 			   opts->value, (void **)out);
 }
 
-/* Takes the internal mutex; after a dead holder, undoes its half-done
- * update.  Returns 0 or -errno (the mutex is not held then). */
-static int sem_lock(sp_sem *s)
-{
-	struct sp_wait w;
-	int rc;
+/*
+ * Two implementations behind one API:
+ *
+ * Without SP_SEM_UNDO the value is one word, `count`, and every change is
+ * one CAS on it: nothing to make crash-atomic, no mutex, so no process,
+ * stopped or dead anywhere in a call, ever makes another wait for it.
+ *
+ * With SP_SEM_UNDO a change moves units between `count` and a holder's
+ * entry, several words at once: under the internal mutex, through the
+ * journal.  A call given a timeout spends it waiting for the mutex too
+ * (sp_rmutex_enter), so a peer stopped inside a call on the semaphore costs
+ * an acquire its timeout (a try: SP_RMUTEX_TRY_NS), never a hang.  Release
+ * and close have no timeout and wait for such a peer to go on.
+ *
+ * Sleepers: a waiter counts itself in `waiters`, then sleeps on count == 0
+ * (the kernel compares).  Without SP_SEM_UNDO the waiter's increment and the
+ * releaser's CAS of count are seq_cst, and so is the releaser's read of
+ * waiters after it: a Dekker pair, so either the releaser sees the sleeper
+ * and wakes it, or the sleeper's FUTEX_WAIT sees the new count.  With
+ * SP_SEM_UNDO the mutex orders the same: the waiter counts itself under
+ * it, the releaser reads waiters after its own turn.
+ */
 
-	/* The mutex is held for a few stores and never across a sleep, and a
-	 * dead holder is taken over within a slice: waiting without a limit
-	 * here is bounded in practice, even for SP_NOWAIT callers. */
-	sp_wait_start(&w, SP_FOREVER);
-	rc = sp_rmutex_lock(&s->y.seg, &s->y.b->lock, &w);
+/* Takes the internal mutex (SP_SEM_UNDO only), waiting as w says; after a
+ * dead holder, undoes its half-done update.  Returns 0 or -errno (the
+ * mutex is not held then). */
+static int sem_lock(sp_sem *s, struct sp_wait *w)
+{
+	int rc = sp_rmutex_enter(&s->y.seg, &s->y.b->lock, w);
+
 	if (rc == -EOWNERDEAD) {
 		rc = sp_jnl_undo(&s->y.seg, &s->y.b->jnl);
 		if (rc < 0) {
@@ -43,6 +62,15 @@ static int sem_lock(sp_sem *s)
 		rc = 0;
 	}
 	return rc;
+}
+
+/* sem_lock() for the calls without a timeout. */
+static int sem_lock_forever(sp_sem *s)
+{
+	struct sp_wait w;
+
+	sp_wait_start(&w, SP_FOREVER);
+	return sem_lock(s, &w);
 }
 
 static void sem_unlock(sp_sem *s)
@@ -96,25 +124,72 @@ static int reap(sp_sem *s)
 	return total;
 }
 
-int sp_sem_acquire(sp_sem *s, long long timeout_ns)
+/* Sleeps while count is 0, as one step of an acquire's wait, the caller
+ * having counted itself in waiters.  Returns sp_wait_sleep()'s result. */
+static int sleep_empty(sp_sem *s, struct sp_wait *w)
+{
+	struct sync_body *b = s->y.b;
+	int rc = sp_wait_sleep(w, &b->count, 0);
+
+	/* Relaxed: a hint; a releaser that still sees us only wakes for
+	 * nothing. */
+	fetch_sub_relaxed(&b->waiters, 1);
+	if (rc < 0) {
+		/* We may have taken a wake-up meant for a taker: pass it on
+		 * if units are left. */
+		if (load_relaxed(&b->count) && load_relaxed(&b->waiters))
+			sp_wake(&b->count, 1);
+	}
+	return rc;
+}
+
+/* Acquire without SP_SEM_UNDO: a CAS of count from v > 0 to v - 1. */
+static int acquire_plain(sp_sem *s, struct sp_wait *w)
+{
+	_Atomic uint32_t *count = &s->y.b->count;
+
+	for (;;) {
+		/* Acquire (the CAS's failure order too): what the releaser
+		 * wrote before its release is visible once we hold the unit. */
+		uint32_t v = load_acquire(count);
+		int rc;
+
+		while (v > 0) {
+			if (v > SP_SEM_VALUE_MAX)
+				return -EBADMSG;
+			/* seq_cst: a unit taken is ordered as the releasers'
+			 * changes are (the Dekker pair needs only theirs). */
+			if (atomic_compare_exchange_weak_explicit(count, &v, v - 1,
+								  memory_order_seq_cst,
+								  memory_order_acquire))
+				return 0;
+		}
+		if (w->timeout_ns == 0)
+			return -EAGAIN;
+		/* seq_cst: the sleeper's half of the Dekker pair (above). */
+		atomic_fetch_add_explicit(&s->y.b->waiters, 1, memory_order_seq_cst);
+		rc = sleep_empty(s, w);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* Acquire with SP_SEM_UNDO: under the mutex, through the journal. */
+static int acquire_undo(sp_sem *s, struct sp_wait *w)
 {
 	struct sync_body *b = s->y.b;
 	struct sync_ent *me = &b->ent[s->y.idx];
-	int undo = !!(s->y.g.flags & SP_SEM_UNDO), must_reap = 1;
-	struct sp_wait w;
+	int must_reap = 1;
 
-	if (sp_seg_inherited(&s->y.seg))
-		return -ECHILD;
-
-	sp_wait_start(&w, timeout_ns);
 	for (;;) {
 		uint32_t v;
-		int rc = sem_lock(s);
+		int rc = sem_lock(s, w);
 
 		if (rc)
 			return rc;
+		CRASH_POINT("sem.locked");
 		v = load_relaxed(&b->count);
-		if (v == 0 && undo && must_reap) {
+		if (v == 0 && must_reap) {
 			must_reap = 0;
 			rc = reap(s);
 			if (rc < 0) {
@@ -128,7 +203,7 @@ int sp_sem_acquire(sp_sem *s, long long timeout_ns)
 			return -EBADMSG;
 		}
 		if (v > 0) {
-			if (undo && load_relaxed(&me->token) != s->y.seg.token) {
+			if (load_relaxed(&me->token) != s->y.seg.token) {
 				/* Our slot's previous handle left this entry. */
 				if (load_relaxed(&me->a)) {
 					rc = give_back(s, me);
@@ -142,30 +217,58 @@ int sp_sem_acquire(sp_sem *s, long long timeout_ns)
 				sp_jnl_set32(&s->y.seg, &b->jnl, &me->token, s->y.seg.token);
 			}
 			sp_jnl_set32(&s->y.seg, &b->jnl, &b->count, v - 1);
-			if (undo)
-				sp_jnl_set32(&s->y.seg, &b->jnl, &me->a, load_relaxed(&me->a) + 1);
+			sp_jnl_set32(&s->y.seg, &b->jnl, &me->a, load_relaxed(&me->a) + 1);
 			sp_jnl_commit(&b->jnl);
 			sem_unlock(s);
 			return 0;
 		}
+		if (w->timeout_ns == 0) {
+			sem_unlock(s);
+			return -EAGAIN;
+		}
 		/* Counted under the mutex: a releaser, which takes the mutex
-		 * after us, sees the count and wakes us. */
+		 * after us, sees the count and wakes us; one that took it
+		 * before left count > 0, and our FUTEX_WAIT sees it. */
 		fetch_add_relaxed(&b->waiters, 1);
 		sem_unlock(s);
-		rc = sp_wait_sleep(&w, &b->count, 0);
-		/* Relaxed: a hint; a releaser that still sees us only wakes
-		 * for nothing. */
-		fetch_sub_relaxed(&b->waiters, 1);
+		rc = sleep_empty(s, w);
 		if (rc == 1)
 			must_reap = 1;
-		if (rc < 0) {
-			/* We may have taken a wake-up meant for a taker: pass
-			 * it on if units are left. */
-			if (load_relaxed(&b->count) && load_relaxed(&b->waiters))
-				sp_wake(&b->count, 1);
+		if (rc < 0)
 			return rc;
-		}
 	}
+}
+
+int sp_sem_acquire(sp_sem *s, long long timeout_ns)
+{
+	struct sp_wait w;
+
+	if (sp_seg_inherited(&s->y.seg))
+		return -ECHILD;
+	sp_wait_start(&w, timeout_ns);
+	return s->y.g.flags & SP_SEM_UNDO ? acquire_undo(s, &w) : acquire_plain(s, &w);
+}
+
+/* Checks that n more units fit.  Returns 0, -EOVERFLOW, -EBADMSG. */
+static int room(const sp_sem *s, uint32_t v, unsigned n)
+{
+	if (v > SP_SEM_VALUE_MAX)
+		return -EBADMSG;
+	if ((uint64_t)v + n > SP_SEM_VALUE_MAX ||
+	    ((s->y.g.flags & SP_SEM_BOUNDED) && (uint64_t)v + n > s->y.g.param))
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* Wakes up to n sleepers, if there are any, after count grew by n. */
+static void wake(sp_sem *s, unsigned n)
+{
+	struct sync_body *b = s->y.b;
+
+	/* seq_cst: the releaser's second half of the Dekker pair (above);
+	 * with SP_SEM_UNDO the mutex we held orders it already. */
+	if (atomic_load_explicit(&b->waiters, memory_order_seq_cst))
+		sp_wake(&b->count, (int)(n < SP_WAKE_ALL ? n : SP_WAKE_ALL));
 }
 
 int sp_sem_release(sp_sem *s, unsigned n)
@@ -177,33 +280,42 @@ int sp_sem_release(sp_sem *s, unsigned n)
 
 	if (sp_seg_inherited(&s->y.seg))
 		return -ECHILD;
-
 	if (n == 0)
 		return -EINVAL;
-	rc = sem_lock(s);
+	if (!(s->y.g.flags & SP_SEM_UNDO)) {
+		v = load_relaxed(&b->count);
+		do {
+			rc = room(s, v, n);
+			if (rc)
+				return rc;
+			/* seq_cst: releases what we wrote before to the taker
+			 * (acquire), and is the first half of the Dekker pair. */
+		} while (!atomic_compare_exchange_weak_explicit(&b->count, &v, v + n,
+								memory_order_seq_cst,
+								memory_order_relaxed));
+		CRASH_POINT("sem.released");
+		wake(s, n);
+		return 0;
+	}
+	rc = sem_lock_forever(s);
 	if (rc)
 		return rc;
+	CRASH_POINT("sem.locked");
 	v = load_relaxed(&b->count);
-	if (v > SP_SEM_VALUE_MAX) {
+	rc = room(s, v, n);
+	if (rc) {
 		sem_unlock(s);
-		return -EBADMSG;
-	}
-	if ((uint64_t)v + n > SP_SEM_VALUE_MAX ||
-	    ((s->y.g.flags & SP_SEM_BOUNDED) && (uint64_t)v + n > s->y.g.param)) {
-		sem_unlock(s);
-		return -EOVERFLOW;
+		return rc;
 	}
 	sp_jnl_set32(&s->y.seg, &b->jnl, &b->count, v + n);
-	if ((s->y.g.flags & SP_SEM_UNDO) && load_relaxed(&me->token) == s->y.seg.token) {
+	if (load_relaxed(&me->token) == s->y.seg.token) {
 		uint32_t a = load_relaxed(&me->a);
 
 		sp_jnl_set32(&s->y.seg, &b->jnl, &me->a, a > n ? a - n : 0);
 	}
 	sp_jnl_commit(&b->jnl);
 	sem_unlock(s);
-	/* Relaxed: waiters was raised under the mutex we just held. */
-	if (load_relaxed(&b->waiters))
-		sp_wake(&b->count, (int)(n < SP_WAKE_ALL ? n : SP_WAKE_ALL));
+	wake(s, n);
 	return 0;
 }
 
@@ -233,12 +345,12 @@ void sp_sem_close(sp_sem *s)
 {
 	if (!s)
 		return;
-	if ((s->y.g.flags & SP_SEM_UNDO) && sp_sem_held(s) && sem_lock(s) == 0) {
+	if ((s->y.g.flags & SP_SEM_UNDO) && sp_sem_held(s) && sem_lock_forever(s) == 0) {
 		int rc = give_back(s, &s->y.b->ent[s->y.idx]);
 
 		sem_unlock(s);
-		if (rc > 0 && load_relaxed(&s->y.b->waiters))
-			sp_wake(&s->y.b->count, rc);
+		if (rc > 0)
+			wake(s, (unsigned)rc);
 	}
 	sp_sync_close(&s->y);
 	free(s);

@@ -49,7 +49,7 @@ struct sync_body {
 	_Atomic uint32_t count;    /*  24: see the table */
 	_Atomic uint32_t seq;      /*  28: see the table (futex word) */
 	_Atomic uint32_t waiters;  /*  32: sleepers on count or seq (a hint) */
-	_Atomic uint32_t broken;   /*  36: barrier broken / queue shut down */
+	_Atomic uint32_t broken;   /*  36: queue shut down */
 	uint8_t pad0_[24];         /*  40 */
 	struct sp_jnl jnl;         /*  64: undo journal of the internal mutex */
 	uint8_t pad1_[56];         /* 328 */
@@ -78,22 +78,26 @@ _Static_assert(offsetof(struct sync_body, magic) == offsetof(struct sync_geom, m
  * RLOCK    as LOCK; count = recursion depth, written only by the holder
  *          (it is meaningful only while lock.owner is that holder).
  * SEM      count = value (futex word for sleepers); param = initial value;
- *          flags = SP_SEM_*; ent[i] = {token, a = units held (UNDO)}.
- *          Lock rules: count and ent[] change only under the internal
- *          mutex `lock`, through the journal; count is read lock-free.
+ *          flags = SP_SEM_*; waiters = sleepers on count (a hint);
+ *          ent[i] = {token, a = units held (UNDO)}.
+ *          Lock rules: without SP_SEM_UNDO, count moves by CAS only and
+ *          lock, jnl and ent[] are unused; with it, count and ent[] change
+ *          only under the internal mutex `lock`, through the journal.
+ *          count is read lock-free.
  * EVENT    count = the flag, 0 or 1 (futex word); written by atomic store.
  * COND     lock = the condition's user lock; seq = next ticket;
  *          ent[i] = {token, a = ticket, b = state (futex word:
  *          COND_IDLE, COND_WAITING, COND_NOTIFIED)}.
  *          Lock rules: seq and ent[] change only under the user lock,
  *          except the waiter's own futex sleep on ent[i].b, which reads.
- * BARRIER  param = parties; count = arrived in this round; seq = round
- *          number (futex word: bumped when a round ends, well or broken);
- *          broken = 1 until reset; ent[i] = {token, a = round waited in,
- *          b = result (BAR_WAITING, BAR_PASSED, BAR_BROKEN), c = token of
- *          slot i already counted as dead}.
- *          Lock rules: all under the internal mutex `lock`; waiters read
- *          seq and their own ent[i].b lock-free (acquire).
+ * BARRIER  param = parties; count = the state word (futex word: arrived,
+ *          broken, how the round before ended, round number; barrier.c);
+ *          ent[i] = {token, b = round << 2 | BAR_WAITING / BAR_PASSED /
+ *          BAR_BROKEN, c = token of slot i already counted as dead}.
+ *          Lock rules: no mutex; count moves by CAS only; ent[i].b is
+ *          written by its owner before the CAS that counts it, and else
+ *          only by CAS from "round | BAR_WAITING"; ent[i].c by CAS (reset:
+ *          store).  seq, broken, lock are unused.
  * QUEUE    count = unfinished tasks (futex word for join); broken = shut
  *          down; flags = queue flags; ent[i] = {token, a = tasks this
  *          handle took and has not marked done}.  Lock rules: count by
@@ -101,7 +105,7 @@ _Static_assert(offsetof(struct sync_body, magic) == offsetof(struct sync_geom, m
  *          (claiming a dead handle's entry).
  */
 enum { COND_IDLE = 0, COND_WAITING = 1, COND_NOTIFIED = 2 };
-enum { BAR_WAITING = 0, BAR_PASSED = 1, BAR_BROKEN = 2 };
+enum { BAR_WAITING = 1, BAR_PASSED = 2, BAR_BROKEN = 3 };
 
 /* An open synchronisation object. */
 struct sp_sync {

@@ -32,8 +32,11 @@ extern "C" {
  *
  * Errors: -ENOENT (no such key), -ENOSPC (full), -E2BIG (key or value too
  * long), -EINVAL (empty key), -EMSGSIZE (value longer than the buffer:
- * *len tells how long), -EBADMSG (corrupt segment), and the mutex's waits
- * never fail otherwise (a dead holder is taken over and rolled back).
+ * *len tells how long), -EBADMSG (corrupt segment), and -EAGAIN or
+ * -ETIMEDOUT when the handle has a timeout for the mutex (see
+ * sp_dict_set_timeout) and it ran out: nothing changed then.  A dead
+ * holder of the mutex never makes a call fail: it is taken over within a
+ * slice and its operation rolled back.
  */
 typedef struct sp_dict sp_dict;
 
@@ -51,6 +54,15 @@ int sp_dict_open(const char *name, unsigned flags, const struct sp_dict_opts *op
 void sp_dict_close(sp_dict *d);
 /* Removes the dict NAME.  Returns 0, -ENOENT, -EPROTO (another kind). */
 int sp_dict_unlink(const char *name);
+
+/* Bounds how long this handle's calls wait for the dict's mutex, which
+ * every call holds for a few stores: SP_FOREVER (the default), SP_NOWAIT or
+ * nanoseconds of CLOCK_MONOTONIC.  It matters only when another process is
+ * stopped (SIGSTOP, a debugger) inside a call on the dict: a call that
+ * runs out fails with -ETIMEDOUT (-EAGAIN for SP_NOWAIT, which still
+ * waits up to 20 ms for a holder that is finishing) and changes nothing.
+ * Not for threads sharing the handle. */
+void sp_dict_set_timeout(sp_dict *d, long long timeout_ns);
 
 /* Copies the value of key into val (size bytes); *len gets its length.
  * Returns 0, -ENOENT, -EMSGSIZE. */

@@ -27,7 +27,9 @@ extern "C" {
  *
  * Errors: -ERANGE (index out of range; pop of an empty list), -ENOSPC
  * (full), -E2BIG (item too long), -EMSGSIZE (buffer too small: *len tells
- * the item's length, nothing is removed), -EBADMSG (corrupt segment).
+ * the item's length, nothing is removed), -EBADMSG (corrupt segment), and
+ * -EAGAIN or -ETIMEDOUT when the handle's timeout for the mutex ran out
+ * (sp_list_set_timeout; nothing changed then).
  */
 typedef struct sp_list sp_list;
 
@@ -44,6 +46,11 @@ int sp_list_open(const char *name, unsigned flags, const struct sp_list_opts *op
 void sp_list_close(sp_list *l);
 /* Removes the list NAME.  Returns 0, -ENOENT, -EPROTO. */
 int sp_list_unlink(const char *name);
+
+/* Bounds how long this handle's calls wait for the list's mutex, which
+ * every call holds for a few stores: SP_FOREVER (the default), SP_NOWAIT or
+ * nanoseconds, as sp_dict_set_timeout() does for a dict. */
+void sp_list_set_timeout(sp_list *l, long long timeout_ns);
 
 /* Adds an item at the end (append) or the front (appendleft). */
 int sp_list_append(sp_list *l, const void *item, size_t len);

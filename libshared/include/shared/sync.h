@@ -27,6 +27,14 @@ extern "C" {
  * - Waits sleep on futexes in the shared memory in slices of at most 50 ms
  *   and re-check after each slice, so a participant that dies is noticed
  *   within about 50 ms; nothing waits forever on a dead process.
+ * - A stopped process (SIGSTOP) is slow, not dead: nothing it holds is
+ *   taken from it.  It costs the others a bounded wait: every call given a
+ *   timeout returns by it, and an SP_NOWAIT call returns at once, or within
+ *   20 ms where it needs an internal lock that the stopped process holds
+ *   in the middle of its own call (docs/multiprocessing.md, "A stopped
+ *   peer").  The calls without a timeout that need such a lock
+ *   (sp_sem_release of an SP_SEM_UNDO semaphore, for one) wait for it to
+ *   resume.
  * - A handle is one participant: the owner of a Lock is a handle (normally
  *   one per process).  Handles are not for sharing between threads that
  *   contend with each other: give each thread its own handle (up to 128
@@ -123,10 +131,13 @@ unsigned sp_rlock_count(sp_rlock *l);
  * would come back when it exits.  Without SP_SEM_UNDO a process that dies
  * between acquire and release keeps its unit forever, as in Python.
  *
- * Every change of the count (and of the holders' records) is made under the
- * semaphore's internal robust mutex through an undo journal, so a process
- * killed in the middle of acquire or release leaves the semaphore as if the
- * call had not started.
+ * Without SP_SEM_UNDO every change of the count is one atomic CAS: a
+ * process killed or stopped anywhere in a call holds nothing.  With
+ * SP_SEM_UNDO, the count and the holders' records change together under
+ * the semaphore's internal robust mutex through an undo journal, so a
+ * process killed in the middle of acquire or release leaves the semaphore
+ * as if the call had not started, and one stopped there costs an acquire
+ * at most its timeout (see the common contract).
  */
 typedef struct sp_sem sp_sem;
 
@@ -150,8 +161,9 @@ void sp_sem_close(sp_sem *s);
 int sp_sem_acquire(sp_sem *s, long long timeout_ns);
 /* Returns n units (n >= 1) and wakes waiters.  Returns 0, -EINVAL (n == 0),
  * -EOVERFLOW (bounded: past the initial value; or past SP_SEM_VALUE_MAX;
- * nothing is released then).  Never blocks for long (only on the internal
- * mutex, held for a few stores). */
+ * nothing is released then).  Never blocks without SP_SEM_UNDO; with it,
+ * waits for the internal mutex, which its holders keep for a few stores (a
+ * stopped holder: until it resumes). */
 int sp_sem_release(sp_sem *s, unsigned n);
 /* Returns the current value (a snapshot), or -errno. */
 int sp_sem_value(sp_sem *s);
@@ -210,8 +222,11 @@ int sp_cond_acquire(sp_cond *c, long long timeout_ns);
 int sp_cond_release(sp_cond *c);
 /* Releases the lock, waits to be notified or for timeout_ns, and takes the
  * lock back (that last step waits as long as it takes: the lock's holder
- * is either alive and will release it, or dead and is taken over), so the
- * lock is held on every return except -EPERM.  Returns 0 (notified),
+ * is either alive and will release it, or dead and is taken over; a
+ * stopped holder delays the return until it resumes and releases, as in
+ * Python and POSIX: the timeout bounds the wait for a notification, not
+ * for the caller's own lock), so the lock is held on every return except
+ * -EPERM.  Returns 0 (notified),
  * -ETIMEDOUT or -EAGAIN (not notified), -EOWNERDEAD (the lock was taken
  * over from a dead holder; re-check the data), -EPERM (the lock was not
  * held by this handle). */
@@ -243,6 +258,10 @@ int sp_cond_notify_all(sp_cond *c);
  * exited) breaks the barrier once.  Every wait on a broken barrier fails at
  * once with -EPIPE until sp_barrier_reset().  Recover by resetting it once
  * the survivors agree (for instance through another Barrier or an Event).
+ *
+ * Lock-free: every change is one atomic CAS, so a party stopped anywhere
+ * in a call holds nothing; it is a party that is late (or, once counted,
+ * one that learns its round's outcome when it resumes).
  */
 typedef struct sp_barrier sp_barrier;
 

@@ -1,0 +1,112 @@
+/* tool_mpcrash.c: a participant of the multiprocessing objects linked with crash points, killed or stopped at a chosen step. */
+/*
+ * Usage: tool_mpcrash COMMAND ARGS...  Prints one line per step; numbers
+ * are return codes (negative errno).  With SP_CRASH_AT=LABEL (and
+ * SP_CRASH_SKIP, SP_CRASH_SIG=STOP) the library kills or stops the process
+ * at that step (crashpoint.h).
+ *
+ *   semundo NAME             acquire a unit of an SP_SEM_UNDO semaphore,
+ *                            print "acquired RC", release it, print
+ *                            "released RC" ("sem.locked" fires in both)
+ *   semplain NAME            release one unit, print "released RC"
+ *   dict NAME KEY VALUE      set a key, print "set RC"
+ *   list NAME ITEM           append an item, print "append RC"
+ *   barrier NAME MS          wait (MS < 0: forever), print "barrier RC"
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shared/dict.h"
+#include "shared/list.h"
+#include "shared/sync.h"
+#include "testutil.h"
+
+static long long ms(const char *s)
+{
+	long long v = atoll(s);
+
+	return v < 0 ? SP_FOREVER : v * 1000000LL;
+}
+
+static int cmd_semundo(char **a)
+{
+	sp_sem *s;
+	int rc = sp_sem_open(a[0], 0, NULL, &s);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("acquired %d\n", sp_sem_acquire(s, SP_FOREVER));
+	printf("released %d\n", sp_sem_release(s, 1));
+	sp_sem_close(s);
+	return 0;
+}
+
+static int cmd_semplain(char **a)
+{
+	sp_sem *s;
+	int rc = sp_sem_open(a[0], 0, NULL, &s);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("released %d\n", sp_sem_release(s, 1));
+	sp_sem_close(s);
+	return 0;
+}
+
+static int cmd_dict(char **a)
+{
+	sp_dict *d;
+	int rc = sp_dict_open(a[0], 0, NULL, &d);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("set %d\n", sp_dict_set(d, a[1], strlen(a[1]), a[2], strlen(a[2])));
+	sp_dict_close(d);
+	return 0;
+}
+
+static int cmd_list(char **a)
+{
+	sp_list *l;
+	int rc = sp_list_open(a[0], 0, NULL, &l);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("append %d\n", sp_list_append(l, a[1], strlen(a[1])));
+	sp_list_close(l);
+	return 0;
+}
+
+static int cmd_barrier(char **a)
+{
+	sp_barrier *b;
+	int rc = sp_barrier_open(a[0], 0, 0, 0, &b);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("barrier %d\n", sp_barrier_wait(b, ms(a[1])));
+	sp_barrier_close(b);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int nargs;
+	int (*fn)(char **a);
+} cmds[] = {
+	{ "semundo", 1, cmd_semundo }, { "semplain", 1, cmd_semplain }, { "dict", 3, cmd_dict },
+	{ "list", 2, cmd_list }, { "barrier", 2, cmd_barrier },
+};
+
+int main(int argc, char **argv)
+{
+	tu_tool_init();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0 && argc == 2 + cmds[i].nargs)
+			return cmds[i].fn(argv + 2);
+	fprintf(stderr, "tool_mpcrash: bad arguments\n");
+	return 64;
+}
