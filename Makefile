@@ -1,4 +1,4 @@
-# Makefile: builds libshared (static and shared), producer, consumer, tests, benchmarks, examples.
+# Makefile: builds libshared (static and shared), the programs' internal libraries, producer, consumer, tests, benchmarks, examples.
 #
 #   make              build everything (installs missing packages when root)
 #   make demo         the main job: a batch compressed through the ring, verified
@@ -23,7 +23,7 @@ DESTDIR ?=
 override CFLAGS += -std=c11 -D_GNU_SOURCE -fPIC -pthread \
 	-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wpointer-arith -Wformat=2 -Wno-format-nonliteral \
-	-Ilibshared/include -Ilibshared/broker -MMD -MP
+	-Ilibshared/include -MMD -MP
 override LDLIBS += -pthread -lrt
 
 ifneq ($(SANITIZE),)
@@ -80,6 +80,19 @@ BK_SRC    := $(sort $(wildcard libshared/broker/*.c))
 BK_OBJ    := $(BK_SRC:%.c=$(B)/%.o)
 BK_A      := $(B)/libbroker.a
 
+# Two more internal static libraries, never installed: the programs' helpers
+# (libshared/prog: messages, parsing, clock, signals, shared options) and
+# the pipeline's record format (libshared/batch: records, path rules,
+# XXH64).  Everything but libshared itself is compiled with their include
+# paths and the broker's; the library is not, so it cannot come to depend
+# on them.
+PROG_SRC  := $(sort $(wildcard libshared/prog/*.c))
+PROG_A    := $(B)/libprog.a
+BATCH_SRC := $(sort $(wildcard libshared/batch/*.c))
+BATCH_A   := $(B)/libbatch.a
+APP_INC    = -Ilibshared/prog -Ilibshared/batch -Ilibshared/broker
+$(LIB_OBJ): APP_INC :=
+
 PROG_NAMES := producer consumer
 PROGS     := $(foreach p,$(PROG_NAMES),$(if $(wildcard $(p)/*.c),$(B)/$(p)))
 
@@ -98,7 +111,7 @@ BENCHES   := $(BENCH_SRC:bench/%.c=$(B)/bench/%)
 EX_SRC    := $(sort $(wildcard examples/*.c))
 EXAMPLES  := $(EX_SRC:examples/%.c=$(B)/examples/%)
 
-.PHONY: all build deps lib programs tests test check run-tests asan tsan valgrind \
+.PHONY: all build deps lib internal programs tests test check run-tests asan tsan valgrind \
 	bench demo install uninstall clean fuzz chaos
 .DEFAULT_GOAL := all
 
@@ -121,14 +134,15 @@ ifneq ($(DEPS_OK),yes)
 	fi
 endif
 
-lib: $(LIB_A) $(LIB_SO) $(BK_A)
+lib: $(LIB_A) $(LIB_SO)
+internal: $(PROG_A) $(BATCH_A) $(BK_A)
 programs: $(PROGS)
 tests: $(TESTS) $(TOOLS) $(FUZZERS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) $(CHECK_CFLAGS) $(HIREDIS_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(APP_INC) $(CPPFLAGS) $(LZ4_CFLAGS) $(CHECK_CFLAGS) $(HIREDIS_CFLAGS) -c -o $@ $<
 
 # The same library with the test-only crash points compiled in (crashpoint.h),
 # linked only by tests/tool_crash, tests/tool_mpcrash and the fuzz targets.
@@ -144,7 +158,7 @@ $(CP_A): $(CP_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/tests/tool_crash $(B)/tests/tool_mpcrash: $(B)/tests/%: $(B)/tests/%.o $(TUTIL_OBJ) $(CP_A)
+$(B)/tests/tool_crash $(B)/tests/tool_mpcrash: $(B)/tests/%: $(B)/tests/%.o $(TUTIL_OBJ) $(BATCH_A) $(PROG_A) $(CP_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
 
@@ -153,6 +167,14 @@ $(LIB_A): $(LIB_OBJ)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BK_A): $(BK_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(PROG_A): $(PROG_SRC:%.c=$(B)/%.o)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BATCH_A): $(BATCH_SRC:%.c=$(B)/%.o)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -182,23 +204,24 @@ PC_SED = -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(LZ4_CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(APP_INC) $(CPPFLAGS) $(LZ4_CFLAGS) -c -o $@ $<
 
-$(PROGS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))) $(BK_A) $(LIB_A)
+$(PROGS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))) \
+		$(BK_A) $(BATCH_A) $(PROG_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 
-$(B)/tests/check_%: $(B)/tests/check_%.o $(TUTIL_OBJ) $(BK_A) $(LIB_A)
+$(B)/tests/check_%: $(B)/tests/check_%.o $(TUTIL_OBJ) $(BK_A) $(BATCH_A) $(PROG_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 
-$(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_OBJ) $(BK_A) $(LIB_A)
+$(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_OBJ) $(BK_A) $(BATCH_A) $(PROG_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 
 # Fuzz targets, built with a plain main that replays a corpus (make test);
 # `make fuzz` builds them with clang's libFuzzer instead.
-$(B)/tests/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz_main.o $(CP_A)
+$(B)/tests/fuzz_%: $(B)/tests/fuzz/fuzz_%.o $(B)/tests/fuzz/fuzz_main.o $(BATCH_A) $(CP_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
 
@@ -206,7 +229,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 # The library with its crash points, whose hook the targets use to write
 # the segment between the library's steps (crashpoint.h).
-FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -DSP_CRASH_POINTS -Ilibshared/include \
+FUZZ_FLAGS = -g -O1 -std=c11 -D_GNU_SOURCE -DSP_CRASH_POINTS -Ilibshared/include -Ilibshared/batch \
 	-fsanitize=fuzzer,address,undefined
 
 fuzz: deps
@@ -214,7 +237,7 @@ fuzz: deps
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		echo "  FUZZ   $$n for $(FUZZ_SECONDS) s"; \
-		$(FUZZ_CC) $(FUZZ_FLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(LZ4_LIBS) -pthread -lrt; \
+		$(FUZZ_CC) $(FUZZ_FLAGS) -o build/fuzz/$$n $$f $(LIB_SRC) $(BATCH_SRC) $(LZ4_LIBS) -pthread -lrt; \
 		mkdir -p build/fuzz/corpus-$$n; \
 		build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 			-artifact_prefix=build/fuzz/ build/fuzz/corpus-$$n tests/fuzz/corpus/$${n#fuzz_} \
@@ -222,7 +245,7 @@ fuzz: deps
 		tail -n 1 build/fuzz/$$n.log; \
 	done
 
-$(B)/bench/%: $(B)/bench/%.o $(LIB_A)
+$(B)/bench/%: $(B)/bench/%.o $(PROG_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS) -lm
 

@@ -1,11 +1,13 @@
-/* harness.h: what the benchmark programs share: messages, clocks, parsing, signals, a group of child processes started by one gun under a deadline, and the named objects removed on every exit path. */
+/* harness.h: what the benchmark programs share beyond libshared/prog: their common options, messages, signals, a group of child processes started by one gun under a deadline, and the named objects removed on every exit path. */
 #ifndef BENCH_HARNESS_H
 #define BENCH_HARNESS_H
 
 /*
  * Each benchmark is one C file that defines PROG and includes this header
  * once, so everything here is static.  Functions are marked unused because a
- * program takes only what it needs.
+ * program takes only what it needs.  The clock, number parsing, whole reads
+ * and writes and the stop flag are the programs' own (libshared/prog,
+ * prog.h), which every benchmark links.
  *
  * The process model.  The parent makes the objects a run needs, then forks
  * the children of a group (struct hx_group).  Each child attaches to its
@@ -29,6 +31,9 @@
 #endif
 
 #include <shared/ring.h>
+#include <shared/version.h>
+
+#include "prog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,11 +72,10 @@
 enum { HX_RING = 1, HX_MQ };
 
 /* The state of the program; the children get a copy by fork() and use only
- * the saved signal dispositions. */
+ * the saved signal dispositions.  The stop signal that came is prog_stop. */
 static struct {
 	int progress;                     /* stderr is a terminal: show progress */
 	pid_t parent;                     /* the parent's pid, checked by children */
-	volatile sig_atomic_t stop;       /* the stop signal that came, or 0 */
 	sigset_t orig_mask;               /* the mask we started with */
 	sigset_t wait_mask;               /* the parent's mask inside ppoll() */
 	struct sigaction orig_act[HX_NSIG];
@@ -113,14 +117,6 @@ HX_FN void hx_progress(const char *fmt, ...)
 	va_end(ap);
 }
 
-HX_FN int64_t hx_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 HX_FN const char *hx_size_str(size_t n, char *buf, size_t len)
 {
 	if (n >= (1u << 20) && n % (1u << 20) == 0)
@@ -139,63 +135,6 @@ HX_FN void hx_close_fd(int *fd)
 	*fd = -1;
 }
 
-/* Writes all of buf.  Returns 0 or -errno. */
-HX_FN int hx_write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads exactly len bytes, fewer only at end of file.  Returns the count or
- * -errno.  This is how a byte stream keeps fixed-size message boundaries. */
-HX_FN ssize_t hx_read_full(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
-/* Parses "64", "64K", "64KiB", "1M" (sp_parse_bytes).  Returns 0 or -1. */
-HX_FN int hx_parse_bytes(const char *s, uint64_t *out)
-{
-	return sp_parse_bytes(s, out) < 0 ? -1 : 0;
-}
-
-/* Parses a positive finite number.  Returns 0 or -1. */
-HX_FN int hx_parse_double(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return errno || end == s || *end || !(*out > 0) || !isfinite(*out) ? -1 : 0;
-}
-
 /* Parses a comma-separated list of sizes, each at least min bytes, into
  * out[0..max).  Returns the count, or -1. */
 HX_FN int hx_parse_sizes(char *list, size_t *out, int max, uint64_t min)
@@ -206,11 +145,42 @@ HX_FN int hx_parse_sizes(char *list, size_t *out, int max, uint64_t min)
 	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;
 
-		if (n == max || hx_parse_bytes(tok, &v) < 0 || v < min || v > SIZE_MAX / 2)
+		if (n == max || prog_parse_bytes(tok, &v) < 0 || v < min || v > SIZE_MAX / 2)
 			return -1;
 		out[n++] = (size_t)v;
 	}
 	return n ? n : -1;
+}
+
+/* A name that stands for several of a set's members ("all", "ring"). */
+struct hx_alias {
+	const char *name;
+	unsigned bits;
+};
+
+/* Parses a comma-separated list of the names of a set (names[0..n), member
+ * t is bit 1u << t) and of aliases (ending with a NULL name) into *bits.
+ * Returns 0, or -1 for an unknown name or an empty set. */
+HX_FN int hx_parse_set(char *list, const char *const *names, int n,
+		       const struct hx_alias *aliases, unsigned *bits)
+{
+	char *save = NULL;
+
+	*bits = 0;
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		unsigned b = 0;
+
+		for (const struct hx_alias *a = aliases; a->name && !b; a++)
+			if (strcmp(tok, a->name) == 0)
+				b = a->bits;
+		for (int t = 0; t < n; t++)
+			if (strcmp(tok, names[t]) == 0)
+				b = 1u << t;
+		if (!b)
+			return -1;
+		*bits |= b;
+	}
+	return *bits ? 0 : -1;
 }
 
 /* Parses "P,C": two CPU numbers. Returns 0 or -1. */
@@ -232,18 +202,116 @@ HX_FN int hx_parse_cpus(const char *s, int cpu[2])
 	return 0;
 }
 
+__attribute__((noreturn))
 HX_FN void hx_bad_option(const char *name, const char *value)
 {
 	fprintf(stderr, "%s: %s: invalid value '%s'\n", PROG, name, value);
-	fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-	exit(EX_USAGE);
+	prog_try_help();
 }
 
+__attribute__((noreturn))
 HX_FN void hx_bad_usage(const char *what)
 {
 	fprintf(stderr, "%s: %s\n", PROG, what);
-	fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-	exit(EX_USAGE);
+	prog_try_help();
+}
+
+/* A whole number from 1 to max, given as a number ("1e6" too). */
+HX_FN uint64_t hx_count_arg(const char *name, const char *arg, double max)
+{
+	double d;
+
+	if (prog_parse_double(arg, &d) < 0 || d != floor(d) || d > max)
+		hx_bad_option(name, arg);
+	return (uint64_t)d;
+}
+
+/* A positive number of seconds (or a factor). */
+HX_FN double hx_double_arg(const char *name, const char *arg)
+{
+	double d;
+
+	if (prog_parse_double(arg, &d) < 0)
+		hx_bad_option(name, arg);
+	return d;
+}
+
+/* The options the benchmarks take alike; each program's options hold one. */
+struct hx_opts {
+	int runs;                /* -r: timed runs (memcpy: trials) per measurement */
+	double seconds;          /* -S: the length of one run */
+	int cpu[2];              /* --cpus: the CPUs of the two sides; -1: any */
+	double timeout;          /* --timeout: seconds a run may take */
+	int csv, verbose, quiet;
+};
+
+#define HX_MAX_RUNS 101
+
+/* Codes of the common long options without a short one; a program's own
+ * start at 256 and stay below. */
+enum { HX_OPT_CPUS = 0x300, HX_OPT_TIMEOUT, HX_OPT_CSV };
+
+/* The common long options, last in the table of a benchmark that takes
+ * them all. */
+#define HX_LONGOPTS                                               \
+	{ "runs", required_argument, NULL, 'r' },                 \
+	{ "seconds", required_argument, NULL, 'S' },              \
+	{ "cpus", required_argument, NULL, HX_OPT_CPUS },         \
+	{ "timeout", required_argument, NULL, HX_OPT_TIMEOUT },   \
+	{ "csv", no_argument, NULL, HX_OPT_CSV },                 \
+	{ "verbose", no_argument, NULL, 'v' },                    \
+	{ "quiet", no_argument, NULL, 'q' },                      \
+	PROG_STD_LONGOPTS
+
+/*
+ * The end of every benchmark's option switch: the common options, -h
+ * (usage(stdout, 0)), -V, and anything else (getopt_long's opterr is off:
+ * the message is ours).  argv is the program's, for the bad option's name.
+ */
+HX_FN void hx_option(struct hx_opts *o, int c, char **argv, void (*usage)(FILE *, int))
+{
+	switch (c) {
+	case 'r':
+		o->runs = (int)hx_count_arg("--runs", optarg, HX_MAX_RUNS);
+		return;
+	case 'S':
+		o->seconds = hx_double_arg("--seconds", optarg);
+		return;
+	case HX_OPT_CPUS:
+		if (hx_parse_cpus(optarg, o->cpu) < 0)
+			hx_bad_option("--cpus", optarg);
+		return;
+	case HX_OPT_TIMEOUT:
+		o->timeout = hx_double_arg("--timeout", optarg);
+		return;
+	case HX_OPT_CSV:
+		o->csv = 1;
+		return;
+	case 'v':
+		o->verbose++;
+		return;
+	case 'q':
+		o->quiet = 1;
+		return;
+	case 'h':
+		usage(stdout, 0);
+		return;
+	case 'V':
+		printf("%s (libshared %s)\n", PROG, sp_version_string());
+		exit(0);
+	default:
+		fprintf(stderr, "%s: %s: unknown option or missing value\n", PROG, argv[optind - 1]);
+		prog_try_help();
+	}
+}
+
+/* After the options: the benchmarks take no operands. */
+HX_FN void hx_no_operands(int argc, char **argv)
+{
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
+		prog_try_help();
+	}
 }
 
 /* Pins the calling process to one CPU (cpu < 0: leaves it free).  Returns 0
@@ -280,7 +348,7 @@ HX_FN double hx_median(double *v, int n)
 HX_FN void hx_on_signal(int sig)
 {
 	if (sig != SIGCHLD)
-		hx.stop = sig;
+		prog_stop = sig;
 }
 
 /* Blocks the handled signals everywhere but inside ppoll(), so that none
@@ -406,7 +474,7 @@ HX_FN long hx_read_long(const char *path)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
-		ssize_t n = hx_read_full(fd, buf, sizeof(buf) - 1);
+		ssize_t n = prog_read_full(fd, buf, sizeof(buf) - 1);
 
 		if (n > 0) {
 			buf[n] = '\0';
@@ -425,7 +493,7 @@ HX_FN int hx_write_long(const char *path, long v)
 	if (fd < 0)
 		return -errno;
 	snprintf(buf, sizeof(buf), "%ld\n", v);
-	ret = hx_write_full(fd, buf, strlen(buf));
+	ret = prog_write_full(fd, buf, strlen(buf));
 	close(fd);
 	return ret;
 }
@@ -539,7 +607,7 @@ HX_FN int hx_group_init(struct hx_group *g, const char *what, double timeout)
 	snprintf(g->what, sizeof(g->what), "%s", what);
 	g->ready[0] = g->ready[1] = g->go[0] = g->go[1] = g->report[0] = g->report[1] = -1;
 	g->timeout = timeout;
-	g->deadline = hx_now_ns() + (int64_t)(timeout * 1e9);
+	g->deadline = prog_now_ns() + (int64_t)(timeout * 1e9);
 	if (pipe2(g->ready, O_CLOEXEC) < 0 || pipe2(g->go, O_CLOEXEC) < 0 ||
 	    pipe2(g->report, O_CLOEXEC) < 0) {
 		hx_msg("%s: pipe2: %s", what, strerror(errno));
@@ -601,7 +669,7 @@ HX_FN int hx_child_ready(struct hx_group *g, const char *who)
 {
 	ssize_t n;
 	char c;
-	int ret = hx_write_full(g->ready[1], "", 1);
+	int ret = prog_write_full(g->ready[1], "", 1);
 
 	hx_close_fd(&g->ready[1]);
 	if (ret < 0) {
@@ -622,7 +690,7 @@ HX_FN int hx_child_ready(struct hx_group *g, const char *who)
  * Returns 0 or an exit status. */
 HX_FN int hx_child_report(struct hx_group *g, const char *who, const void *rep, size_t len)
 {
-	int ret = hx_write_full(g->report[1], rep, len);
+	int ret = prog_write_full(g->report[1], rep, len);
 
 	hx_close_fd(&g->report[1]);
 	if (ret < 0) {
@@ -686,7 +754,7 @@ HX_FN int hx_await(struct hx_group *g, int fd, void *buf, size_t len, const char
 		ssize_t n;
 		int rc;
 
-		if (hx.stop)
+		if (prog_stop)
 			return HX_STOPPED;
 		rc = hx_reap(g);
 		if (rc)
@@ -697,7 +765,7 @@ HX_FN int hx_await(struct hx_group *g, int fd, void *buf, size_t len, const char
 			hx_msg("%s: every process exited before %s", g->what, what);
 			return EX_SOFTWARE;
 		}
-		left = g->deadline - hx_now_ns();
+		left = g->deadline - prog_now_ns();
 		if (left <= 0) {
 			hx_msg("%s: timed out after %g s waiting for %s (see --timeout)", g->what,
 			       g->timeout, what);
@@ -738,7 +806,7 @@ HX_FN int hx_start(struct hx_group *g, int64_t *t0)
 	rc = hx_await(g, g->ready[0], ready, (size_t)g->n, "every process to be ready");
 	if (rc)
 		return rc;
-	*t0 = hx_now_ns();
+	*t0 = prog_now_ns();
 	hx_close_fd(&g->go[1]);
 	return 0;
 }
@@ -772,14 +840,14 @@ HX_FN int hx_finish(int rc)
 	fflush(NULL);
 	sigprocmask(SIG_SETMASK, &hx.orig_mask, NULL);
 	ret = hx_remove_all();
-	if (hx.stop) {
+	if (prog_stop) {
 		struct sigaction dfl = { .sa_handler = SIG_DFL };
 
 		hx_progress("%s", "");
-		hx_msg("interrupted by %s", strsignal(hx.stop));
-		sigaction(hx.stop, &dfl, NULL);
-		raise(hx.stop);
-		return 128 + hx.stop;
+		hx_msg("interrupted by %s", strsignal(prog_stop));
+		sigaction(prog_stop, &dfl, NULL);
+		raise(prog_stop);
+		return 128 + prog_stop;
 	}
 	if (rc == HX_STOPPED)
 		rc = EX_SOFTWARE;

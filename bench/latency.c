@@ -26,7 +26,6 @@
  */
 
 #define AFTER_LAST_NS (5LL * 1000000000LL)
-#define MAX_RUNS 101
 #define WHY_LEN 200
 #define NAIVE_STOP UINT64_MAX
 
@@ -43,23 +42,17 @@ struct opts {
 	size_t size;             /* record bytes */
 	unsigned transports;
 	uint64_t capacity;       /* each ring */
-	int runs;
-	double seconds;          /* timed part of one run */
 	uint64_t max_rounds;     /* stored round trips per run */
-	double timeout;
-	int cpu[2];              /* pinger, ponger; -1: any */
-	int csv, verbose, quiet;
+	/* Runs, the timed part of one, the CPUs of pinger and ponger, ... */
+	struct hx_opts hx;
 };
 
 static struct opts opt = {
 	.size = 64,
 	.transports = (1u << L_COUNT) - 1,
 	.capacity = 64u << 10,
-	.runs = 3,
-	.seconds = 0.5,
 	.max_rounds = 2000000,
-	.timeout = 60.0,
-	.cpu = { -1, -1 },
+	.hx = { .runs = 3, .seconds = 0.5, .timeout = 60.0, .cpu = { -1, -1 } },
 };
 
 /* One direction of the naive exchange: a sequence number on its own cache
@@ -129,7 +122,7 @@ static int send_rec(struct side *s, uint64_t seq)
 		return 0;
 	case L_PIPE:
 	case L_SOCKETPAIR:
-		ret = hx_write_full(s->fd_out, s->buf, size);
+		ret = prog_write_full(s->fd_out, s->buf, size);
 		if (ret < 0) {
 			hx_msg("%s: write: %s", s->who, strerror(-ret));
 			return EX_OSERR;
@@ -178,7 +171,7 @@ static int recv_rec(struct side *s, uint64_t last)
 		return 1;
 	case L_PIPE:
 	case L_SOCKETPAIR:
-		n = hx_read_full(s->fd_in, s->buf, size);
+		n = prog_read_full(s->fd_in, s->buf, size);
 		if (n < 0) {
 			hx_msg("%s: read: %s", s->who, strerror((int)-n));
 			return -EX_OSERR;
@@ -256,26 +249,26 @@ static int check_rec(struct side *s, uint64_t seq)
 
 static int pinger(struct side *s, struct hx_group *g)
 {
-	const int64_t warm_ns = (int64_t)(fmin(0.05, opt.seconds / 10) * 1e9);
+	const int64_t warm_ns = (int64_t)(fmin(0.05, opt.hx.seconds / 10) * 1e9);
 	uint64_t seq = 0, stored = 0;
-	int64_t start = hx_now_ns(), stop = 0;
+	int64_t start = prog_now_ns(), stop = 0;
 	int rc;
 
 	for (;;) {
 		int64_t t0, t1;
 
-		if (stop == 0 && hx_now_ns() - start >= warm_ns)
-			stop = hx_now_ns() + (int64_t)(opt.seconds * 1e9);
-		if (stop && (stored == s->rn->rtt_len || hx_now_ns() >= stop))
+		if (stop == 0 && prog_now_ns() - start >= warm_ns)
+			stop = prog_now_ns() + (int64_t)(opt.hx.seconds * 1e9);
+		if (stop && (stored == s->rn->rtt_len || prog_now_ns() >= stop))
 			break;
 		seq++;
 		rec_stamp(s->buf, s->rn->size, seq);
-		t0 = hx_now_ns();
+		t0 = prog_now_ns();
 		rc = send_rec(s, seq);
 		if (rc)
 			return rc;
 		rc = recv_rec(s, seq - 1);
-		t1 = hx_now_ns();
+		t1 = prog_now_ns();
 		if (rc <= 0) {
 			if (rc == 0)
 				hx_msg("%s: the ponger ended its stream early", s->who);
@@ -371,7 +364,7 @@ static int child(struct hx_group *g, int idx, void *arg)
 	default:
 		break;
 	}
-	rc = hx_pin(who, opt.cpu[idx]);
+	rc = hx_pin(who, opt.hx.cpu[idx]);
 	if (rc)
 		return rc;
 	alloc = (rn->size + 63) & ~(size_t)63;
@@ -543,7 +536,7 @@ static int run_once(enum transport t, struct sample *out, char *why, size_t whyl
 	int rc, ret;
 
 	snprintf(rn.what, sizeof(rn.what), "%s %s", tnames[t], hx_size_str(opt.size, sz, sizeof(sz)));
-	rc = hx_group_init(&rn.g, rn.what, opt.timeout);
+	rc = hx_group_init(&rn.g, rn.what, opt.hx.timeout);
 	if (rc == 0)
 		rc = run_setup(&rn, why, whylen);
 	if (rc == 0)
@@ -582,13 +575,13 @@ out:
 
 static int measure(enum transport t, struct result *res)
 {
-	struct sample s[MAX_RUNS];
-	double v[MAX_RUNS];
+	struct sample s[HX_MAX_RUNS];
+	double v[HX_MAX_RUNS];
 
-	for (int i = 0; i < opt.runs; i++) {
+	for (int i = 0; i < opt.hx.runs; i++) {
 		int rc;
 
-		hx_progress("%s: run %d of %d", tnames[t], i + 1, opt.runs);
+		hx_progress("%s: run %d of %d", tnames[t], i + 1, opt.hx.runs);
 		rc = run_once(t, &s[i], res->why, sizeof(res->why));
 		if (rc == HX_NA) {
 			res->na = 1;
@@ -596,23 +589,23 @@ static int measure(enum transport t, struct result *res)
 		}
 		if (rc)
 			return rc;
-		if (opt.verbose)
+		if (opt.hx.verbose)
 			hx_msg("%s: run %d: %.0f rounds, one way p50 %.0f ns, p99 %.0f ns, "
 			       "p99.9 %.0f ns", tnames[t], i + 1, s[i].rounds, s[i].p50, s[i].p99,
 			       s[i].p999);
 	}
 	hx_progress("%s", "");
-	for (int i = 0; i < opt.runs; i++) v[i] = s[i].rounds;
-	res->rounds = hx_median(v, opt.runs);
-	for (int i = 0; i < opt.runs; i++) v[i] = s[i].p50;
-	res->p50 = hx_median(v, opt.runs);
-	for (int i = 0; i < opt.runs; i++) v[i] = s[i].p99;
-	res->p99 = hx_median(v, opt.runs);
-	for (int i = 0; i < opt.runs; i++) v[i] = s[i].p999;
-	res->p999 = hx_median(v, opt.runs);
+	for (int i = 0; i < opt.hx.runs; i++) v[i] = s[i].rounds;
+	res->rounds = hx_median(v, opt.hx.runs);
+	for (int i = 0; i < opt.hx.runs; i++) v[i] = s[i].p50;
+	res->p50 = hx_median(v, opt.hx.runs);
+	for (int i = 0; i < opt.hx.runs; i++) v[i] = s[i].p99;
+	res->p99 = hx_median(v, opt.hx.runs);
+	for (int i = 0; i < opt.hx.runs; i++) v[i] = s[i].p999;
+	res->p999 = hx_median(v, opt.hx.runs);
 	res->min = s[0].min;
 	res->max = s[0].max;
-	for (int i = 1; i < opt.runs; i++) {
+	for (int i = 1; i < opt.hx.runs; i++) {
 		res->min = fmin(res->min, s[i].min);
 		res->max = fmax(res->max, s[i].max);
 	}
@@ -624,33 +617,22 @@ static int measure(enum transport t, struct result *res)
 static double clock_cost(void)
 {
 	const int n = 100000;
-	int64_t t0 = hx_now_ns();
+	int64_t t0 = prog_now_ns();
 
 	for (int i = 0; i < n; i++)
-		(void)hx_now_ns();
-	return (double)(hx_now_ns() - t0) / n;
+		(void)prog_now_ns();
+	return (double)(prog_now_ns() - t0) / n;
 }
 
 static int parse_transports(char *list)
 {
-	char *save = NULL;
+	static const struct hx_alias aliases[] = {
+		{ "all", (1u << L_COUNT) - 1 },
+		{ "ring", 1u << L_RING_SPIN | 1u << L_RING_SLEEP },
+		{ NULL, 0 },
+	};
 
-	opt.transports = 0;
-	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned bits = 0;
-
-		if (strcmp(tok, "all") == 0)
-			bits = (1u << L_COUNT) - 1;
-		else if (strcmp(tok, "ring") == 0)
-			bits = 1u << L_RING_SPIN | 1u << L_RING_SLEEP;
-		for (int t = 0; t < L_COUNT; t++)
-			if (strcmp(tok, tnames[t]) == 0)
-				bits = 1u << t;
-		if (!bits)
-			return -1;
-		opt.transports |= bits;
-	}
-	return opt.transports ? 0 : -1;
+	return hx_parse_set(list, tnames, L_COUNT, aliases, &opt.transports);
 }
 
 static void usage(FILE *out, int status)
@@ -685,29 +667,18 @@ static void usage(FILE *out, int status)
 
 static void parse_options(int argc, char **argv)
 {
-	enum { OPT_CPUS = 256, OPT_TIMEOUT, OPT_CSV };
 	static const struct option longopts[] = {
 		{ "transports", required_argument, NULL, 't' },
 		{ "size", required_argument, NULL, 's' },
 		{ "capacity", required_argument, NULL, 'c' },
-		{ "runs", required_argument, NULL, 'r' },
-		{ "seconds", required_argument, NULL, 'S' },
 		{ "max-rounds", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "csv", no_argument, NULL, OPT_CSV },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		HX_LONGOPTS,
 	};
 	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "t:s:c:r:S:m:vqhV", longopts, NULL)) != -1) {
 		uint64_t v;
-		double d;
 
 		switch (c) {
 		case 't':
@@ -715,68 +686,27 @@ static void parse_options(int argc, char **argv)
 				hx_bad_option("--transports", optarg);
 			break;
 		case 's':
-			if (hx_parse_bytes(optarg, &v) < 0 || v < 8 || v > (64u << 20))
+			if (prog_parse_bytes(optarg, &v) < 0 || v < 8 || v > (64u << 20))
 				hx_bad_option("--size", optarg);
 			opt.size = (size_t)v;
 			break;
 		case 'c':
-			if (hx_parse_bytes(optarg, &v) < 0 || v < SP_RING_MIN_CAPACITY ||
+			if (prog_parse_bytes(optarg, &v) < 0 || v < SP_RING_MIN_CAPACITY ||
 			    v > SP_RING_MAX_CAPACITY || (v & (v - 1)))
 				hx_bad_option("--capacity", optarg);
 			opt.capacity = v;
 			break;
-		case 'r':
-			if (hx_parse_double(optarg, &d) < 0 || d != floor(d) || d > MAX_RUNS)
-				hx_bad_option("--runs", optarg);
-			opt.runs = (int)d;
-			break;
-		case 'S':
-			if (hx_parse_double(optarg, &opt.seconds) < 0)
-				hx_bad_option("--seconds", optarg);
-			break;
 		case 'm':
-			if (hx_parse_double(optarg, &d) < 0 || d != floor(d) || d > 1e9)
-				hx_bad_option("--max-rounds", optarg);
-			opt.max_rounds = (uint64_t)d;
+			opt.max_rounds = hx_count_arg("--max-rounds", optarg, 1e9);
 			break;
-		case OPT_CPUS:
-			if (hx_parse_cpus(optarg, opt.cpu) < 0)
-				hx_bad_option("--cpus", optarg);
-			break;
-		case OPT_TIMEOUT:
-			if (hx_parse_double(optarg, &opt.timeout) < 0)
-				hx_bad_option("--timeout", optarg);
-			break;
-		case OPT_CSV:
-			opt.csv = 1;
-			break;
-		case 'v':
-			opt.verbose++;
-			break;
-		case 'q':
-			opt.quiet = 1;
-			break;
-		case 'h':
-			usage(stdout, 0);
-			break;
-		case 'V':
-			printf("%s (libshared %s)\n", PROG, sp_version_string());
-			exit(0);
 		default:
-			fprintf(stderr, "%s: %s: unknown option or missing value\n", PROG,
-				argv[optind - 1]);
-			fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-			exit(EX_USAGE);
+			hx_option(&opt.hx, c, argv, usage);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
-		fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-		exit(EX_USAGE);
-	}
+	hx_no_operands(argc, argv);
 	if (opt.capacity / 4 < opt.size)
 		hx_bad_usage("--capacity is less than 4 x the record size");
-	hx.progress = !opt.quiet && isatty(STDERR_FILENO);
+	hx.progress = !opt.hx.quiet && isatty(STDERR_FILENO);
 }
 
 int main(int argc, char **argv)
@@ -785,6 +715,7 @@ int main(int argc, char **argv)
 	char sz[24];
 	int rc = 0, ret;
 
+	prog_name = PROG;
 	parse_options(argc, argv);
 	for (int i = 0; i < 2; i++) {
 		snprintf(ring_name[i], sizeof(ring_name[i]), "lat-%ld.%s", (long)getpid(),
@@ -797,10 +728,10 @@ int main(int argc, char **argv)
 		hx_msg("signals: %s", strerror(-ret));
 		return EX_OSERR;
 	}
-	if (!opt.quiet)
+	if (!opt.hx.quiet)
 		printf("# %s: libshared %s, one-way = round trip / 2, one %zu B record in flight, "
 		       "median of %d runs of ~%g s, clock read %.0f ns, %ld CPUs online\n", PROG,
-		       sp_version_string(), opt.size, opt.runs, opt.seconds, clock_cost(),
+		       sp_version_string(), opt.size, opt.hx.runs, opt.hx.seconds, clock_cost(),
 		       sysconf(_SC_NPROCESSORS_ONLN));
 	printf("%-11s %8s %10s %9s %9s %9s %9s %10s\n", "transport", "size", "rounds", "p50 us",
 	       "p99 us", "p99.9 us", "min us", "max us");
@@ -821,7 +752,7 @@ int main(int argc, char **argv)
 			       r->p99 / 1e3, r->p999 / 1e3, r->min / 1e3, r->max / 1e3);
 		fflush(stdout);
 	}
-	if (!rc && opt.csv) {
+	if (!rc && opt.hx.csv) {
 		printf("\ncsv,columns,lat,transport,size,rounds,runs,p50_ns,p99_ns,p999_ns,min_ns,"
 		       "max_ns\n");
 		for (int t = 0; t < L_COUNT; t++) {
@@ -831,7 +762,7 @@ int main(int argc, char **argv)
 				printf("csv,na,lat,%s,%zu,%s\n", tnames[t], opt.size, r->why);
 			if (r->done)
 				printf("csv,lat,%s,%zu,%.0f,%d,%.0f,%.0f,%.0f,%.0f,%.0f\n", tnames[t],
-				       opt.size, r->rounds, opt.runs, r->p50, r->p99, r->p999, r->min,
+				       opt.size, r->rounds, opt.hx.runs, r->p50, r->p99, r->p999, r->min,
 				       r->max);
 		}
 	}

@@ -5,8 +5,6 @@
 #include <getopt.h>
 #include <sys/mman.h>
 
-#include "shared/version.h"
-
 /*
  * For each block size, one process copies a source buffer to a destination
  * buffer with the C library's memcpy, over and over, for --seconds per
@@ -22,16 +20,14 @@
  */
 
 #define MAX_SIZES 16
-#define MAX_TRIALS 101
 
 static struct {
 	size_t sizes[MAX_SIZES];
 	int nsizes;
-	int trials;
-	double seconds;
-	int cpu;
-	int csv, quiet;
-} opt = { .trials = 5, .seconds = 0.1, .cpu = -1 };
+	/* Trials per size (in runs), the length of one, the CPU (in cpu[0]),
+	 * --csv, -q. */
+	struct hx_opts hx;
+} opt = { .hx = { .runs = 5, .seconds = 0.1, .cpu = { -1, -1 } } };
 
 /* Through a volatile pointer, so that the compiler neither inlines the copy
  * nor drops copies whose result it can see is never read. */
@@ -41,8 +37,8 @@ static void *(*volatile copy_fn)(void *, const void *, size_t) = memcpy;
  * Returns GB/s. */
 static double trial(unsigned char *dst, const unsigned char *src, size_t block)
 {
-	const int64_t budget = (int64_t)(opt.seconds * 1e9);
-	const int64_t t0 = hx_now_ns();
+	const int64_t budget = (int64_t)(opt.hx.seconds * 1e9);
+	const int64_t t0 = prog_now_ns();
 	/* Check the clock every so often: every 64 MiB copied or so. */
 	uint64_t per = block >= (64u << 20) ? 1 : (64u << 20) / block, copies = 0;
 	int64_t t;
@@ -51,7 +47,7 @@ static double trial(unsigned char *dst, const unsigned char *src, size_t block)
 		for (uint64_t i = 0; i < per; i++)
 			copy_fn(dst, src, block);
 		copies += per;
-		t = hx_now_ns() - t0;
+		t = prog_now_ns() - t0;
 	} while (t < budget);
 	return (double)copies * (double)block / (double)t;
 }
@@ -79,26 +75,23 @@ static void usage(FILE *out, int status)
 
 static void parse_options(int argc, char **argv)
 {
-	enum { OPT_CPU = 256, OPT_CSV };
+	enum { OPT_CPU = 256 };
 	static const struct option longopts[] = {
 		{ "sizes", required_argument, NULL, 's' },
 		{ "trials", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 'S' },
 		{ "cpu", required_argument, NULL, OPT_CPU },
-		{ "csv", no_argument, NULL, OPT_CSV },
+		{ "csv", no_argument, NULL, HX_OPT_CSV },
 		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PROG_STD_LONGOPTS,
 	};
 	char def_sizes[] = "64,1K,64K,1M,64M";
+	long v;
 	int c;
 
 	opterr = 0;
 	opt.nsizes = hx_parse_sizes(def_sizes, opt.sizes, MAX_SIZES, 1);
 	while ((c = getopt_long(argc, argv, "s:r:S:qhV", longopts, NULL)) != -1) {
-		double d;
-
 		switch (c) {
 		case 's':
 			opt.nsizes = hx_parse_sizes(optarg, opt.sizes, MAX_SIZES, 1);
@@ -106,47 +99,18 @@ static void parse_options(int argc, char **argv)
 				hx_bad_option("--sizes", optarg);
 			break;
 		case 'r':
-			if (hx_parse_double(optarg, &d) < 0 || d != floor(d) || d > MAX_TRIALS)
-				hx_bad_option("--trials", optarg);
-			opt.trials = (int)d;
+			opt.hx.runs = (int)hx_count_arg("--trials", optarg, HX_MAX_RUNS);
 			break;
-		case 'S':
-			if (hx_parse_double(optarg, &opt.seconds) < 0)
-				hx_bad_option("--seconds", optarg);
-			break;
-		case OPT_CPU: {
-			char *end;
-
-			errno = 0;
-			opt.cpu = (int)strtol(optarg, &end, 10);
-			if (errno || end == optarg || *end || opt.cpu < 0 || opt.cpu >= CPU_SETSIZE)
+		case OPT_CPU:
+			if (prog_parse_int(optarg, 0, CPU_SETSIZE - 1, &v) < 0)
 				hx_bad_option("--cpu", optarg);
+			opt.hx.cpu[0] = (int)v;
 			break;
-		}
-		case OPT_CSV:
-			opt.csv = 1;
-			break;
-		case 'q':
-			opt.quiet = 1;
-			break;
-		case 'h':
-			usage(stdout, 0);
-			break;
-		case 'V':
-			printf("%s (libshared %s)\n", PROG, sp_version_string());
-			exit(0);
 		default:
-			fprintf(stderr, "%s: %s: unknown option or missing value\n", PROG,
-				argv[optind - 1]);
-			fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-			exit(EX_USAGE);
+			hx_option(&opt.hx, c, argv, usage);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
-		fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-		exit(EX_USAGE);
-	}
+	hx_no_operands(argc, argv);
 }
 
 int main(int argc, char **argv)
@@ -155,8 +119,9 @@ int main(int argc, char **argv)
 	size_t most = 0;
 	unsigned char *src, *dst;
 
+	prog_name = PROG;
 	parse_options(argc, argv);
-	if (hx_pin("memcpy", opt.cpu))
+	if (hx_pin("memcpy", opt.hx.cpu[0]))
 		return EX_OSERR;
 	for (int i = 0; i < opt.nsizes; i++)
 		if (opt.sizes[i] > most)
@@ -170,18 +135,18 @@ int main(int argc, char **argv)
 	memset(src, 0x5a, most);
 	memset(dst, 0xa5, most);
 
-	if (!opt.quiet)
+	if (!opt.hx.quiet)
 		printf("# %s: single core%s, best and median of %d trials of ~%g s\n", PROG,
-		       opt.cpu >= 0 ? " (pinned)" : "", opt.trials, opt.seconds);
+		       opt.hx.cpu[0] >= 0 ? " (pinned)" : "", opt.hx.runs, opt.hx.seconds);
 	printf("%-10s %11s %11s\n", "block", "best GB/s", "median GB/s");
 	for (int i = 0; i < opt.nsizes; i++) {
-		double v[MAX_TRIALS];
+		double v[HX_MAX_RUNS];
 		char sz[24];
 
-		for (int k = 0; k < opt.trials; k++)
+		for (int k = 0; k < opt.hx.runs; k++)
 			v[k] = trial(dst, src, opt.sizes[i]);
-		med[i] = hx_median(v, opt.trials);
-		best[i] = v[opt.trials - 1];
+		med[i] = hx_median(v, opt.hx.runs);
+		best[i] = v[opt.hx.runs - 1];
 		if (memcmp(dst, src, opt.sizes[i]) != 0) {
 			hx_msg("%zu B: the copy differs from its source", opt.sizes[i]);
 			return EX_SOFTWARE;
@@ -190,10 +155,10 @@ int main(int argc, char **argv)
 		       med[i]);
 		fflush(stdout);
 	}
-	if (opt.csv) {
+	if (opt.hx.csv) {
 		printf("\ncsv,columns,memcpy,size,trials,best_gb_per_s,median_gb_per_s\n");
 		for (int i = 0; i < opt.nsizes; i++)
-			printf("csv,memcpy,%zu,%d,%.4f,%.4f\n", opt.sizes[i], opt.trials, best[i],
+			printf("csv,memcpy,%zu,%d,%.4f,%.4f\n", opt.sizes[i], opt.hx.runs, best[i],
 			       med[i]);
 	}
 	munmap(src, most);

@@ -30,7 +30,6 @@
 #define NAIVE_HDR 4096
 
 #define MAX_SIZES 16
-#define MAX_RUNS 101
 #define MAX_SIDE 4               /* producers, consumers */
 #define WHY_LEN 200
 
@@ -50,24 +49,19 @@ struct opts {
 	unsigned transports;     /* bit (1u << T_x) per transport measured */
 	int P, C;                /* producers, consumers */
 	uint64_t capacity;       /* ring and naive ring, data bytes */
-	int runs;                /* timed runs per measurement */
-	double seconds;          /* target duration of one timed run */
 	double scale;            /* multiplies the work of every run */
 	uint64_t count;          /* records per run; 0: calibrate to seconds */
-	double timeout;          /* seconds a run may take before it fails */
-	int cpu[2];              /* CPU of the producers, of the consumers; -1: any */
 	int mq_raise;            /* may raise msgsize_max for an instant (root) */
-	int csv, verbose, quiet;
+	/* Timed runs per measurement, the target duration of one, the CPUs
+	 * of the producers and of the consumers, --timeout, ... */
+	struct hx_opts hx;
 };
 
 static struct opts opt = {
 	.P = 1, .C = 1,
 	.capacity = SP_RING_DEFAULT_CAPACITY,
-	.runs = 3,
-	.seconds = 0.5,
 	.scale = 1.0,
-	.timeout = 60.0,
-	.cpu = { -1, -1 },
+	.hx = { .runs = 3, .seconds = 0.5, .timeout = 60.0, .cpu = { -1, -1 } },
 };
 
 /* One measurement: the median run, the fastest and the slowest; or why it
@@ -81,7 +75,7 @@ struct result {
 	long depth;              /* mq: the queue's depth in messages */
 	/* While measuring: */
 	int nt, again;           /* runs timed so far; may the first be redone */
-	double times[MAX_RUNS];
+	double times[HX_MAX_RUNS];
 };
 
 /*
@@ -262,7 +256,7 @@ static int fd_write_loop(const char *who, int fd, unsigned char *buf, size_t siz
 		int ret;
 
 		rec_stamp(buf, size, rec_word(k, seq));
-		ret = hx_write_full(fd, buf, size);
+		ret = prog_write_full(fd, buf, size);
 		if (ret < 0) {
 			hx_msg("%s: write: %s", who, strerror(-ret));
 			return EX_OSERR;
@@ -420,7 +414,7 @@ static int ring_after_last(const char *who, sp_ring *r, int zc, unsigned char *b
 static int fd_read_loop(const char *who, int fd, unsigned char *buf, size_t size, uint64_t n)
 {
 	for (uint64_t seq = 1; seq <= n; seq++) {
-		ssize_t got = hx_read_full(fd, buf, size);
+		ssize_t got = prog_read_full(fd, buf, size);
 
 		if (got < 0) {
 			hx_msg("%s: read: %s", who, strerror((int)-got));
@@ -439,7 +433,7 @@ static int fd_read_loop(const char *who, int fd, unsigned char *buf, size_t size
 static int fd_after_last(const char *who, int fd)
 {
 	char c;
-	ssize_t got = hx_read_full(fd, &c, 1);
+	ssize_t got = prog_read_full(fd, &c, 1);
 
 	if (got == 0)
 		return 0;
@@ -632,7 +626,7 @@ static int child(struct hx_group *g, int idx, void *arg)
 	} else {
 		hx_close_fd(&rn->fd[1]);
 	}
-	rc = hx_pin(who, opt.cpu[producer ? 0 : 1]);
+	rc = hx_pin(who, opt.hx.cpu[producer ? 0 : 1]);
 	if (rc)
 		return rc;
 
@@ -694,27 +688,27 @@ static int child(struct hx_group *g, int idx, void *arg)
 		case T_RING_ZC:
 			rc = rn->zc ? ring_peek_loop(who, r, rn->size, rn->count)
 				    : ring_get_loop(who, r, buf, rn->size, rn->count);
-			rep.t_end = hx_now_ns();
+			rep.t_end = prog_now_ns();
 			if (rc == 0)
 				rc = ring_after_last(who, r, rn->zc, buf, rn->size);
 			break;
 		case T_NAIVE:
 		case T_NAIVE_ZC:
 			rc = naive_consume(who, rn, buf);
-			rep.t_end = hx_now_ns();
+			rep.t_end = prog_now_ns();
 			if (rc == 0)
 				rc = naive_after_last(who, rn);
 			break;
 		case T_PIPE:
 		case T_SOCKETPAIR:
 			rc = fd_read_loop(who, rn->fd[0], buf, rn->size, rn->count);
-			rep.t_end = hx_now_ns();
+			rep.t_end = prog_now_ns();
 			if (rc == 0)
 				rc = fd_after_last(who, rn->fd[0]);
 			break;
 		case T_MQ:
 			rc = mq_receive_loop(who, rn->mq, buf, rn->size, rn->count);
-			rep.t_end = hx_now_ns();
+			rep.t_end = prog_now_ns();
 			if (rc == 0)
 				rc = mq_after_last(who, rn->mq, buf, rn->size);
 			break;
@@ -727,7 +721,7 @@ static int child(struct hx_group *g, int idx, void *arg)
 		rep.sumsq[0] = rec_sum2(rn->count);
 	} else {
 		rc = shared_consume(who, rn, r, buf, &rep);
-		rep.t_end = hx_now_ns();
+		rep.t_end = prog_now_ns();
 	}
 	if (rc == 0)
 		rc = hx_child_report(g, who, &rep, sizeof(rep));
@@ -880,7 +874,7 @@ static int run_once(enum transport t, size_t size, uint64_t count, double *secs,
 	rn.per = (count + (uint64_t)rn.P - 1) / (uint64_t)rn.P;
 	rn.count = rn.per * (uint64_t)rn.P;
 	snprintf(rn.what, sizeof(rn.what), "%s %s", tnames[t], hx_size_str(size, sz, sizeof(sz)));
-	rc = hx_group_init(&rn.g, rn.what, opt.timeout);
+	rc = hx_group_init(&rn.g, rn.what, opt.hx.timeout);
 	if (rc)
 		goto out;
 	rc = run_setup(&rn, why, whylen);
@@ -955,7 +949,7 @@ out:
 static int calibrate(enum transport t, size_t size, const char *what, uint64_t *count,
 		     struct result *res)
 {
-	const double target = opt.seconds * opt.scale;
+	const double target = opt.hx.seconds * opt.scale;
 	const double probe = target / 10;
 	double n = (double)((1u << 20) / size), secs = 0;
 
@@ -970,7 +964,7 @@ static int calibrate(enum transport t, size_t size, const char *what, uint64_t *
 			      sizeof(res->why));
 		if (rc)
 			return rc;
-		if (opt.verbose)
+		if (opt.hx.verbose)
 			hx_msg("%s: calibration: %.0f records in %.6f s", what, n, secs);
 		if (secs >= probe || n >= 1e12)
 			break;
@@ -1013,21 +1007,21 @@ static int measure_begin(enum transport t, size_t size, struct result *res)
 /* One timed run of a transport that measure_begin() set up. */
 static int measure_run(enum transport t, size_t size, struct result *res)
 {
-	const double target = opt.seconds * opt.scale;
+	const double target = opt.hx.seconds * opt.scale;
 	char what[48], sz[24];
 	double *tm = &res->times[res->nt];
 	uint64_t moved = 0;
 	int rc;
 
 	snprintf(what, sizeof(what), "%s %s", tnames[t], hx_size_str(size, sz, sizeof(sz)));
-	hx_progress("%s: run %d of %d, %" PRIu64 " records", what, res->nt + 1, opt.runs,
+	hx_progress("%s: run %d of %d, %" PRIu64 " records", what, res->nt + 1, opt.hx.runs,
 		    res->count);
 	rc = run_once(t, size, res->count, tm, &moved, &res->depth, res->why, sizeof(res->why));
 	if (rc == HX_NA)
 		res->na = 1;
 	if (rc)
 		return rc == HX_NA ? 0 : rc;
-	if (opt.verbose)
+	if (opt.hx.verbose)
 		hx_msg("%s: run %d: %" PRIu64 " records in %.6f s, %.0f msg/s", what, res->nt + 1,
 		       moved, *tm, (double)moved / *tm);
 	res->count = moved;
@@ -1047,9 +1041,9 @@ static int measure_run(enum transport t, size_t size, struct result *res)
 static void measure_end(struct result *res)
 {
 	res->done = 1;
-	res->secs = hx_median(res->times, opt.runs);
+	res->secs = hx_median(res->times, opt.hx.runs);
 	res->fast = (double)res->count / res->times[0];
-	res->slow = (double)res->count / res->times[opt.runs - 1];
+	res->slow = (double)res->count / res->times[opt.hx.runs - 1];
 }
 
 /* Measures every chosen transport at one size, their runs in turns.
@@ -1064,10 +1058,10 @@ static int measure_size(size_t size, struct result *res)
 	do {
 		left = 0;
 		for (int t = 0; t < T_COUNT && !rc; t++) {
-			if (!(opt.transports & 1u << t) || res[t].na || res[t].nt >= opt.runs)
+			if (!(opt.transports & 1u << t) || res[t].na || res[t].nt >= opt.hx.runs)
 				continue;
 			rc = measure_run((enum transport)t, size, &res[t]);
-			left |= !res[t].na && res[t].nt < opt.runs;
+			left |= !res[t].na && res[t].nt < opt.hx.runs;
 		}
 	} while (left && !rc);
 	hx_progress("%s", "");
@@ -1149,33 +1143,21 @@ static void print_csv(const struct result *res, size_t size)
 		if (!r->done)
 			continue;
 		printf("csv,tput,%s,%s,%zu,%" PRIu64 ",%d,%.6f,%.0f,%.4f,%.0f,%.0f\n", pc, tnames[t],
-		       size, r->count, opt.runs, r->secs, mps, mps * (double)size / 1e9, r->slow,
+		       size, r->count, opt.hx.runs, r->secs, mps, mps * (double)size / 1e9, r->slow,
 		       r->fast);
 	}
 }
 
 static int parse_transports(char *list)
 {
-	char *save = NULL;
+	static const struct hx_alias aliases[] = {
+		{ "all", ALL_TRANSPORTS },
+		{ "ring", 1u << T_RING | 1u << T_RING_ZC },
+		{ "naive", 1u << T_NAIVE | 1u << T_NAIVE_ZC },
+		{ NULL, 0 },
+	};
 
-	opt.transports = 0;
-	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		unsigned bits = 0;
-
-		if (strcmp(tok, "all") == 0)
-			bits = ALL_TRANSPORTS;
-		else if (strcmp(tok, "ring") == 0)
-			bits = 1u << T_RING | 1u << T_RING_ZC;
-		else if (strcmp(tok, "naive") == 0)
-			bits = 1u << T_NAIVE | 1u << T_NAIVE_ZC;
-		for (int t = 0; t < T_COUNT; t++)
-			if (strcmp(tok, tnames[t]) == 0)
-				bits = 1u << t;
-		if (!bits)
-			return -1;
-		opt.transports |= bits;
-	}
-	return opt.transports ? 0 : -1;
+	return hx_parse_set(list, tnames, T_COUNT, aliases, &opt.transports);
 }
 
 /* Parses "PxC".  Returns 0 or -1. */
@@ -1236,25 +1218,16 @@ static void usage(FILE *out, int status)
 
 static void parse_options(int argc, char **argv)
 {
-	enum { OPT_CPUS = 256, OPT_TIMEOUT, OPT_CSV, OPT_MQ_RAISE };
+	enum { OPT_MQ_RAISE = 256 };
 	static const struct option longopts[] = {
 		{ "sizes", required_argument, NULL, 's' },
 		{ "transports", required_argument, NULL, 't' },
 		{ "procs", required_argument, NULL, 'p' },
 		{ "capacity", required_argument, NULL, 'c' },
-		{ "runs", required_argument, NULL, 'r' },
-		{ "seconds", required_argument, NULL, 'S' },
 		{ "scale", required_argument, NULL, 'x' },
 		{ "count", required_argument, NULL, 'n' },
-		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "mq-raise", no_argument, NULL, OPT_MQ_RAISE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "csv", no_argument, NULL, OPT_CSV },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		HX_LONGOPTS,
 	};
 	char def_sizes[] = "64,1K,64K,1M";
 	int c, chose = 0;
@@ -1264,7 +1237,6 @@ static void parse_options(int argc, char **argv)
 	opt.nsizes = hx_parse_sizes(def_sizes, opt.sizes, MAX_SIZES, 8);
 	while ((c = getopt_long(argc, argv, "s:t:p:c:r:S:x:n:vqhV", longopts, NULL)) != -1) {
 		uint64_t v;
-		double d;
 
 		switch (c) {
 		case 's':
@@ -1282,67 +1254,25 @@ static void parse_options(int argc, char **argv)
 				hx_bad_option("--procs", optarg);
 			break;
 		case 'c':
-			if (hx_parse_bytes(optarg, &v) < 0 || v < SP_RING_MIN_CAPACITY ||
+			if (prog_parse_bytes(optarg, &v) < 0 || v < SP_RING_MIN_CAPACITY ||
 			    v > SP_RING_MAX_CAPACITY || (v & (v - 1)))
 				hx_bad_option("--capacity", optarg);
 			opt.capacity = v;
 			break;
-		case 'r':
-			if (hx_parse_double(optarg, &d) < 0 || d != floor(d) || d > MAX_RUNS)
-				hx_bad_option("--runs", optarg);
-			opt.runs = (int)d;
-			break;
-		case 'S':
-			if (hx_parse_double(optarg, &opt.seconds) < 0)
-				hx_bad_option("--seconds", optarg);
-			break;
 		case 'x':
-			if (hx_parse_double(optarg, &opt.scale) < 0)
-				hx_bad_option("--scale", optarg);
+			opt.scale = hx_double_arg("--scale", optarg);
 			break;
 		case 'n':
-			if (hx_parse_double(optarg, &d) < 0 || d != floor(d) || d > 1e15)
-				hx_bad_option("--count", optarg);
-			opt.count = (uint64_t)d;
-			break;
-		case OPT_CPUS:
-			if (hx_parse_cpus(optarg, opt.cpu) < 0)
-				hx_bad_option("--cpus", optarg);
+			opt.count = hx_count_arg("--count", optarg, 1e15);
 			break;
 		case OPT_MQ_RAISE:
 			opt.mq_raise = 1;
 			break;
-		case OPT_TIMEOUT:
-			if (hx_parse_double(optarg, &opt.timeout) < 0)
-				hx_bad_option("--timeout", optarg);
-			break;
-		case OPT_CSV:
-			opt.csv = 1;
-			break;
-		case 'v':
-			opt.verbose++;
-			break;
-		case 'q':
-			opt.quiet = 1;
-			break;
-		case 'h':
-			usage(stdout, 0);
-			break;
-		case 'V':
-			printf("%s (libshared %s)\n", PROG, sp_version_string());
-			exit(0);
 		default:
-			fprintf(stderr, "%s: %s: unknown option or missing value\n", PROG,
-				argv[optind - 1]);
-			fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-			exit(EX_USAGE);
+			hx_option(&opt.hx, c, argv, usage);
 		}
 	}
-	if (optind < argc) {
-		fprintf(stderr, "%s: unexpected argument '%s'\n", PROG, argv[optind]);
-		fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-		exit(EX_USAGE);
-	}
+	hx_no_operands(argc, argv);
 	if (!chose && (opt.P > 1 || opt.C > 1))
 		opt.transports = SHARED_TRANSPORTS;
 	for (int i = 0; i < opt.nsizes; i++) {
@@ -1352,7 +1282,7 @@ static void parse_options(int argc, char **argv)
 			exit(EX_USAGE);
 		}
 	}
-	hx.progress = !opt.quiet && isatty(STDERR_FILENO);
+	hx.progress = !opt.hx.quiet && isatty(STDERR_FILENO);
 }
 
 int main(int argc, char **argv)
@@ -1360,6 +1290,7 @@ int main(int argc, char **argv)
 	static struct result res[MAX_SIZES][T_COUNT];
 	int rc = 0, ret, depth_note = 0, first = 0;
 
+	prog_name = PROG;
 	parse_options(argc, argv);
 	snprintf(ring_name, sizeof(ring_name), "bench-%ld", (long)getpid());
 	snprintf(mq_name, sizeof(mq_name), "/%s-%ld", PROG, (long)getpid());
@@ -1369,14 +1300,14 @@ int main(int argc, char **argv)
 		return EX_OSERR;
 	}
 
-	if (!opt.quiet) {
+	if (!opt.hx.quiet) {
 		printf("# %s: libshared %s, %d producer%s x %d consumer%s, capacity %" PRIu64
 		       " B, median of %d runs, ", PROG, sp_version_string(), opt.P,
-		       opt.P > 1 ? "s" : "", opt.C, opt.C > 1 ? "s" : "", opt.capacity, opt.runs);
+		       opt.P > 1 ? "s" : "", opt.C, opt.C > 1 ? "s" : "", opt.capacity, opt.hx.runs);
 		if (opt.count)
 			printf("%.0f records each", round((double)opt.count * opt.scale));
 		else
-			printf("~%g s each", opt.seconds * opt.scale);
+			printf("~%g s each", opt.hx.seconds * opt.scale);
 		printf(", %ld CPUs online\n", sysconf(_SC_NPROCESSORS_ONLN));
 	}
 	printf("%-5s %-11s %8s %12s %9s %14s %9s %8s\n", "procs", "transport", "size", "records",
@@ -1390,7 +1321,7 @@ int main(int argc, char **argv)
 			depth_note |= t == T_MQ && res[s][t].done;
 		}
 	}
-	if (!rc && !opt.quiet) {
+	if (!rc && !opt.hx.quiet) {
 		if (opt.transports & (1u << T_RING_ZC | 1u << T_NAIVE_ZC))
 			printf("# -zc: the producer fills every payload byte in place and the consumer "
 			       "reads (sums) every one\n");
@@ -1416,7 +1347,7 @@ int main(int argc, char **argv)
 			print_ratio(res[s], T_RING_ZC, T_NAIVE_ZC, opt.sizes[s]);
 		}
 	}
-	if (!rc && opt.csv) {
+	if (!rc && opt.hx.csv) {
 		printf("\ncsv,columns,tput,procs,transport,size,records,runs,median_s,msg_per_s,"
 		       "gb_per_s,slowest_msg_per_s,fastest_msg_per_s\n");
 		printf("csv,columns,na,procs,transport,size,reason\n");

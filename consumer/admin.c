@@ -95,7 +95,7 @@ int admin_list(void)
 	struct dirent *e;
 
 	if (!d) {
-		warnmsg(SHM_DIR, strerror(errno));
+		prog_warn(SHM_DIR, strerror(errno));
 		return EX_OSERR;
 	}
 	/* A ring NAME is the segment shmpipe.NAME beside its shmpipe.NAME.lock. */
@@ -183,9 +183,9 @@ int admin_info(const char *name)
 		rc = open_stat(name, &r, &st);
 	}
 	if (rc < 0) {
-		warnmsg(name, rc == -ENOENT ? "no such ring"
-			      : rc == -EPROTO || rc == -EBADMSG ? "not a ring of this version, or corrupt"
-			      : strerror(-rc));
+		prog_warn(name, rc == -ENOENT ? "no such ring"
+				: rc == -EPROTO || rc == -EBADMSG ? "not a ring of this version, or corrupt"
+				: strerror(-rc));
 		return rc == -ENOENT || rc == -EINVAL || rc == -ENAMETOOLONG ? EX_NOINPUT
 		       : rc == -EPROTO || rc == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
 	}
@@ -220,7 +220,7 @@ int admin_remove(const char *name)
 	if (rc == 0)
 		rc = sp_ring_unlink(name);
 	if (rc < 0) {
-		warnmsg(name, rc == -ENOENT ? "no such ring" : strerror(-rc));
+		prog_warn(name, rc == -ENOENT ? "no such ring" : strerror(-rc));
 		return rc == -ENOENT || rc == -EINVAL || rc == -ENAMETOOLONG ? EX_NOINPUT : EX_OSERR;
 	}
 	return EX_OK;
@@ -286,7 +286,7 @@ int admin_remove_stale(const char *prefix)
 	if (rc >= 0 && l.n)
 		rc = sp_objects_list(still_there, &l);
 	if (rc < 0) {
-		warnmsg(SHM_DIR, strerror(-rc));
+		prog_warn(SHM_DIR, strerror(-rc));
 		free(l.names);
 		free(l.why);
 		return EX_OSERR;
@@ -314,7 +314,7 @@ void admin_note_dead(const char *name, int quiet)
 		snprintf(msg, sizeof(msg), "ring %s", name);
 		snprintf(why, sizeof(why), "resuming after %u participant%s died; what they held "
 			 "is delivered again", oi->dead, oi->dead == 1 ? "" : "s");
-		warnmsg(msg, why);
+		prog_warn(msg, why);
 	}
 	free(objs.v);
 }

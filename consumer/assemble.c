@@ -464,8 +464,8 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 		unlinkat(c->rootfd, tmp, 0);
 		unlinkat(c->rootfd, ztmp, 0);
 		ADD(withdrawn, 1);
-		if (!c->quiet && !again)
-			warnpath(path, "discarded", "the producer withdrew it");
+		if (!c->o.quiet && !again)
+			prog_warnpath(path, "discarded", "the producer withdrew it");
 		return;
 	}
 	memset(&r, 0, sizeof(r));
@@ -492,7 +492,7 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 			long long n = lz4_frame(c, "", 0, c->zpart, c->zpart_size);
 
 			rc = n < 0 ? (int)n : ftruncate(fd, 0) < 0 ? -errno
-					  : write_full(fd, c->zpart, (size_t)n);
+					  : prog_write_full(fd, c->zpart, (size_t)n);
 			if (rc == 0 && out_place_tmp(c, c->rootfd, ztmp, fd, &r, path) == 0)
 				ADD(bytes_out, (uint64_t)n);
 			if (rc == 0)
@@ -535,10 +535,10 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 	unlinkat(c->rootfd, ztmp, 0);
 	if (rc == -EBADMSG) {
 		ADD(bad, 1);
-		warnpath(path, "discarded", why);
+		prog_warnpath(path, "discarded", why);
 	} else if (rc < 0) {
 		note_write_error(c, -rc);
-		warnpath(path, "write", strerror(-rc));
+		prog_warnpath(path, "write", strerror(-rc));
 	}
 }
 
@@ -555,14 +555,14 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 	struct prog_hdr h;
 	int rc, fresh = 0;
 
-	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
-	tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
+	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
+	sp_batch_tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
 	if (pfd < 0)
 		pfd = open_at_root(c, prog, O_RDWR | O_CREAT);
 	rc = pfd < 0 ? pfd : lock(pfd, LOCK_EX);
 	if (rc < 0) {
 		note_write_error(c, -rc);
-		warnpath(path, "progress file", strerror(-rc));
+		prog_warnpath(path, "progress file", strerror(-rc));
 		goto out;
 	}
 	rc = read_hdr(pfd, &h);
@@ -578,21 +578,21 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 		fresh = 1;
 	} else if (rc < 0) {
 		ADD(write_failed, 1);
-		warnpath(path, "progress file", rc == -EBADMSG ? "unreadable or not ours"
-							  : strerror(-rc));
+		prog_warnpath(path, "progress file", rc == -EBADMSG ? "unreadable or not ours"
+							       : strerror(-rc));
 		goto out;
 	}
 	if (h.flags & P_DONE)
 		goto out;       /* delivered again after its file was finished */
 	if ((h.flags & P_BUSY) && (rc = recover(c, pfd, &h, tmp)) < 0) {
 		note_write_error(c, -rc);
-		warnpath(path, "progress file", strerror(-rc));
+		prog_warnpath(path, "progress file", strerror(-rc));
 		goto out;
 	}
 	h.flags |= P_BUSY;
 	if ((rc = write_hdr(pfd, &h, fresh)) < 0) {
 		note_write_error(c, -rc);
-		warnpath(path, "progress file", strerror(-rc));
+		prog_warnpath(path, "progress file", strerror(-rc));
 		goto out;
 	}
 	if (e) {
@@ -611,7 +611,7 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 		if (rc < 0) {
 			/* BUSY stays set: the next holder counts again. */
 			note_write_error(c, -rc);
-			warnpath(path, "part", strerror(-rc));
+			prog_warnpath(path, "part", strerror(-rc));
 			goto out;
 		}
 	} else {
@@ -645,7 +645,7 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 		h.flags &= ~P_BUSY;
 		if ((rc = write_hdr(pfd, &h, 0)) < 0) {
 			note_write_error(c, -rc);
-			warnpath(path, "progress file", strerror(-rc));
+			prog_warnpath(path, "progress file", strerror(-rc));
 		}
 	}
 out:
@@ -669,7 +669,7 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		if (n < 0 || (uint64_t)n > zslot(r->offset + r->raw_len, r->part + 1) -
 						   zslot(r->offset, r->part)) {
 			ADD(write_failed, 1);
-			warnpath(path, "compress", strerror(EIO));
+			prog_warnpath(path, "compress", strerror(EIO));
 			return 0;
 		}
 		e.len = (uint32_t)n;
@@ -678,7 +678,7 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	/* The bytes go in under a shared lock: never into a file that is
 	 * being finished, or that is finished (its content file renamed into
 	 * place: writing into it would change its time). */
-	tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
+	sp_batch_tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
 	pfd = open_at_root(c, prog, O_RDWR | O_CREAT);
 	rc = pfd < 0 ? pfd : lock(pfd, LOCK_SH);
 	if (rc == 0) {
@@ -695,11 +695,11 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 			return progress(c, r, path, &e, NULL, pfd);
 		rc = rc == -EBADMSG ? 0 : rc;   /* progress() reports it */
 	}
-	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
+	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
 	fd = rc < 0 ? rc : open_at_root(c, tmp, O_RDWR | O_CREAT);
 	if (fd < 0) {
 		note_write_error(c, -fd);
-		warnpath(path, "create", strerror(-fd));
+		prog_warnpath(path, "create", strerror(-fd));
 		if (pfd >= 0)
 			close(pfd);
 		return 0;
@@ -708,7 +708,7 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	close(fd);
 	if (rc < 0) {
 		note_write_error(c, -rc);
-		warnpath(path, "write", strerror(-rc));
+		prog_warnpath(path, "write", strerror(-rc));
 		close(pfd);
 		return 0;
 	}
@@ -736,7 +736,7 @@ int asm_sweep(int rootfd, int full, int quiet, uint64_t *incomplete)
 		const char *n = e->d_name;
 		size_t len = strlen(n);
 
-		if (strncmp(n, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) != 0)
+		if (!sp_batch_reserved(n))
 			continue;
 		if (len > 5 && strcmp(n + len - 5, ".prog") == 0) {
 			struct prog_hdr h;
@@ -746,17 +746,17 @@ int asm_sweep(int rootfd, int full, int quiet, uint64_t *incomplete)
 				char why[96];
 
 				if (h.flags & P_FINISHING) {
-					warnpath(h.path, "incomplete", "its worker died finishing it");
+					prog_warnpath(h.path, "incomplete", "its worker died finishing it");
 					++*incomplete;
 				} else if (h.flags & P_END) {
 					snprintf(why, sizeof(why), "%llu of %llu parts arrived",
 						 (unsigned long long)h.done,
 						 (unsigned long long)h.nparts);
-					warnpath(h.path, "incomplete", why);
+					prog_warnpath(h.path, "incomplete", why);
 					++*incomplete;
 				} else if (!quiet) {
-					warnpath(h.path, "discarded",
-						 "its producer did not finish sending it");
+					prog_warnpath(h.path, "discarded",
+						      "its producer did not finish sending it");
 				}
 			}
 			if (fd >= 0)

@@ -8,20 +8,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shared/batch.h"
+#include "batch.h"
+#include "prog.h"
 #include "shared/ring.h"
 
 #define PROG "consumer"
 #define DEFAULT_CAPACITY (16u << 20)
 #define STREAM_CAPACITY (4u << 20)      /* with --stdout */
 #define MAX_JOBS 64
-
-/* Prefix of every temporary name the consumer makes in a directory.
- * sp_batch_path_check() refuses batch paths that start with it. */
-#define TMP_PREFIX ".shmpipe."
-
-/* Set by SIGINT/SIGTERM: stop taking records. */
-extern volatile sig_atomic_t g_stop;
 
 enum action { ACT_NONE, ACT_OUT, ACT_STDOUT, ACT_EXEC };
 
@@ -77,14 +71,13 @@ struct board {
 
 struct consumer {
 	/* Options. */
-	const char *ring_name;
-	struct sp_ring_opts ro;
+	struct prog_opts o;    /* the ring, --progress, --stats, -q */
 	enum action action;
 	const char *out_dir;
 	int compress;          /* -z: level, 0 off */
 	const char *exec_cmd;
 	const char *work_dir;
-	int jobs, quiet, progress, keep;
+	int jobs, keep;
 	int sync;              /* --sync: fsync files and directories */
 
 	/* Set up by the supervisor, inherited by the workers. */
@@ -114,11 +107,6 @@ struct consumer {
 
 #define ADD(field, n) atomic_fetch_add_explicit(&c->st->field, (n), memory_order_relaxed)
 
-/* main.c */
-void warnmsg(const char *what, const char *why);
-void warnpath(const char *path, const char *what, const char *why);
-double now_sec(void);
-
 /* worker.c */
 int worker_main(struct consumer *c, int index);
 struct wslot *wslot_of(const struct consumer *c, int index);
@@ -136,8 +124,6 @@ int out_symlink(struct consumer *c, const struct sp_batch_rec *r, const char *pa
 		const char *target);
 int out_place_tmp(struct consumer *c, int tmpdir, const char *tmpname, int tmpfd,
 		  const struct sp_batch_rec *r, const char *path);
-int write_full(int fd, const void *buf, size_t len);
-void tmp_name(char *buf, size_t size, uint64_t run, uint64_t seq, const char *ext);
 /* The journal: a file per -o worker naming the temporary file it is
  * writing, so that one left by a worker killed with SIGKILL can be found
  * and removed; see output.c. */

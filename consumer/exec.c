@@ -36,7 +36,7 @@ static void child(struct consumer *c, const struct sp_batch_rec *r, const char *
 	setenv("SHMPIPE_SIZE", num, 1);
 	snprintf(num, sizeof(num), "%o", (unsigned)(r->mode & 07777));
 	setenv("SHMPIPE_MODE", num, 1);
-	setenv("SHMPIPE_RING", c->ring_name, 1);
+	setenv("SHMPIPE_RING", c->o.ring, 1);
 	execl("/bin/sh", "sh", "-c", c->exec_cmd, (char *)NULL);
 	_exit(127);
 }
@@ -50,19 +50,19 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	if (infd >= 0) {
 		if (lseek(infd, 0, SEEK_SET) < 0) {
 			ADD(exec_failed, 1);
-			warnpath(path, "exec", strerror(errno));
+			prog_warnpath(path, "exec", strerror(errno));
 			return 0;
 		}
 	} else if (pipe2(p, O_CLOEXEC) < 0) {
 		ADD(exec_failed, 1);
-		warnpath(path, "exec: pipe", strerror(errno));
+		prog_warnpath(path, "exec: pipe", strerror(errno));
 		return 0;
 	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
 		ADD(exec_failed, 1);
-		warnpath(path, "exec: fork", strerror(errno));
+		prog_warnpath(path, "exec: fork", strerror(errno));
 		if (p[0] >= 0) {
 			close(p[0]);
 			close(p[1]);
@@ -78,7 +78,7 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		const char *q = content;
 		size_t left = len;
 
-		while (left && !g_stop) {
+		while (left && !prog_stop) {
 			ssize_t n = write(p[1], q, left);
 
 			if (n < 0) {
@@ -94,15 +94,15 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR) {
 			ADD(exec_failed, 1);
-			warnpath(path, "exec: wait", strerror(errno));
+			prog_warnpath(path, "exec: wait", strerror(errno));
 			return 0;
 		}
-		if (g_stop && !killed) {
+		if (prog_stop && !killed) {
 			kill(pid, SIGTERM);
 			killed = 1;
 		}
 	}
-	if (killed || (g_stop && WIFSIGNALED(st) &&
+	if (killed || (prog_stop && WIFSIGNALED(st) &&
 		       (WTERMSIG(st) == SIGINT || WTERMSIG(st) == SIGTERM)))
 		return -EINTR;  /* interrupted with us: give the record back */
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
@@ -117,6 +117,6 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	else
 		snprintf(why, sizeof(why), "command killed by signal %d", WTERMSIG(st));
 	ADD(exec_failed, 1);
-	warnpath(path, "exec", why);
+	prog_warnpath(path, "exec", why);
 	return 0;
 }

@@ -18,47 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shared/version.h"
-
-volatile sig_atomic_t g_stop;
-static volatile sig_atomic_t g_signal;
-static int g_progress_shown;
-
-static void on_signal(int sig)
+static void on_child(int sig)
 {
-	g_stop = 1;
-	g_signal = sig;
-}
-
-double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-void warnmsg(const char *what, const char *why)
-{
-	if (g_progress_shown) {
-		fputs("\r\033[K", stderr);
-		g_progress_shown = 0;
-	}
-	fprintf(stderr, "%s: %s: %s\n", PROG, what, why);
-}
-
-/* Paths come from the batch: control characters (a newline in a name)
- * are shown as '?' so that each message stays on one line. */
-void warnpath(const char *path, const char *what, const char *why)
-{
-	char shown[512], msg[600];
-	size_t n = 0;
-
-	for (const char *s = path; *s && n + 4 < sizeof(shown); s++)
-		shown[n++] = ((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s;
-	shown[n] = 0;
-	snprintf(msg, sizeof(msg), "%s: %s", shown, what);
-	warnmsg(msg, why);
+	(void)sig;      /* only wakes ppoll() */
 }
 
 static void usage(FILE *out, int status)
@@ -114,26 +76,6 @@ static void usage(FILE *out, int status)
 	      "directory; it completes the batch, large files partly received too.\n",
 	      out);
 	exit(status);
-}
-
-static void die_usage(const char *what, const char *why)
-{
-	fprintf(stderr, "%s: %s: %s\n", PROG, what, why);
-	fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-	exit(EX_USAGE);
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /* mkdir -p, for the output directory the user named. */
@@ -216,40 +158,22 @@ static void add_up(const struct consumer *c, struct totals *t)
 static void show_progress(const struct consumer *c, double t0, int force)
 {
 	static double last;
-	double t = now_sec();
+	double t = prog_now_sec();
 	struct totals tt;
 
 	if (!force && t - last < 0.25)
 		return;
 	last = t;
 	add_up(c, &tt);
-	fprintf(stderr, "\r%s: %llu files, %.1f MB, %.1f MB/s\033[K", PROG,
-		(unsigned long long)tt.files, tt.bytes / 1e6,
-		t - t0 > 0 ? tt.bytes / 1e6 / (t - t0) : 0.0);
-	g_progress_shown = 1;
-}
-
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
+	prog_progress("%llu files, %.1f MB, %.1f MB/s", (unsigned long long)tt.files,
+		      tt.bytes / 1e6, t - t0 > 0 ? tt.bytes / 1e6 / (t - t0) : 0.0);
 }
 
 static void write_stats(const struct consumer *c, const struct totals *t, FILE *f,
 			double secs, int replaced, int status)
 {
 	fprintf(f, "{\"program\":\"consumer\",\"ring\":");
-	json_str(f, c->ring_name);
+	prog_json_str(f, c->o.ring);
 	fprintf(f, ",\"jobs\":%d,\"records\":%llu,\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,"
 		   "\"bytes\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 		   "\"transit_ratio\":%.4f,\"ratio\":%.4f,\"seconds\":%.6f,\"mb_per_s\":%.2f,"
@@ -278,7 +202,6 @@ static void write_stats(const struct consumer *c, const struct totals *t, FILE *
 			(unsigned long long)atomic_load(&w->bytes_out));
 	}
 	fprintf(f, "]}\n");
-	fflush(f);
 }
 
 /* How long a consumer that finished the batch waits for the others still
@@ -295,7 +218,7 @@ static void write_stats(const struct consumer *c, const struct totals *t, FILE *
  */
 static int last_out(int rootfd, double wait)
 {
-	double end = now_sec() + wait;
+	double end = prog_now_sec() + wait;
 
 	if (wait <= 0)
 		return flock(rootfd, LOCK_EX | LOCK_NB) == 0;
@@ -307,7 +230,7 @@ static int last_out(int rootfd, double wait)
 			return 1;
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return 0;
-		if (now_sec() > end)
+		if (prog_now_sec() > end)
 			return 0;
 		nanosleep(&ts, NULL);
 	}
@@ -335,11 +258,6 @@ struct supervisor {
 	sigset_t orig_mask;
 };
 
-static void on_child(int sig)
-{
-	(void)sig;      /* only wakes ppoll() */
-}
-
 /* Starts the worker of slot i.  Returns its pid, or -1. */
 static pid_t spawn(struct supervisor *s, int i)
 {
@@ -349,7 +267,7 @@ static pid_t spawn(struct supervisor *s, int i)
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		warnmsg("fork", strerror(errno));
+		prog_warn("fork", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
@@ -358,7 +276,7 @@ static pid_t spawn(struct supervisor *s, int i)
 		/* A worker stops cleanly if the supervisor dies. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != s->self)
-			g_stop = 1;
+			prog_stop = SIGTERM;
 		worker_main(c, i);
 		fflush(NULL);
 		_exit(0);
@@ -402,10 +320,8 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 	s->live--;
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
 		/* Stopped by a signal of its own: the consumer stops too. */
-		if (atomic_load(&w->stopped) && !g_stop && !halt) {
-			g_signal = SIGTERM;
-			g_stop = 1;
-		}
+		if (atomic_load(&w->stopped) && !prog_stop && !halt)
+			prog_stop = SIGTERM;
 		/* A record given back on a signal (a -x command stopped)
 		 * goes to another reader. */
 		if (ws)
@@ -426,18 +342,18 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 	if (c->action == ACT_STDOUT)
 		s->crashed = 1;
 	replace = c->action != ACT_STDOUT && s->crashes <= MAX_CRASHES && !halt &&
-		  (!g_stop || (ws && atomic_load(&ws->rescue)));
+		  (!prog_stop || (ws && atomic_load(&ws->rescue)));
 	/* Its record: the ring hands it to another reader (a closed ring is
 	 * not drained while a record is held), or the replacement handles the
 	 * copy the worker left; handling twice is harmless (write, verify,
 	 * rename). */
 	if (ws && !(atomic_load(&ws->rescue) && replace))
 		forget_held(ws);
-	if (!c->quiet || s->crashed) {
+	if (!c->o.quiet || s->crashed) {
 		snprintf(msg, sizeof(msg), "worker %ld", (long)pid);
 		if (replace)
 			strncat(why, "; starting another", sizeof(why) - strlen(why) - 1);
-		warnmsg(msg, why);
+		prog_warn(msg, why);
 	}
 	if (replace && spawn(s, i) > 0)
 		s->replaced++;
@@ -452,9 +368,8 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 static int supervise(struct supervisor *s)
 {
 	struct consumer *c = s->c;
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct sigaction sc = { .sa_handler = on_child };
-	int show = c->progress && !c->quiet && isatty(STDERR_FILENO);
+	int show = c->o.progress && !c->o.quiet && isatty(STDERR_FILENO);
 	int forwarded = 0;
 	sigset_t block;
 
@@ -466,18 +381,16 @@ static int supervise(struct supervisor *s)
 	s->wait_mask = s->orig_mask;
 	sigdelset(&s->wait_mask, SIGCHLD);
 	/* No SA_RESTART: blocking calls of workers must return to look at
-	 * g_stop. */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	 * prog_stop. */
+	prog_catch_stop();
 	sigemptyset(&sc.sa_mask);
 	sigaction(SIGCHLD, &sc, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	s->t0 = now_sec();
+	s->t0 = prog_now_sec();
 	for (int i = 0; i < c->jobs; i++) {
 		if (spawn(s, i) < 0) {
-			g_stop = 1;
+			prog_stop = SIGTERM;
 			break;
 		}
 	}
@@ -489,12 +402,12 @@ static int supervise(struct supervisor *s)
 		pid_t pid;
 
 		ppoll(NULL, 0, show ? &slice : NULL, &s->wait_mask);
-		if (g_stop && !forwarded) {
+		if (prog_stop && !forwarded) {
 			/* A terminal's ^C reaches the workers already; a kill
 			 * from a script reaches only us. */
 			for (int i = 0; i < c->jobs; i++)
 				if (s->pids[i] > 0)
-					kill(s->pids[i], g_signal ? g_signal : SIGTERM);
+					kill(s->pids[i], prog_stop);
 			forwarded = 1;
 		}
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
@@ -507,11 +420,11 @@ static int supervise(struct supervisor *s)
 		}
 		/* Again: a worker stopped by a signal of its own stops the
 		 * others.  A replacement started after the signal was
-		 * forwarded has g_stop set from birth. */
-		if (g_stop && !forwarded) {
+		 * forwarded has prog_stop set from birth. */
+		if (prog_stop && !forwarded) {
 			for (int i = 0; i < c->jobs; i++)
 				if (s->pids[i] > 0)
-					kill(s->pids[i], g_signal ? g_signal : SIGTERM);
+					kill(s->pids[i], prog_stop);
 			forwarded = 1;
 		}
 		if (show)
@@ -519,21 +432,26 @@ static int supervise(struct supervisor *s)
 	}
 	if (show) {
 		show_progress(c, s->t0, 1);
-		fputs("\r\033[K", stderr);
-		g_progress_shown = 0;
+		prog_progress_end();
 	}
 	return 0;
 }
 
-enum { OPT_CAPACITY = 256, OPT_PRODUCERS, OPT_STDOUT, OPT_WORK_DIR, OPT_KEEP, OPT_SYNC,
-       OPT_PROGRESS, OPT_STATS, OPT_LIST, OPT_INFO, OPT_REMOVE, OPT_REMOVE_STALE };
+enum { OPT_STDOUT = 256, OPT_WORK_DIR, OPT_KEEP, OPT_SYNC, OPT_LIST, OPT_INFO, OPT_REMOVE,
+       OPT_REMOVE_STALE };
 
-int main(int argc, char **argv)
+/* An administration command (--list, --info, ...) instead of a batch. */
+struct admin {
+	int cmd;                /* OPT_LIST ... OPT_REMOVE_STALE, or 0 */
+	const char *name;       /* its argument */
+};
+
+/* Reads the options into c, or the administration command into *adm; a
+ * usage error exits. */
+static void parse_args(int argc, char **argv, struct consumer *c, struct admin *adm)
 {
 	static const struct option longopts[] = {
-		{ "ring", required_argument, NULL, 'r' },
-		{ "capacity", required_argument, NULL, OPT_CAPACITY },
-		{ "producers", required_argument, NULL, OPT_PRODUCERS },
+		PROG_LONGOPTS,
 		{ "out", required_argument, NULL, 'o' },
 		{ "compress", optional_argument, NULL, 'z' },
 		{ "stdout", no_argument, NULL, OPT_STDOUT },
@@ -542,244 +460,317 @@ int main(int argc, char **argv)
 		{ "work-dir", required_argument, NULL, OPT_WORK_DIR },
 		{ "keep", no_argument, NULL, OPT_KEEP },
 		{ "sync", no_argument, NULL, OPT_SYNC },
-		{ "progress", no_argument, NULL, OPT_PROGRESS },
-		{ "stats", optional_argument, NULL, OPT_STATS },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "list", no_argument, NULL, OPT_LIST },
 		{ "info", required_argument, NULL, OPT_INFO },
 		{ "remove", required_argument, NULL, OPT_REMOVE },
 		{ "remove-stale", optional_argument, NULL, OPT_REMOVE_STALE },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PROG_STD_LONGOPTS,
 	};
-	struct consumer c = { .jobs = 1, .rootfd = -1 };
-	const char *stats_file = NULL, *admin_name = NULL;
-	int want_stats = 0, admin = 0, actions = 0, capacity_set = 0, opt;
-	uint64_t sz;
-	char work_dir[PATH_MAX];
+	int actions = 0, opt;
 	long v;
 
-	c.ro.capacity = DEFAULT_CAPACITY;
-	c.ro.writers = 1;
 	while ((opt = getopt_long(argc, argv, "r:o:z::x:j:qhV", longopts, NULL)) != -1) {
+		if (prog_option(&c->o, opt, optarg))
+			continue;
 		switch (opt) {
-		case 'r':
-			c.ring_name = optarg;
-			break;
-		case OPT_CAPACITY:
-			if (sp_parse_bytes(optarg, &sz) < 0 || sz < SP_RING_MIN_CAPACITY ||
-			    sz > SP_RING_MAX_CAPACITY)
-				die_usage("--capacity", "expected a size from 4K to 4G");
-			c.ro.capacity = SP_RING_MIN_CAPACITY;
-			while (c.ro.capacity < sz)
-				c.ro.capacity <<= 1;
-			capacity_set = 1;
-			break;
-		case OPT_PRODUCERS:
-			if (parse_int(optarg, 1, SP_RING_MAX_PARTICIPANTS, &v) < 0)
-				die_usage("--producers", "expected a number from 1 to 128");
-			c.ro.writers = (unsigned)v;
-			break;
 		case 'o':
-			c.out_dir = optarg;
-			c.action = ACT_OUT;
+			c->out_dir = optarg;
+			c->action = ACT_OUT;
 			actions++;
 			break;
 		case 'z':
-			c.compress = 1;
-			if (optarg && parse_int(optarg, 1, 12, &v) < 0)
-				die_usage("--compress", "expected a level from 1 to 12");
+			c->compress = 1;
+			if (optarg && prog_parse_int(optarg, 1, 12, &v) < 0)
+				prog_die_usage("--compress", "expected a level from 1 to 12");
 			if (optarg)
-				c.compress = (int)v;
+				c->compress = (int)v;
 			break;
 		case OPT_STDOUT:
-			c.action = ACT_STDOUT;
+			c->action = ACT_STDOUT;
 			actions++;
 			break;
 		case 'x':
-			c.exec_cmd = optarg;
-			c.action = ACT_EXEC;
+			c->exec_cmd = optarg;
+			c->action = ACT_EXEC;
 			actions++;
 			break;
 		case 'j':
-			if (parse_int(optarg, 1, MAX_JOBS, &v) < 0)
-				die_usage("--jobs", "expected a number from 1 to 64");
-			c.jobs = (int)v;
+			if (prog_parse_int(optarg, 1, MAX_JOBS, &v) < 0)
+				prog_die_usage("--jobs", "expected a number from 1 to 64");
+			c->jobs = (int)v;
 			break;
 		case OPT_WORK_DIR:
-			c.work_dir = optarg;
+			c->work_dir = optarg;
 			break;
 		case OPT_KEEP:
-			c.keep = 1;
+			c->keep = 1;
 			break;
 		case OPT_SYNC:
-			c.sync = 1;
-			break;
-		case OPT_PROGRESS:
-			c.progress = 1;
-			break;
-		case OPT_STATS:
-			want_stats = 1;
-			stats_file = optarg;
-			break;
-		case 'q':
-			c.quiet = 1;
+			c->sync = 1;
 			break;
 		case OPT_LIST:
 		case OPT_INFO:
 		case OPT_REMOVE:
 		case OPT_REMOVE_STALE:
-			admin = opt;
-			admin_name = optarg;
+			adm->cmd = opt;
+			adm->name = optarg;
 			break;
-		case 'h':
-			usage(stdout, EX_OK);
-			break;
-		case 'V':
-			printf("%s (shmpipe) %s, libshared %s\n", PROG, SP_VERSION_STRING,
-			       sp_version_string());
-			return EX_OK;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-			return EX_USAGE;
+			prog_std_option(opt, usage);
 		}
 	}
 	if (optind < argc)
-		die_usage(argv[optind], "unexpected argument");
-	if (admin == OPT_LIST)
-		return admin_list();
-	if (admin == OPT_INFO)
-		return admin_info(admin_name);
-	if (admin == OPT_REMOVE)
-		return admin_remove(admin_name);
-	if (admin == OPT_REMOVE_STALE)
-		return admin_remove_stale(admin_name);
-
-	if (!c.ring_name)
-		die_usage("--ring", "a ring name is required");
-	if (sp_name_check(c.ring_name) < 0)
-		die_usage(c.ring_name, "bad ring name (1-100 characters of [A-Za-z0-9._-])");
+		prog_die_usage(argv[optind], "unexpected argument");
+	if (adm->cmd)
+		return;
+	prog_ring_required(&c->o);
 	if (actions != 1)
-		die_usage("action", "give exactly one of -o, --stdout and -x");
-	if (c.compress && c.action != ACT_OUT)
-		die_usage("--compress", "needs -o");
-	if (c.sync && c.action != ACT_OUT)
-		die_usage("--sync", "needs -o");
-	if (c.action == ACT_STDOUT && c.jobs != 1)
-		die_usage("--stdout", "keeps order with one worker only (-j 1)");
+		prog_die_usage("action", "give exactly one of -o, --stdout and -x");
+	if (c->compress && c->action != ACT_OUT)
+		prog_die_usage("--compress", "needs -o");
+	if (c->sync && c->action != ACT_OUT)
+		prog_die_usage("--sync", "needs -o");
+	if (c->action == ACT_STDOUT && c->jobs != 1)
+		prog_die_usage("--stdout", "keeps order with one worker only (-j 1)");
 	/* One worker taking records in order needs room for a few in flight,
 	 * not for a batch: a small ring costs less to create, fault in and
 	 * remove, and stays in the caches (bench/README.md, "The stream race"). */
-	if (c.action == ACT_STDOUT && !capacity_set)
-		c.ro.capacity = STREAM_CAPACITY;
+	if (c->action == ACT_STDOUT && !c->o.capacity_set)
+		c->o.ro.capacity = STREAM_CAPACITY;
+}
 
-	/* The output (or work) directory, locked shared for as long as we
-	 * work in it: the last consumer out takes it exclusively. */
-	if (c.action == ACT_OUT) {
-		int rc = make_dirs(c.out_dir, 0777);
+static int run_admin(const struct admin *adm)
+{
+	switch (adm->cmd) {
+	case OPT_LIST:
+		return admin_list();
+	case OPT_INFO:
+		return admin_info(adm->name);
+	case OPT_REMOVE:
+		return admin_remove(adm->name);
+	default:
+		return admin_remove_stale(adm->name);
+	}
+}
 
-		c.rootfd = rc < 0 ? rc : open(c.out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (c.rootfd < 0) {
-			warnmsg(c.out_dir, strerror(rc < 0 ? -rc : errno));
+/*
+ * Opens the output directory (-o, made if missing) or the work directory
+ * (-x, $TMPDIR/shmpipe.<ring>.<uid> unless --work-dir; default_dir holds
+ * that name), and locks it shared for as long as we work in it: the last
+ * consumer out takes it exclusively.  Alone in it, first removes what
+ * killed workers left.  Returns 0 or an exit status, having said why.
+ */
+static int open_root(struct consumer *c, char *default_dir, size_t size)
+{
+	if (c->action == ACT_OUT) {
+		int rc = make_dirs(c->out_dir, 0777);
+
+		c->rootfd = rc < 0 ? rc : open(c->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (c->rootfd < 0) {
+			prog_warn(c->out_dir, strerror(rc < 0 ? -rc : errno));
 			return EX_CANTCREAT;
 		}
 		/* Refused now rather than file by file: the records stay in
 		 * the ring for a consumer that can write. */
-		if (faccessat(AT_FDCWD, c.out_dir, W_OK | X_OK, AT_EACCESS) < 0) {
+		if (faccessat(AT_FDCWD, c->out_dir, W_OK | X_OK, AT_EACCESS) < 0) {
 			char msg[PATH_MAX + 32];
 
-			snprintf(msg, sizeof(msg), "%s: cannot write there", c.out_dir);
-			warnmsg(msg, strerror(errno));
+			snprintf(msg, sizeof(msg), "%s: cannot write there", c->out_dir);
+			prog_warn(msg, strerror(errno));
 			return EX_CANTCREAT;
 		}
-	} else if (c.action == ACT_EXEC) {
-		if (!c.work_dir) {
+	} else if (c->action == ACT_EXEC) {
+		if (!c->work_dir) {
 			const char *tmpdir = getenv("TMPDIR");
 
-			snprintf(work_dir, sizeof(work_dir), "%s/shmpipe.%s.%u",
-				 tmpdir && *tmpdir ? tmpdir : "/tmp", c.ring_name, (unsigned)geteuid());
-			c.work_dir = work_dir;
+			snprintf(default_dir, size, "%s/shmpipe.%s.%u",
+				 tmpdir && *tmpdir ? tmpdir : "/tmp", c->o.ring, (unsigned)geteuid());
+			c->work_dir = default_dir;
 		}
-		c.rootfd = open_work_dir(c.work_dir);
-		if (c.rootfd < 0) {
-			warnmsg(c.work_dir, c.rootfd == -EPERM ? "not a private directory of ours"
-							      : strerror(-c.rootfd));
+		c->rootfd = open_work_dir(c->work_dir);
+		if (c->rootfd < 0) {
+			prog_warn(c->work_dir, c->rootfd == -EPERM ? "not a private directory of ours"
+								  : strerror(-c->rootfd));
 			return EX_CANTCREAT;
 		}
 	}
-	if (c.rootfd >= 0) {
+	if (c->rootfd >= 0) {
 		/* Alone in the directory (no consumer holds it, so no worker of
 		 * any consumer lives): remove what killed workers left. */
-		if (flock(c.rootfd, LOCK_EX | LOCK_NB) == 0) {
-			int n = journal_sweep(c.rootfd);
+		if (flock(c->rootfd, LOCK_EX | LOCK_NB) == 0) {
+			int n = journal_sweep(c->rootfd);
 
-			if (n && !c.quiet) {
+			if (n && !c->o.quiet) {
 				char msg[64];
 
 				snprintf(msg, sizeof(msg), "removed %d", n);
-				warnmsg(msg, "temporary files left by workers that were killed");
+				prog_warn(msg, "temporary files left by workers that were killed");
 			}
 		}
-		while (flock(c.rootfd, LOCK_SH) < 0 && errno == EINTR)
+		while (flock(c->rootfd, LOCK_SH) < 0 && errno == EINTR)
 			;
 	}
+	return 0;
+}
 
-	/* Attach here, so that a bad ring is reported once, and the ring
-	 * exists (with our options) before any worker starts.  The handle
-	 * stays open: it tells whether the ring is closed when a worker dies. */
-	sp_ring *ring;
+/*
+ * Attaches to the ring here, so that a bad ring is reported once, and the
+ * ring exists (with our options) before any worker starts.  The handle
+ * stays open: it tells whether the ring is closed when a worker dies.
+ * Returns 0 or an exit status.
+ */
+static int attach(struct consumer *c, sp_ring **ring)
+{
 	int rc;
 
 	/* From here on a SIGINT or SIGTERM stops us cleanly (exit 75), as
 	 * after the workers start: it is noted, and they are born stopping.
 	 * Before, one that came between the "resuming" note and the start
 	 * of the workers killed the consumer outright. */
-	struct sigaction early = { .sa_handler = on_signal };
-
-	sigemptyset(&early.sa_mask);
-	sigaction(SIGINT, &early, NULL);
-	sigaction(SIGTERM, &early, NULL);
-	admin_note_dead(c.ring_name, c.quiet);
+	prog_catch_stop();
+	admin_note_dead(c->o.ring, c->o.quiet);
 	/* Stopped already: create nothing. */
-	if (g_stop)
+	if (prog_stop)
 		return EX_TEMPFAIL;
-	rc = sp_ring_open(c.ring_name, SP_CREATE, &c.ro, &ring);
-	if (rc < 0) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "ring %s", c.ring_name);
-		warnmsg(msg, rc == -EPROTO || rc == -EBADMSG ? "not a ring of this version, or corrupt"
-							      : strerror(-rc));
-		return rc == -EPROTO || rc == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
-	}
-	if (g_stop) {
+	rc = prog_ring_open(&c->o, ring);
+	if (rc)
+		return rc;
+	if (prog_stop) {
 		/* Stopped while attaching (a lock file wait retries through
 		 * signals): the ring stays, as after any stop. */
-		sp_ring_close(ring);
+		sp_ring_close(*ring);
 		return EX_TEMPFAIL;
 	}
+	return 0;
+}
 
-	c.stats = mmap(NULL, sizeof(struct wstats) * (size_t)c.jobs, PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	c.board = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
-		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (c.stats == MAP_FAILED || c.board == MAP_FAILED) {
-		warnmsg("mmap", strerror(errno));
+/* Maps what every process of this consumer shares: the workers' counters,
+ * the board, and the slots of the records in hand.  Returns 0 or an exit
+ * status. */
+static int map_shared(struct consumer *c, sp_ring *ring)
+{
+	c->stats = mmap(NULL, sizeof(struct wstats) * (size_t)c->jobs, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	c->board = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (c->stats == MAP_FAILED || c->board == MAP_FAILED) {
+		prog_warn("mmap", strerror(errno));
 		return EX_OSERR;
 	}
-	if (c.action != ACT_STDOUT) {
+	if (c->action != ACT_STDOUT) {
 		/* Room in each worker's slot for a copy of its largest record;
 		 * only touched pages take memory. */
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
 		void *p;
 
-		c.slot_size = (sizeof(struct wslot) + sp_ring_max_record(ring) + page - 1) / page * page;
-		p = mmap(NULL, c.slot_size * (size_t)c.jobs, PROT_READ | PROT_WRITE,
+		c->slot_size = (sizeof(struct wslot) + sp_ring_max_record(ring) + page - 1) / page * page;
+		p = mmap(NULL, c->slot_size * (size_t)c->jobs, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		c.slots = p == MAP_FAILED ? NULL : p;
+		c->slots = p == MAP_FAILED ? NULL : p;
 	}
+	return 0;
+}
 
+/*
+ * After the workers: the last consumer out of the directory removes what
+ * killed workers left, and, if the batch is over, sweeps what nobody can
+ * complete any more, so no temporary file outlives the batch (if it
+ * stopped early, partly assembled files stay for a consumer that resumes);
+ * a finished batch's ring is removed.  own_dir: the work directory is the
+ * default one, ours to remove.
+ */
+static void clean_up(struct consumer *c, sp_ring *ring, struct totals *t, int own_dir)
+{
+	int full = t->any_eos && !prog_stop;
+
+	if (c->rootfd >= 0 && last_out(c->rootfd, full ? LAST_OUT_WAIT : 0)) {
+		asm_sweep(c->rootfd, full, c->o.quiet, &t->incomplete);
+		if (c->action == ACT_EXEC && own_dir)
+			rmdir(c->work_dir);      /* fails, harmlessly, if not empty */
+	}
+	sp_ring_close(ring);
+	/* A worker that saw the end saw the ring sealed and drained: it has
+	 * served its purpose, even if another worker crashed. */
+	if (t->any_eos && !prog_stop && !c->keep) {
+		int rc = sp_ring_unlink(c->o.ring);
+
+		if (rc < 0 && rc != -ENOENT)
+			prog_warn_ring(c->o.ring, "remove", strerror(-rc));
+	}
+	if (atomic_load(&c->board->halt)) {
+		char msg[PATH_MAX + 32];
+
+		snprintf(msg, sizeof(msg), "%s: out of room (%s)", c->out_dir ? c->out_dir : c->work_dir,
+			 strerror(atomic_load(&c->board->halt_err)));
+		prog_warn(msg, "stopped; what was not taken stays in the ring: make room and "
+			       "start a consumer again");
+	}
+}
+
+/* The exit status the totals call for (usage() lists them). */
+static int exit_status(const struct consumer *c, const struct supervisor *sup,
+		       const struct totals *t)
+{
+	if (prog_stop)
+		return EX_TEMPFAIL;
+	if (t->fatal)
+		return t->fatal == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
+	if (sup->crashed)
+		return EX_SOFTWARE;
+	if (t->bad || t->refused || t->incomplete || t->lost)
+		return EX_DATAERR;
+	if (t->write_failed || atomic_load(&c->board->halt))
+		return c->action == ACT_STDOUT ? EX_IOERR : EX_CANTCREAT;
+	if (t->exec_failed)
+		return EX_UNAVAILABLE;
+	if (!t->all_eos)
+		return EX_SOFTWARE;     /* a worker ended without the end: cannot happen */
+	return EX_OK;
+}
+
+/* The summary line on stderr and the --stats JSON. */
+static void report(const struct consumer *c, const struct supervisor *sup,
+		   const struct totals *t, int status)
+{
+	uint64_t failed = t->bad + t->refused + t->incomplete + t->write_failed + t->exec_failed +
+			  t->lost;
+	double secs = prog_now_sec() - sup->t0;
+
+	if (!c->o.quiet) {
+		fprintf(stderr, "%s: %llu files, %llu dirs, %llu links, %.1f MB in %.2f s "
+				"(%.1f MB/s), %.1f MB out, %llu failed%s\n",
+			prog_name, (unsigned long long)t->files, (unsigned long long)t->dirs,
+			(unsigned long long)t->links, t->bytes / 1e6, secs,
+			secs > 0 ? t->bytes / 1e6 / secs : 0.0, t->bytes_out / 1e6,
+			(unsigned long long)failed, prog_stop ? ", interrupted"
+				: atomic_load(&c->board->halt) ? ", stopped" : "");
+	}
+	if (c->o.want_stats) {
+		FILE *f = prog_stats_open(&c->o, c->action == ACT_STDOUT ? stderr : stdout);
+
+		if (f) {
+			write_stats(c, t, f, secs, sup->replaced, status);
+			prog_stats_close(&c->o, f);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct consumer c = { .o = PROG_OPTS_INIT(DEFAULT_CAPACITY), .jobs = 1, .rootfd = -1 };
+	struct admin adm = { 0 };
+	char work_dir[PATH_MAX];
+	struct totals t;
+	sp_ring *ring;
+	int status;
+
+	prog_name = PROG;
+	parse_args(argc, argv, &c, &adm);
+	if (adm.cmd)
+		return run_admin(&adm);
+	if ((status = open_root(&c, work_dir, sizeof(work_dir))) != 0 ||
+	    (status = attach(&c, &ring)) != 0 || (status = map_shared(&c, ring)) != 0)
+		return status;
 	if (c.action == ACT_STDOUT)
 		stream_grow_pipe(STDOUT_FILENO, sp_ring_max_record(ring));
 
@@ -787,87 +778,12 @@ int main(int argc, char **argv)
 
 	if (supervise(&sup) < 0)
 		return EX_OSERR;
-
-	struct totals t;
-
 	add_up(&c, &t);
 	if (c.jobs == 0)
 		t.all_eos = 0;
 	t.lost += sup.lost;
-
-	/* The last consumer out of the directory removes what killed workers
-	 * left, and, if the batch is over, sweeps what nobody can complete
-	 * any more, so no temporary file outlives the batch.  If it stopped
-	 * early, partly assembled files stay for a consumer that resumes. */
-	int full = t.any_eos && !g_stop;
-
-	if (c.rootfd >= 0 && last_out(c.rootfd, full ? LAST_OUT_WAIT : 0)) {
-		asm_sweep(c.rootfd, full, c.quiet, &t.incomplete);
-		if (c.action == ACT_EXEC && work_dir == c.work_dir)
-			rmdir(c.work_dir);      /* fails, harmlessly, if not empty */
-	}
-	sp_ring_close(ring);
-	/* A worker that saw the end saw the ring sealed and drained: it has
-	 * served its purpose, even if another worker crashed. */
-	if (t.any_eos && !g_stop && !c.keep) {
-		rc = sp_ring_unlink(c.ring_name);
-		if (rc < 0 && rc != -ENOENT) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "ring %s: remove", c.ring_name);
-			warnmsg(msg, strerror(-rc));
-		}
-	}
-	int halt = atomic_load(&c.board->halt);
-
-	if (halt) {
-		char msg[PATH_MAX + 32];
-
-		snprintf(msg, sizeof(msg), "%s: out of room (%s)", c.out_dir ? c.out_dir : c.work_dir,
-			 strerror(atomic_load(&c.board->halt_err)));
-		warnmsg(msg, "stopped; what was not taken stays in the ring: make room and "
-			     "start a consumer again");
-	}
-
-	int status = EX_OK;
-
-	if (g_stop)
-		status = EX_TEMPFAIL;
-	else if (t.fatal)
-		status = t.fatal == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
-	else if (sup.crashed)
-		status = EX_SOFTWARE;
-	else if (t.bad || t.refused || t.incomplete || t.lost)
-		status = EX_DATAERR;
-	else if (t.write_failed || halt)
-		status = c.action == ACT_STDOUT ? EX_IOERR : EX_CANTCREAT;
-	else if (t.exec_failed)
-		status = EX_UNAVAILABLE;
-	else if (!t.all_eos)
-		status = EX_SOFTWARE;   /* a worker ended without the end: cannot happen */
-
-	uint64_t failed = t.bad + t.refused + t.incomplete + t.write_failed + t.exec_failed + t.lost;
-	double secs = now_sec() - sup.t0;
-
-	if (!c.quiet) {
-		fprintf(stderr, "%s: %llu files, %llu dirs, %llu links, %.1f MB in %.2f s "
-				"(%.1f MB/s), %.1f MB out, %llu failed%s\n",
-			PROG, (unsigned long long)t.files, (unsigned long long)t.dirs,
-			(unsigned long long)t.links, t.bytes / 1e6, secs,
-			secs > 0 ? t.bytes / 1e6 / secs : 0.0, t.bytes_out / 1e6,
-			(unsigned long long)failed, g_stop ? ", interrupted" : halt ? ", stopped" : "");
-	}
-	if (want_stats) {
-		FILE *f = stats_file ? fopen(stats_file, "w")
-			  : c.action == ACT_STDOUT ? stderr : stdout;
-
-		if (!f) {
-			warnmsg(stats_file, strerror(errno));
-		} else {
-			write_stats(&c, &t, f, secs, sup.replaced, status);
-			if (stats_file)
-				fclose(f);
-		}
-	}
+	clean_up(&c, ring, &t, c.work_dir == work_dir);
+	status = exit_status(&c, &sup, &t);
+	report(&c, &sup, &t, status);
 	return status;
 }

@@ -59,30 +59,6 @@
  * can be writing that temporary name at that moment.
  */
 
-void tmp_name(char *buf, size_t size, uint64_t run, uint64_t seq, const char *ext)
-{
-	snprintf(buf, size, TMP_PREFIX "%016llx-%llu%s", (unsigned long long)run,
-		 (unsigned long long)seq, ext);
-}
-
-int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * The directory last walked to, kept open: files of one directory come
  * together, so most files skip the walk.  The descriptor stays valid
@@ -171,13 +147,13 @@ static void place_failed(struct consumer *c, const char *path, const char *what,
 {
 	if (err == ELOOP || err == ENOTDIR) {
 		ADD(refused, 1);
-		warnpath(path, "refused", "a component is a symbolic link or not a directory");
+		prog_warnpath(path, "refused", "a component is a symbolic link or not a directory");
 	} else if (err == ENAMETOOLONG) {
 		ADD(refused, 1);
-		warnpath(path, "refused", "a name is longer than the file system allows");
+		prog_warnpath(path, "refused", "a name is longer than the file system allows");
 	} else {
 		note_write_error(c, err);
-		warnpath(path, what, strerror(err));
+		prog_warnpath(path, what, strerror(err));
 	}
 }
 
@@ -195,7 +171,7 @@ int journal_open(struct consumer *c)
 	c->jfd = -1;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		return -EIO;
-	snprintf(name, sizeof(name), TMP_PREFIX "j%016llx" JOURNAL_EXT, (unsigned long long)id);
+	snprintf(name, sizeof(name), SP_BATCH_RESERVED "j%016llx" JOURNAL_EXT, (unsigned long long)id);
 	fd = openat(c->rootfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
@@ -299,7 +275,7 @@ static int journal_replay(int rootfd, int jfd)
 	base = base ? base + 1 : buf;
 	ext = strrchr(base, '.');
 	/* Only names this program makes: never anything else. */
-	if (strncmp(base, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) != 0 || !ext ||
+	if (!sp_batch_reserved(base) || !ext ||
 	    (strcmp(ext, ".tmp") != 0 && strcmp(ext, ".lnk") != 0))
 		return 0;
 	dfd = open_dir_nofollow(rootfd, buf, dlen);
@@ -327,7 +303,7 @@ int journal_sweep(int rootfd)
 		size_t len = strlen(e->d_name);
 		int fd;
 
-		if (strncmp(e->d_name, TMP_PREFIX "j", sizeof(TMP_PREFIX)) != 0 ||
+		if (strncmp(e->d_name, SP_BATCH_RESERVED "j", SP_BATCH_RESERVED_LEN + 1) != 0 ||
 		    len < sizeof(JOURNAL_EXT) ||
 		    strcmp(e->d_name + len - (sizeof(JOURNAL_EXT) - 1), JOURNAL_EXT) != 0)
 			continue;
@@ -485,7 +461,7 @@ static int place_unnamed(struct consumer *c, int dfd, int fd, const char *base,
 		if (err == EEXIST) {
 			/* The name is taken: replace it in one rename, as the
 			 * named path does, the temporary name journaled. */
-			tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
+			sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
 			journal_note(c, path, tmp);
 			unlinkat(dfd, tmp, 0);
 			err = 0;
@@ -579,7 +555,7 @@ int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	}
 	fd = open_unnamed(dfd);
 	if (fd >= 0) {
-		rc = write_full(fd, data, len);
+		rc = prog_write_full(fd, data, len);
 		if (rc < 0) {
 			close(fd);
 			place_failed(c, path, "write", -rc);
@@ -592,7 +568,7 @@ int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		place_failed(c, path, "create", -fd);
 		return 0;
 	}
-	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
+	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
 	journal_note(c, path, tmp);
 	/* O_TRUNC, not O_EXCL: a record redelivered after its first reader
 	 * died finds that reader's leftover and starts again. */
@@ -601,7 +577,7 @@ int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		place_failed(c, path, "create", errno);
 		return 0;
 	}
-	rc = write_full(fd, data, len);
+	rc = prog_write_full(fd, data, len);
 	if (rc < 0) {
 		close(fd);
 		unlinkat(dfd, tmp, 0);
@@ -657,7 +633,7 @@ int out_symlink(struct consumer *c, const struct sp_batch_rec *r, const char *pa
 	}
 	/* Made under a temporary name beside its place, then renamed: the
 	 * name never holds anything but the finished link. */
-	tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".lnk");
+	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".lnk");
 	journal_note(c, path, tmp);
 	unlinkat(pfd, tmp, 0);
 	if (symlinkat(target, pfd, tmp) < 0) {

@@ -40,11 +40,11 @@ static int out(struct consumer *c, const void *buf, size_t len)
 
 	if (out_failed)
 		return -EPIPE;
-	rc = write_full(STDOUT_FILENO, buf, len);
+	rc = prog_write_full(STDOUT_FILENO, buf, len);
 	if (rc < 0) {
 		out_failed = 1;
 		ADD(write_failed, 1);
-		warnmsg("stdout", strerror(-rc));
+		prog_warn("stdout", strerror(-rc));
 		return rc;
 	}
 	ADD(bytes_out, len);
@@ -93,7 +93,7 @@ int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *
 		s = find(r, 1, path);
 		if (!s) {
 			ADD(write_failed, 1);
-			warnpath(path, "memory", strerror(ENOMEM));
+			prog_warnpath(path, "memory", strerror(ENOMEM));
 			return 0;
 		}
 		if (s->broken)
@@ -101,7 +101,7 @@ int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *
 		if (r->part != s->next || r->offset != s->off) {
 			snprintf(why, sizeof(why), "part %u came when %u was due; rest skipped "
 				 "(use one consumer, -j 1)", r->part, s->next);
-			warnpath(path, "out of order", why);
+			prog_warnpath(path, "out of order", why);
 			ADD(bad, 1);
 			s->broken = 1;
 			return 0;
@@ -116,18 +116,18 @@ int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *
 		s = find(r, r->nparts == 0, path);
 		if (r->flags & SP_BATCH_F_ABORTED) {
 			ADD(withdrawn, 1);
-			if (!c->quiet)
-				warnpath(path, "cut short", "the producer withdrew it");
+			if (!c->o.quiet)
+				prog_warnpath(path, "cut short", "the producer withdrew it");
 		} else if (!s) {
 			ADD(write_failed, 1);
-			warnpath(path, "end", strerror(ENOMEM));
+			prog_warnpath(path, "end", strerror(ENOMEM));
 			return 0;
 		} else if (s->broken) {
 			ADD(incomplete, 1);
 		} else if (s->next != r->nparts || s->off != r->size ||
 			   sp_batch_hash_digest(&s->h) != r->file_hash) {
 			ADD(bad, 1);
-			warnpath(path, "end", "whole-stream checksum or size mismatch");
+			prog_warnpath(path, "end", "whole-stream checksum or size mismatch");
 		} else {
 			ADD(files, 1);
 		}
@@ -156,7 +156,7 @@ int stream_finish(struct consumer *c)
 	if (atomic_load_explicit(&c->st->eos, memory_order_relaxed)) {
 		for (size_t i = 0; i < ntab; i++) {
 			if (!tab[i].broken)
-				warnpath(tab[i].path, "incomplete", "its end never came");
+				prog_warnpath(tab[i].path, "incomplete", "its end never came");
 			ADD(incomplete, 1);
 		}
 	}

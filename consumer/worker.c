@@ -13,52 +13,10 @@
  * promptly: the library never returns -EINTR. */
 #define SLICE_NS 50000000LL
 
-/* Copies at most max bytes of an untrusted name into out (size bytes),
- * printable ASCII and UTF-8 kept, everything else as '?', for messages. */
-static const char *printable(const char *s, size_t len, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < len && n + 4 < size; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		out[n++] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
-	}
-	if (len && n + 4 >= size && n >= 3)
-		memcpy(out + n - 3, "...", 3);
-	out[n] = 0;
-	return out;
-}
-
-/* Why sp_batch_path_check() refuses a path, in words. */
-static const char *path_problem(const char *p, size_t len)
-{
-	if (memchr(p, 0, len))
-		return "a NUL byte in the path";
-	if (len == 0 || p[0] == '/')
-		return "absolute or empty path";
-	if (len >= sizeof(TMP_PREFIX) - 1 && memcmp(p, TMP_PREFIX, sizeof(TMP_PREFIX) - 1) == 0)
-		return "reserved name (" TMP_PREFIX "*)";
-	for (size_t i = 0; i <= len; ) {
-		size_t j = i;
-
-		while (j < len && p[j] != '/')
-			j++;
-		if (j == i)
-			return "empty component ('//' or a trailing '/')";
-		if (j - i == 2 && p[i] == '.' && p[i + 1] == '.')
-			return "'..' component";
-		if (j - i == 1 && p[i] == '.')
-			return "'.' component";
-		i = j + 1;
-	}
-	return "absolute path, '..' component or reserved name";
-}
-
 static void bad_record(struct consumer *c, const char *path, const char *why)
 {
 	ADD(bad, 1);
-	warnpath(path, "record rejected", why);
+	prog_warnpath(path, "record rejected", why);
 }
 
 /* Decodes, checks and dispatches one record.  Returns 0 (handled, maybe
@@ -77,10 +35,10 @@ static int handle(struct consumer *c, const void *data, size_t len)
 	if (rc == -EINVAL) {
 		/* A path that is absolute, holds "..", or is reserved. */
 		ADD(refused, 1);
-		warnpath(printable(r.path, r.path_len, shown, sizeof(shown)), "refused",
-			 r.type == SP_BATCH_SYMLINK && sp_batch_path_check(r.path, r.path_len) == 0
-				 ? "link target holds a NUL byte"
-				 : path_problem(r.path, r.path_len));
+		prog_warnpath(prog_printable(r.path, r.path_len, shown, sizeof(shown)), "refused",
+			      r.type == SP_BATCH_SYMLINK && sp_batch_path_check(r.path, r.path_len) == 0
+				      ? "link target holds a NUL byte"
+				      : sp_batch_path_problem(r.path, r.path_len));
 		return 0;
 	}
 	if (rc < 0) {
@@ -97,8 +55,8 @@ static int handle(struct consumer *c, const void *data, size_t len)
 		memcpy(c->ws->path, path, r.path_len + 1);   /* to name it if it is lost */
 	if (sp_batch_path_check(path, r.path_len) < 0) {
 		ADD(refused, 1);
-		warnpath(printable(path, r.path_len, shown, sizeof(shown)), "refused",
-			 "path changed while being read");
+		prog_warnpath(prog_printable(path, r.path_len, shown, sizeof(shown)), "refused",
+			      "path changed while being read");
 		return 0;
 	}
 	ADD(bytes_in, r.data_len);
@@ -129,7 +87,7 @@ static int handle(struct consumer *c, const void *data, size_t len)
 		target[r.data_len] = 0;
 		if (strlen(target) != r.data_len) {
 			ADD(refused, 1);
-			warnpath(path, "refused", "link target changed while being read");
+			prog_warnpath(path, "refused", "link target changed while being read");
 			return 0;
 		}
 		content = target;
@@ -243,15 +201,12 @@ int worker_main(struct consumer *c, int index)
 	/* Without SP_CREATE: the supervisor made the ring before starting us,
 	 * so a ring missing now was removed, by a consumer that finished the
 	 * batch (or by hand); creating a new, empty one would wait forever. */
-	rc = sp_ring_open(c->ring_name, 0, NULL, &c->ring);
+	rc = sp_ring_open(c->o.ring, 0, NULL, &c->ring);
 	if (rc == -ENOENT) {
 		atomic_store_explicit(&c->st->eos, 1, memory_order_relaxed);
 		c->ring = NULL;
 	} else if (rc < 0) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "ring %s", c->ring_name);
-		warnmsg(msg, strerror(-rc));
+		prog_warn_ring(c->o.ring, NULL, strerror(-rc));
 		atomic_store_explicit(&c->st->fatal, rc, memory_order_relaxed);
 		return rc;
 	}
@@ -260,20 +215,20 @@ int worker_main(struct consumer *c, int index)
 		c->max_record = c->slot_size - sizeof(struct wslot);   /* room for a rescue */
 	rc = setup_buffers(c);
 	if (rc < 0) {
-		warnmsg("memory", strerror(-rc));
+		prog_warn("memory", strerror(-rc));
 		atomic_store_explicit(&c->st->fatal, rc, memory_order_relaxed);
 		sp_ring_close(c->ring);
 		return rc;
 	}
-	if (c->action == ACT_OUT && (rc = journal_open(c)) < 0 && !c->quiet)
-		warnmsg("journal", strerror(-rc));
+	if (c->action == ACT_OUT && (rc = journal_open(c)) < 0 && !c->o.quiet)
+		prog_warn("journal", strerror(-rc));
 	rc = 0;
 	if (c->ws && atomic_load_explicit(&c->ws->rescue, memory_order_acquire))
 		rc = handle_rescue(c);
 	while (c->ring && rc != -EINTR) {
 		const void *data;
 
-		if (g_stop || halted(c)) {
+		if (prog_stop || halted(c)) {
 			atomic_store_explicit(&c->st->stopped, 1, memory_order_relaxed);
 			break;
 		}
@@ -285,10 +240,7 @@ int worker_main(struct consumer *c, int index)
 			break;
 		}
 		if (rc < 0) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "ring %s: take", c->ring_name);
-			warnmsg(msg, strerror(-rc));
+			prog_warn_ring(c->o.ring, "take", strerror(-rc));
 			atomic_store_explicit(&c->st->fatal, rc, memory_order_relaxed);
 			break;
 		}
@@ -323,10 +275,7 @@ int worker_main(struct consumer *c, int index)
 			atomic_store_explicit(&c->ws->holding, 0, memory_order_release);
 		}
 		if (rrc < 0) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "ring %s: release", c->ring_name);
-			warnmsg(msg, strerror(-rrc));
+			prog_warn_ring(c->o.ring, "release", strerror(-rrc));
 			atomic_store_explicit(&c->st->fatal, rrc, memory_order_relaxed);
 			break;
 		}

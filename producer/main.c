@@ -12,27 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shared/version.h"
-
-volatile sig_atomic_t g_stop;
-int g_progress_shown;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	g_stop = 1;
-}
-
-void warnmsg(const char *what, const char *why)
-{
-	/* Erase a progress line first, so the message stands on its own. */
-	if (g_progress_shown) {
-		fputs("\r\033[K", stderr);
-		g_progress_shown = 0;
-	}
-	fprintf(stderr, "%s: %s: %s\n", PROG, what, why);
-}
-
 static void usage(FILE *out, int status)
 {
 	fputs("Usage:\n"
@@ -75,26 +54,6 @@ static void usage(FILE *out, int status)
 	exit(status);
 }
 
-static void die_usage(const char *what, const char *why)
-{
-	fprintf(stderr, "%s: %s: %s\n", PROG, what, why);
-	fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-	exit(EX_USAGE);
-}
-
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Feeds every path of a list (one per line, or NUL-separated) to the walk. */
 static int read_list(struct producer *p, FILE *f, const char *file, int nul)
 {
@@ -104,7 +63,7 @@ static int read_list(struct producer *p, FILE *f, const char *file, int nul)
 	int rc = 0;
 
 	errno = 0;
-	while (rc >= 0 && !p->fatal && !g_stop && (n = getdelim(&line, &cap, nul ? 0 : '\n', f)) >= 0) {
+	while (rc >= 0 && !p->fatal && !prog_stop && (n = getdelim(&line, &cap, nul ? 0 : '\n', f)) >= 0) {
 		if (n > 0 && line[n - 1] == (nul ? 0 : '\n'))
 			line[--n] = 0;
 		if (n == 0)
@@ -113,8 +72,8 @@ static int read_list(struct producer *p, FILE *f, const char *file, int nul)
 		rc = walk_arg(p, strcmp(line, "-") == 0 ? "./-" : line);
 		errno = 0;
 	}
-	if (ferror(f) && !g_stop) {
-		warnmsg(file, "cannot read list");
+	if (ferror(f) && !prog_stop) {
+		prog_warn(file, "cannot read list");
 		p->failed++;
 	}
 	free(line);
@@ -123,32 +82,14 @@ static int read_list(struct producer *p, FILE *f, const char *file, int nul)
 	return rc;
 }
 
-static void json_str(FILE *f, const char *s)
+static void write_stats(const struct producer *p, double secs, int status)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	FILE *f = prog_stats_open(&p->o, stdout);
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void write_stats(const struct producer *p, const char *file, double secs, int status)
-{
-	FILE *f = file ? fopen(file, "w") : stdout;
-
-	if (!f) {
-		warnmsg(file, strerror(errno));
+	if (!f)
 		return;
-	}
 	fprintf(f, "{\"program\":\"producer\",\"ring\":");
-	json_str(f, p->ring_name);
+	prog_json_str(f, p->o.ring);
 	fprintf(f, ",\"run\":\"%016llx\",\"records\":%llu,\"files\":%llu,\"dirs\":%llu,"
 		   "\"symlinks\":%llu,\"bytes\":%llu,\"bytes_sent\":%llu,\"ratio\":%.4f,"
 		   "\"seconds\":%.6f,\"mb_per_s\":%.2f,\"failed\":%llu,\"skipped\":%llu,"
@@ -161,10 +102,7 @@ static void write_stats(const struct producer *p, const char *file, double secs,
 		secs > 0 ? p->bytes / 1e6 / secs : 0.0, (unsigned long long)p->failed,
 		(unsigned long long)p->skipped, status == EX_OK || status == EX_NOINPUT ? "true" : "false",
 		status);
-	if (file)
-		fclose(f);
-	else
-		fflush(f);
+	prog_stats_close(&p->o, f);
 }
 
 /* How long a producer that has sent everything waits for a consumer to
@@ -185,50 +123,53 @@ static void write_stats(const struct producer *p, const char *file, double secs,
  */
 static void wait_drained(struct producer *p)
 {
-	double alone_since = 0, t0 = now_sec();
+	double alone_since = 0, t0 = prog_now_sec();
 	long nap = 100000;      /* ns: the drain is often a matter of microseconds */
 
 	for (;;) {
 		struct sp_ring_stat st;
 		struct timespec ts = { 0, nap };
 
-		if (g_stop || sp_ring_stat(p->ring, &st) < 0 || st.used == 0)
+		if (prog_stop || sp_ring_stat(p->ring, &st) < 0 || st.used == 0)
 			return;
 		if (st.attached > 1) {
 			alone_since = 0;
 		} else if (st.recs_out == 0) {
 			return;
 		} else if (alone_since == 0) {
-			alone_since = now_sec();
-		} else if (now_sec() - alone_since > LINGER_SEC) {
-			if (!p->quiet) {
-				char msg[160];
-
-				snprintf(msg, sizeof(msg), "ring %s", p->ring_name);
-				warnmsg(msg, "no consumer attached for 10 s: sealing with records "
-					     "not yet consumed");
-			}
+			alone_since = prog_now_sec();
+		} else if (prog_now_sec() - alone_since > LINGER_SEC) {
+			if (!p->o.quiet)
+				prog_warn_ring(p->o.ring, NULL, "no consumer attached for 10 s: "
+						"sealing with records not yet consumed");
 			return;
 		}
 		nanosleep(&ts, NULL);
 		/* Up to every 2 ms (the consumers' end waits on us), and
 		 * every 20 ms once the wait is long anyway. */
-		if (now_sec() - t0 > 1.0)
+		if (prog_now_sec() - t0 > 1.0)
 			nap = 20000000;
 		else if (nap < 2000000)
 			nap *= 2;
 	}
 }
 
-enum { OPT_CAPACITY = 256, OPT_PRODUCERS, OPT_NO_RECURSION, OPT_NAME, OPT_LZ4, OPT_CHUNK,
-       OPT_PROGRESS, OPT_STATS };
+/* What the command line gives besides the options kept in struct producer. */
+struct args {
+	char **paths;           /* the PATH arguments */
+	int npaths;
+	const char *files_from; /* -T */
+	int nul;                /* -0 */
+	const char *dir;        /* -C */
+};
 
-int main(int argc, char **argv)
+enum { OPT_NO_RECURSION = 256, OPT_NAME, OPT_LZ4, OPT_CHUNK };
+
+/* Reads the options into p and a; a usage error exits. */
+static void parse_args(int argc, char **argv, struct producer *p, struct args *a)
 {
 	static const struct option longopts[] = {
-		{ "ring", required_argument, NULL, 'r' },
-		{ "capacity", required_argument, NULL, OPT_CAPACITY },
-		{ "producers", required_argument, NULL, OPT_PRODUCERS },
+		PROG_LONGOPTS,
 		{ "files-from", required_argument, NULL, 'T' },
 		{ "null", no_argument, NULL, '0' },
 		{ "directory", required_argument, NULL, 'C' },
@@ -237,215 +178,193 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "lz4", optional_argument, NULL, OPT_LZ4 },
 		{ "chunk", required_argument, NULL, OPT_CHUNK },
-		{ "progress", no_argument, NULL, OPT_PROGRESS },
-		{ "stats", optional_argument, NULL, OPT_STATS },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		PROG_STD_LONGOPTS,
 	};
-	struct producer p = { .recurse = 1, .stdin_name = "stdin", .chunk = DEFAULT_CHUNK };
-	struct sp_ring_opts ro = { .capacity = DEFAULT_CAPACITY, .writers = 1 };
-	const char *files_from = NULL, *dir = NULL, *stats_file = NULL;
-	int nul = 0, want_stats = 0, capacity_set = 0, c;
 	uint64_t sz;
 	long v;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "r:T:0C:LqhV", longopts, NULL)) != -1) {
+		if (prog_option(&p->o, c, optarg))
+			continue;
 		switch (c) {
-		case 'r':
-			p.ring_name = optarg;
-			break;
-		case OPT_CAPACITY:
-			if (sp_parse_bytes(optarg, &sz) < 0 || sz < SP_RING_MIN_CAPACITY ||
-			    sz > SP_RING_MAX_CAPACITY)
-				die_usage("--capacity", "expected a size from 4K to 4G");
-			/* The ring wants a power of two: round up. */
-			ro.capacity = SP_RING_MIN_CAPACITY;
-			while (ro.capacity < sz)
-				ro.capacity <<= 1;
-			capacity_set = 1;
-			break;
-		case OPT_PRODUCERS:
-			if (parse_int(optarg, 1, SP_RING_MAX_PARTICIPANTS, &v) < 0)
-				die_usage("--producers", "expected a number from 1 to 128");
-			ro.writers = (unsigned)v;
-			break;
 		case 'T':
-			files_from = optarg;
+			a->files_from = optarg;
 			break;
 		case '0':
-			nul = 1;
+			a->nul = 1;
 			break;
 		case 'C':
-			dir = optarg;
+			a->dir = optarg;
 			break;
 		case 'L':
-			p.follow = 1;
+			p->follow = 1;
 			break;
 		case OPT_NO_RECURSION:
-			p.recurse = 0;
+			p->recurse = 0;
 			break;
 		case OPT_NAME:
 			if (sp_batch_path_check(optarg, strlen(optarg)) < 0)
-				die_usage("--name", "expected a relative path without '..'");
-			p.stdin_name = optarg;
+				prog_die_usage("--name", "expected a relative path without '..'");
+			p->stdin_name = optarg;
 			break;
 		case OPT_LZ4:
-			p.lz4_level = 1;
-			if (optarg && parse_int(optarg, 1, 12, &v) < 0)
-				die_usage("--lz4", "expected a level from 1 to 12");
+			p->lz4_level = 1;
+			if (optarg && prog_parse_int(optarg, 1, 12, &v) < 0)
+				prog_die_usage("--lz4", "expected a level from 1 to 12");
 			if (optarg)
-				p.lz4_level = (int)v;
+				p->lz4_level = (int)v;
 			break;
 		case OPT_CHUNK:
-			if (sp_parse_bytes(optarg, &sz) < 0 || sz < 1 || sz > (1u << 30))
-				die_usage("--chunk", "expected a size from 1 to 1G");
-			p.chunk = (size_t)sz;
+			if (prog_parse_bytes(optarg, &sz) < 0 || sz < 1 || sz > (1u << 30))
+				prog_die_usage("--chunk", "expected a size from 1 to 1G");
+			p->chunk = (size_t)sz;
 			break;
-		case OPT_PROGRESS:
-			p.progress = 1;
-			break;
-		case OPT_STATS:
-			want_stats = 1;
-			stats_file = optarg;
-			break;
-		case 'q':
-			p.quiet = 1;
-			break;
-		case 'h':
-			usage(stdout, EX_OK);
-			break;
-		case 'V':
-			printf("%s (shmpipe) %s, libshared %s\n", PROG, SP_VERSION_STRING,
-			       sp_version_string());
-			return EX_OK;
 		default:
-			fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-			return EX_USAGE;
+			prog_std_option(c, usage);
 		}
 	}
-	if (!p.ring_name)
-		die_usage("--ring", "a ring name is required");
-	int rc = sp_name_check(p.ring_name);
+	prog_ring_required(&p->o);
+	a->paths = argv + optind;
+	a->npaths = argc - optind;
+	if (a->npaths == 0 && !a->files_from)
+		prog_die_usage("path", "nothing to send (give paths, - or --files-from)");
+	int dashes = a->files_from && strcmp(a->files_from, "-") == 0;
 
-	if (rc < 0)
-		die_usage(p.ring_name, "bad ring name (1-100 characters of [A-Za-z0-9._-])");
-	if (optind == argc && !files_from)
-		die_usage("path", "nothing to send (give paths, - or --files-from)");
-	int dashes = files_from && strcmp(files_from, "-") == 0;
-
-	for (int i = optind; i < argc; i++)
-		dashes += strcmp(argv[i], "-") == 0;
+	for (int i = 0; i < a->npaths; i++)
+		dashes += strcmp(a->paths[i], "-") == 0;
 	if (dashes > 1)
-		die_usage("-", "the standard input can be read only once");
+		prog_die_usage("-", "the standard input can be read only once");
 	/* A stream alone needs room for a few parts in flight, not for a
 	 * batch: a small ring costs less to create, fault in and remove, and
 	 * stays in the caches (bench/README.md, "The stream race"). */
-	if (!capacity_set && !files_from && optind == argc - 1 && strcmp(argv[optind], "-") == 0)
-		ro.capacity = STREAM_CAPACITY;
-	/* The list is named relative to where we started, as the paths in
-	 * it are relative to -C. */
-	FILE *list = NULL;
+	if (!p->o.capacity_set && !a->files_from && a->npaths == 1 && strcmp(a->paths[0], "-") == 0)
+		p->o.ro.capacity = STREAM_CAPACITY;
+}
 
-	if (files_from) {
-		list = strcmp(files_from, "-") == 0 ? stdin : fopen(files_from, "r");
-		if (!list) {
+/*
+ * Opens the list of -T (named relative to where we started, as the paths
+ * in it are relative to -C) into *list, goes to -C, catches the stop
+ * signals, draws the run's id, attaches to the ring and allocates the
+ * buffers.  Returns 0 or an exit status, having said why.
+ */
+static int set_up(struct producer *p, const struct args *a, FILE **list)
+{
+	int rc;
+
+	*list = NULL;
+	if (a->files_from) {
+		*list = strcmp(a->files_from, "-") == 0 ? stdin : fopen(a->files_from, "r");
+		if (!*list) {
 			char msg[PATH_MAX + 32];
 
-			snprintf(msg, sizeof(msg), "%s: cannot open list", files_from);
-			warnmsg(msg, strerror(errno));
+			snprintf(msg, sizeof(msg), "%s: cannot open list", a->files_from);
+			prog_warn(msg, strerror(errno));
 			return EX_NOINPUT;
 		}
 	}
-	if (dir && chdir(dir) < 0) {
-		warnmsg(dir, strerror(errno));
+	if (a->dir && chdir(a->dir) < 0) {
+		prog_warn(a->dir, strerror(errno));
 		return EX_NOINPUT;
 	}
-
-	/* No SA_RESTART: a read blocked on a pipe must return on a signal. */
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-
-	if (getrandom(&p.run, sizeof(p.run), 0) != sizeof(p.run)) {
-		warnmsg("getrandom", strerror(errno));
+	prog_catch_stop();
+	if (getrandom(&p->run, sizeof(p->run), 0) != sizeof(p->run)) {
+		prog_warn("getrandom", strerror(errno));
 		return EX_OSERR;
 	}
-	rc = sp_ring_open(p.ring_name, SP_CREATE, &ro, &p.ring);
-	if (rc < 0) {
-		char msg[160];
-
-		snprintf(msg, sizeof(msg), "ring %s", p.ring_name);
-		warnmsg(msg, rc == -EPROTO || rc == -EBADMSG ? "not a ring of this version, or corrupt"
-							      : strerror(-rc));
-		return rc == -EPROTO || rc == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
-	}
-	p.max_record = sp_ring_max_record(p.ring);
-	p.buf = malloc(p.chunk + 1);
-	p.zbuf = malloc(p.chunk);
-	if (!p.buf || !p.zbuf) {
-		warnmsg("memory", strerror(ENOMEM));
-		sp_ring_close(p.ring);
+	rc = prog_ring_open(&p->o, &p->ring);
+	if (rc)
+		return rc;
+	p->max_record = sp_ring_max_record(p->ring);
+	p->buf = malloc(p->chunk + 1);
+	p->zbuf = malloc(p->chunk);
+	if (!p->buf || !p->zbuf) {
+		prog_warn("memory", strerror(ENOMEM));
 		return EX_OSERR;
 	}
+	return 0;
+}
 
-	p.progress = p.progress && !p.quiet && isatty(STDERR_FILENO);
-	if (p.progress) {
+/* Sends every path, then the list.  Returns the last walk's result. */
+static int send_all(struct producer *p, const struct args *a, FILE *list)
+{
+	int rc = 0;
+
+	p->o.progress = p->o.progress && !p->o.quiet && isatty(STDERR_FILENO);
+	if (p->o.progress) {
 		/* A first walk that only counts, so that progress can tell an ETA. */
-		p.counting = 1;
-		for (int i = optind; i < argc && !g_stop; i++)
-			walk_arg(&p, argv[i]);
-		p.counting = 0;
-		if (files_from)
-			p.total_files = p.total_bytes = 0;
+		p->counting = 1;
+		for (int i = 0; i < a->npaths && !prog_stop; i++)
+			walk_arg(p, a->paths[i]);
+		p->counting = 0;
+		if (a->files_from)
+			p->total_files = p->total_bytes = 0;
 	}
-	p.t0 = now_sec();
-	rc = 0;
-	for (int i = optind; i < argc && rc >= 0 && !p.fatal && !g_stop; i++)
-		rc = walk_arg(&p, argv[i]);
-	if (files_from && rc >= 0 && !p.fatal && !g_stop)
-		rc = read_list(&p, list, files_from, nul);
+	p->t0 = prog_now_sec();
+	for (int i = 0; i < a->npaths && rc >= 0 && !p->fatal && !prog_stop; i++)
+		rc = walk_arg(p, a->paths[i]);
+	if (list && rc >= 0 && !p->fatal && !prog_stop)
+		rc = read_list(p, list, a->files_from, a->nul);
+	return rc;
+}
 
-	int status = EX_OK;
-
-	if (g_stop || rc == -EINTR) {
+/* Ends the batch after send_all() returned rc: seals the ring if all was
+ * sent.  Returns the exit status. */
+static int end_batch(struct producer *p, int rc)
+{
+	if (prog_stop || rc == -EINTR) {
 		/* Not finished: no seal, so a restarted producer can complete
 		 * the batch.  Our records already in the ring stay valid. */
-		warnmsg("interrupted", "the batch is incomplete; the ring is not sealed");
-		status = EX_TEMPFAIL;
-	} else if (p.fatal) {
-		status = p.fatal == -EPIPE ? EX_UNAVAILABLE
-			 : p.fatal == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
-	} else {
-		wait_drained(&p);
-		rc = sp_ring_seal(p.ring);
-		if (rc < 0) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "ring %s: seal", p.ring_name);
-			warnmsg(msg, strerror(-rc));
-			status = EX_OSERR;
-		} else if (p.failed) {
-			status = EX_NOINPUT;
-		}
+		prog_warn("interrupted", "the batch is incomplete; the ring is not sealed");
+		return EX_TEMPFAIL;
 	}
-	double secs = now_sec() - p.t0;
+	if (p->fatal)
+		return p->fatal == -EPIPE ? EX_UNAVAILABLE : p->fatal == -EBADMSG ? EX_PROTOCOL
+										 : EX_OSERR;
+	wait_drained(p);
+	rc = sp_ring_seal(p->ring);
+	if (rc < 0) {
+		prog_warn_ring(p->o.ring, "seal", strerror(-rc));
+		return EX_OSERR;
+	}
+	return p->failed ? EX_NOINPUT : EX_OK;
+}
 
-	if (p.progress)
-		fprintf(stderr, "\r\033[K");
-	if (!p.quiet)
+/* The summary line on stderr and the --stats JSON. */
+static void report(const struct producer *p, int status)
+{
+	double secs = prog_now_sec() - p->t0;
+
+	if (p->o.progress)
+		prog_progress_end();
+	if (!p->o.quiet)
 		fprintf(stderr, "%s: %llu files, %llu dirs, %llu links, %.1f MB in %.2f s "
 				"(%.1f MB/s), %llu records, %llu failed\n",
-			PROG, (unsigned long long)p.files, (unsigned long long)p.dirs,
-			(unsigned long long)p.links, p.bytes / 1e6, secs,
-			secs > 0 ? p.bytes / 1e6 / secs : 0.0, (unsigned long long)p.records,
-			(unsigned long long)p.failed);
-	if (want_stats)
-		write_stats(&p, stats_file, secs, status);
-	sp_ring_close(p.ring);
+			prog_name, (unsigned long long)p->files, (unsigned long long)p->dirs,
+			(unsigned long long)p->links, p->bytes / 1e6, secs,
+			secs > 0 ? p->bytes / 1e6 / secs : 0.0, (unsigned long long)p->records,
+			(unsigned long long)p->failed);
+	if (p->o.want_stats)
+		write_stats(p, secs, status);
+}
+
+int main(int argc, char **argv)
+{
+	struct producer p = { .o = PROG_OPTS_INIT(DEFAULT_CAPACITY), .recurse = 1,
+			      .stdin_name = "stdin", .chunk = DEFAULT_CHUNK };
+	struct args a = { 0 };
+	FILE *list;
+	int status;
+
+	prog_name = PROG;
+	parse_args(argc, argv, &p, &a);
+	status = set_up(&p, &a, &list);
+	if (status == 0) {
+		status = end_batch(&p, send_all(&p, &a, list));
+		report(&p, status);
+	}
+	if (p.ring)
+		sp_ring_close(p.ring);
 	free(p.buf);
 	free(p.zbuf);
 	return status;

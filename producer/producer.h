@@ -2,12 +2,12 @@
 #ifndef PRODUCER_H
 #define PRODUCER_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "shared/batch.h"
+#include "batch.h"
+#include "prog.h"
 #include "shared/ring.h"
 
 #define PROG "producer"
@@ -15,19 +15,12 @@
 #define DEFAULT_CAPACITY (16u << 20)
 #define STREAM_CAPACITY (4u << 20)      /* when the only path is - */
 
-/* Set by the SIGINT/SIGTERM handler; every wait loop looks at it. */
-extern volatile sig_atomic_t g_stop;
-/* A progress line is on the terminal and must be erased before a message. */
-extern int g_progress_shown;
-
 struct producer {
 	/* Options. */
-	const char *ring_name;
+	struct prog_opts o;     /* the ring, --progress (a live line on stderr), --stats, -q */
 	int lz4_level;          /* 0: off; 1-2: LZ4 fast; 3-12: LZ4 HC */
 	int follow;             /* -L: follow symbolic links */
 	int recurse;            /* 0 with --no-recursion */
-	int quiet;
-	int progress;           /* live line on stderr */
 	const char *stdin_name; /* relative path given to the "-" stream */
 	size_t chunk;           /* payload bytes per part */
 
@@ -55,12 +48,8 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 	      const struct stat *st);
 int send_stream(struct producer *p, int fd, const char *rel);
 void progress_update(struct producer *p, int force);
-double now_sec(void);
 
 /* walk.c */
 int walk_arg(struct producer *p, const char *arg);
-
-/* Reports "producer: what: why" on stderr. */
-void warnmsg(const char *what, const char *why);
 
 #endif

@@ -23,14 +23,6 @@
  * so that consumers can drop the parts they already assembled. */
 #define ABORT_WAIT_NS 1000000000LL
 
-double now_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void fmt_eta(char *buf, size_t size, double s)
 {
 	long t = (long)(s + 0.5);
@@ -43,30 +35,24 @@ static void fmt_eta(char *buf, size_t size, double s)
 
 void progress_update(struct producer *p, int force)
 {
-	double t = now_sec();
+	double t = prog_now_sec();
 
-	if (!p->progress || p->counting || (!force && t - p->last_progress < 0.25))
+	if (!p->o.progress || p->counting || (!force && t - p->last_progress < 0.25))
 		return;
 	p->last_progress = t;
 
 	double dt = t - p->t0 > 1e-6 ? t - p->t0 : 1e-6;
 	double rate = (double)p->bytes / dt;
-	char line[160], eta[32] = "";
-	int n;
+	char eta[32] = "";
 
 	if (p->total_bytes && p->bytes <= p->total_bytes && rate > 0) {
 		fmt_eta(eta, sizeof(eta), (double)(p->total_bytes - p->bytes) / rate);
-		n = snprintf(line, sizeof(line),
-			     "%s: %llu/%llu files, %.1f/%.1f MB, %.1f MB/s, ETA %s", PROG,
-			     (unsigned long long)p->files, (unsigned long long)p->total_files,
-			     p->bytes / 1e6, p->total_bytes / 1e6, rate / 1e6, eta);
+		prog_progress("%llu/%llu files, %.1f/%.1f MB, %.1f MB/s, ETA %s",
+			      (unsigned long long)p->files, (unsigned long long)p->total_files,
+			      p->bytes / 1e6, p->total_bytes / 1e6, rate / 1e6, eta);
 	} else {
-		n = snprintf(line, sizeof(line), "%s: %llu files, %.1f MB, %.1f MB/s", PROG,
-			     (unsigned long long)p->files, p->bytes / 1e6, rate / 1e6);
-	}
-	if (n > 0) {
-		fprintf(stderr, "\r%s\033[K", line);
-		g_progress_shown = 1;
+		prog_progress("%llu files, %.1f MB, %.1f MB/s", (unsigned long long)p->files,
+			      p->bytes / 1e6, rate / 1e6);
 	}
 }
 
@@ -74,11 +60,9 @@ void progress_update(struct producer *p, int force)
 static int ring_failed(struct producer *p, const char *what, int rc)
 {
 	if (!p->fatal) {
-		char msg[128];
-
-		snprintf(msg, sizeof(msg), "ring %s: %s", p->ring_name, what);
-		warnmsg(msg, rc == -EPIPE ? "the ring is closed (all its producers finished)"
-					  : strerror(-rc));
+		prog_warn_ring(p->o.ring, what, rc == -EPIPE ? "the ring is closed (all its "
+							       "producers finished)"
+							     : strerror(-rc));
 		p->fatal = rc;
 	}
 	return rc;
@@ -91,11 +75,11 @@ static int ring_failed(struct producer *p, const char *what, int rc)
  */
 static int reserve(struct producer *p, size_t total, struct sp_msg *m, long long stop_wait_ns)
 {
-	double deadline = now_sec() + stop_wait_ns / 1e9;
+	double deadline = prog_now_sec() + stop_wait_ns / 1e9;
 	int rc;
 
 	for (;;) {
-		if (g_stop && (stop_wait_ns == 0 || now_sec() > deadline))
+		if (prog_stop && (stop_wait_ns == 0 || prog_now_sec() > deadline))
 			return -EINTR;
 		rc = sp_ring_reserve(p->ring, total, m, SLICE_NS);
 		if (rc == 0)
@@ -237,27 +221,6 @@ int send_symlink(struct producer *p, const char *rel, const char *target, const 
 	return rc;
 }
 
-/* Reads up to len bytes, looping on short reads; returns the count (short
- * only at end of file) or -errno. */
-static ssize_t read_full(int fd, char *buf, size_t len)
-{
-	size_t n = 0;
-
-	while (n < len) {
-		ssize_t r = read(fd, buf + n, len - n);
-
-		if (r < 0) {
-			if (errno == EINTR && !g_stop)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	return (ssize_t)n;
-}
-
 /* The payload room a record with this path leaves, capped at --chunk. */
 static size_t chunk_for(const struct producer *p, size_t path_len)
 {
@@ -275,7 +238,7 @@ static int changed(const struct stat *a, const struct stat *b)
 
 static void file_failed(struct producer *p, const char *shown, const char *why)
 {
-	warnmsg(shown, why);
+	prog_warn(shown, why);
 	p->failed++;
 }
 
@@ -348,17 +311,17 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 			held = &m;
 			buf = sp_batch_payload(m.data, path_len);
 		}
-		n = read_full(fd, buf, (size_t)size);
+		n = prog_read_full(fd, buf, (size_t)size);
 		if (n >= 0 && (uint64_t)n == size) {
 			char extra;
-			ssize_t e = read_full(fd, &extra, 1);
+			ssize_t e = prog_read_full(fd, &extra, 1);
 
 			n = e < 0 ? e : n + e;
 		}
 		if (n < 0 || (uint64_t)n != size || fstat(fd, &st2) < 0 || changed(st, &st2)) {
 			if (held)
 				sp_ring_cancel(p->ring, held);
-			if (n == -EINTR && g_stop)
+			if (n == -EINTR && prog_stop)
 				return -EINTR;
 			file_failed(p, shown, n < 0 ? strerror((int)-n) : "file changed while being read");
 			return 0;
@@ -406,11 +369,11 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 			held = &m;
 			buf = sp_batch_payload(m.data, path_len);
 		}
-		n = read_full(fd, buf, want);
+		n = prog_read_full(fd, buf, want);
 		if (n < 0 || (size_t)n < want) {
 			if (held)
 				sp_ring_cancel(p->ring, held);
-			if (n == -EINTR && g_stop) {
+			if (n == -EINTR && prog_stop) {
 				send_abort(p, &rec, idx, 0);
 				return -EINTR;
 			}
@@ -421,7 +384,7 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 			/* Before the last part goes out: did it grow or change? */
 			char extra;
 
-			if (read_full(fd, &extra, 1) != 0 || fstat(fd, &st2) < 0 ||
+			if (prog_read_full(fd, &extra, 1) != 0 || fstat(fd, &st2) < 0 ||
 			    changed(st, &st2)) {
 				if (held)
 					sp_ring_cancel(p->ring, held);
@@ -485,7 +448,7 @@ static ssize_t fill_stream(int fd, char *buf, size_t len)
 		ssize_t r = read(fd, buf + n, len - n);
 
 		if (r < 0) {
-			if (errno == EINTR && !g_stop)
+			if (errno == EINTR && !prog_stop)
 				continue;
 			if (n > 0 && errno == EINTR)
 				break;
@@ -509,7 +472,7 @@ static int wait_input(int fd)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 	for (;;) {
-		if (g_stop)
+		if (prog_stop)
 			return -EINTR;
 		/* In slices: a signal just before poll() is seen next time. */
 		int n = poll(&pfd, 1, (int)(SLICE_NS / 1000000));
@@ -607,7 +570,7 @@ int send_stream(struct producer *p, int fd, const char *rel)
 			return rc;
 		}
 		if (n < 0 || idx == UINT32_MAX || off + (uint64_t)n > SP_BATCH_SIZE_MAX) {
-			int stopped = n == -EINTR && g_stop;
+			int stopped = n == -EINTR && prog_stop;
 
 			if (!stopped)
 				file_failed(p, "-", n < 0 ? strerror((int)-n) : "stream too long");
@@ -646,7 +609,7 @@ int send_stream(struct producer *p, int fd, const char *rel)
 		p->bytes += (uint64_t)n;
 		trickle = !regular && (size_t)n < chunk / 16;
 		progress_update(p, 0);
-		if (g_stop) {
+		if (prog_stop) {
 			rec.size = off;
 			send_abort(p, &rec, idx, SP_BATCH_F_STREAM);
 			return -EINTR;

@@ -77,7 +77,7 @@ static void failed(struct producer *p, const char *shown, const char *what, int 
 	if (p->counting)
 		return;
 	snprintf(msg, sizeof(msg), "%s: %s", shown, what);
-	warnmsg(msg, strerror(err));
+	prog_warn(msg, strerror(err));
 	p->failed++;
 }
 
@@ -89,7 +89,7 @@ static int send_entry(struct producer *p, int dfd, const char *name, char *shown
 	int nofollow = p->follow ? 0 : O_NOFOLLOW;
 	int fd, rc = 0;
 
-	if (g_stop)
+	if (prog_stop)
 		return -EINTR;
 	if (S_ISREG(st->st_mode)) {
 		if (p->counting)
@@ -103,7 +103,7 @@ static int send_entry(struct producer *p, int dfd, const char *name, char *shown
 
 		/* The object may have been replaced since it was listed. */
 		if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode)) {
-			warnmsg(shown, "file replaced while the batch was being sent");
+			prog_warn(shown, "file replaced while the batch was being sent");
 			p->failed++;
 			close(fd);
 			return 0;
@@ -133,7 +133,7 @@ static int send_entry(struct producer *p, int dfd, const char *name, char *shown
 		for (const struct ancestor *a = up; a; a = a->up) {
 			if (a->dev == st->st_dev && a->ino == st->st_ino) {
 				if (!p->counting)
-					warnmsg(shown, "directory loop through a link: skipped");
+					prog_warn(shown, "directory loop through a link: skipped");
 				p->skipped += !p->counting;
 				return 0;
 			}
@@ -154,11 +154,11 @@ static int send_entry(struct producer *p, int dfd, const char *name, char *shown
 		close(fd);
 		return rc;
 	}
-	if (!p->counting && !p->quiet) {
+	if (!p->counting && !p->o.quiet) {
 		char msg[PATH_MAX + 64];
 
 		snprintf(msg, sizeof(msg), "%s: skipped", shown);
-		warnmsg(msg, "not a regular file, directory or symbolic link");
+		prog_warn(msg, "not a regular file, directory or symbolic link");
 	}
 	p->skipped += !p->counting;
 	return 0;
@@ -256,9 +256,9 @@ int walk_arg(struct producer *p, const char *arg)
 			char msg[PATH_MAX + 64];
 
 			snprintf(msg, sizeof(msg), "%s: refused", arg);
-			warnmsg(msg, rc == -EINVAL ? "a '..' component cannot be recreated below "
-						     "the output directory (use -C)"
-						   : strerror(-rc));
+			prog_warn(msg, rc == -EINVAL ? "a '..' component cannot be recreated below "
+						       "the output directory (use -C)"
+						     : strerror(-rc));
 			p->failed++;
 		}
 		return 0;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "broker.h"
-#include "shared/batch.h"
+#include "batch.h"
 #include "testutil.h"
 
 #define MS(n) ((long long)(n) * 1000000LL)

@@ -543,33 +543,6 @@ END_TEST
 
 /* ---- lifecycle ----------------------------------------------------------- */
 
-START_TEST(test_parse_bytes)
-{
-	static const struct { const char *s; uint64_t v; } ok[] = {
-		{ "0", 0 }, { "4096", 4096 }, { "64K", 65536 }, { "64k", 65536 },
-		{ "64KiB", 65536 }, { "4M", 4u << 20 }, { "4MiB", 4u << 20 }, { "1GB", 1u << 30 },
-		{ "1Gb", 1u << 30 }, { "10B", 10 }, { "16777215G", 16777215ull << 30 },
-		{ "18446744073709551615", UINT64_MAX },
-	};
-	static const char *const bad[] = {
-		"", "-1", "+1", " 1", "1 ", "1X", "1KK", "1iB", "K", "1KiBB", "0x10", "1.5M",
-	};
-	static const char *const big[] = { "18446744073709551616", "17179869184G", "99999999999999999999M" };
-	uint64_t v;
-
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		v = 12345;
-		ck_assert_msg(sp_parse_bytes(ok[i].s, &v) == 0 && v == ok[i].v, "\"%s\" gave %" PRIu64,
-			      ok[i].s, v);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(sp_parse_bytes(bad[i], &v) == -EINVAL, "\"%s\" was taken", bad[i]);
-	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
-		ck_assert_msg(sp_parse_bytes(big[i], &v) == -ERANGE, "\"%s\" was taken", big[i]);
-	ck_assert_int_eq(sp_parse_bytes(NULL, &v), -EINVAL);
-}
-END_TEST
-
 START_TEST(test_version)
 {
 	ck_assert_uint_eq(sp_version_number(), SP_VERSION_NUMBER);
@@ -2771,7 +2744,6 @@ static Suite *ring_suite(void)
 
 	tc = tcase(s, "lifecycle", 20);
 	tcase_add_test(tc, test_version);
-	tcase_add_test(tc, test_parse_bytes);
 	tcase_add_test(tc, test_open_missing);
 	tcase_add_test(tc, test_create_excl);
 	tcase_add_test(tc, test_attach_ignores_opts);

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "shared/batch.h"
+#include "batch.h"
 #include "shared/ring.h"
 
 /*
@@ -141,6 +141,39 @@ static int selftest(void)
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		CHECK(sp_batch_path_check(good[i], strlen(good[i])) == 0);
 	CHECK(sp_batch_path_check("a\0b", 3) == -EINVAL);
+
+	/* The consumer's words for each refusal: the first problem in the
+	 * order path.c checks them. */
+	static const struct { const char *p; const char *why; } why[] = {
+		{ "", "absolute or empty path" }, { "/a/../b", "absolute or empty path" },
+		{ ".shmpipe.1-2.tmp", "reserved name (.shmpipe.*)" },
+		{ "a//b", "empty component ('//' or a trailing '/')" },
+		{ "a/", "empty component ('//' or a trailing '/')" },
+		{ "a/../b", "'..' component" }, { "./a", "'.' component" },
+	};
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		const char *got = sp_batch_path_problem(why[i].p, strlen(why[i].p));
+
+		CHECK(got && strcmp(got, why[i].why) == 0);
+	}
+	CHECK(strcmp(sp_batch_path_problem("../a\0", 5), "a NUL byte in the path") == 0);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CHECK(sp_batch_path_problem(good[i], strlen(good[i])) == NULL);
+	static char longest[SP_BATCH_PATH_MAX + 2];
+
+	memset(longest, 'a', sizeof(longest) - 1);
+	CHECK(sp_batch_path_check(longest, SP_BATCH_PATH_MAX) == 0);
+	CHECK(sp_batch_path_check(longest, SP_BATCH_PATH_MAX + 1) == -EINVAL);
+	CHECK(sp_batch_path_problem(longest, SP_BATCH_PATH_MAX + 1) != NULL);
+
+	/* The consumer's helper names are reserved, and only they. */
+	char tmp[64];
+
+	sp_batch_tmp_name(tmp, sizeof(tmp), 0x1f, 42, ".prog");
+	CHECK(strcmp(tmp, ".shmpipe.000000000000001f-42.prog") == 0);
+	CHECK(sp_batch_reserved(tmp) && sp_batch_path_check(tmp, strlen(tmp)) == -EINVAL);
+	CHECK(sp_batch_reserved(".shmpipe.j0123456789abcdef.wrk"));
+	CHECK(!sp_batch_reserved(".shmpipe") && !sp_batch_reserved("shmpipe.x"));
 
 	/* Every single-bit flip of a valid record is either refused or
 	 * decodes to something self-consistent; never a crash (run under

@@ -9,7 +9,7 @@
 /*
  * A batch that spreads over several hosts goes through a Redis (or Valkey)
  * server instead of a ring: producers put the same self-describing records
- * (shared/batch.h) on a stream, consumer workers take them with a consumer
+ * (libshared/batch/batch.h) on a stream, consumer workers take them with a consumer
  * group.  docs/broker.md gives the keys, the entries, the scripts and what
  * happens at each crash.  This module is the programs' (producer,
  * consumer, tests), not part of libshared.so.
@@ -93,7 +93,7 @@ unsigned sp_broker_producers(const sp_broker *b);
 /* ---- Producer ---------------------------------------------------------- */
 
 /*
- * Puts one encoded record (shared/batch.h; len at most SP_BROKER_MAX_RECORD)
+ * Puts one encoded record (libshared/batch/batch.h; len at most SP_BROKER_MAX_RECORD)
  * as it is, byte for byte.  FILE, DIR and SYMLINK records go on the batch
  * stream; the PART and END records of a parted file on a stream of that
  * file's own, announced by one entry on the batch stream before its first

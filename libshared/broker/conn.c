@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "prog.h"
+
 int bk_fail(sp_broker *b, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -33,14 +35,6 @@ int bk_int(const redisReply *r, long long *v)
 		return -EPROTO;
 	*v = r->integer;
 	return 0;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static void nap(long ms)
@@ -241,8 +235,8 @@ redisReply *bk_call(sp_broker *b, int argc, const char **argv, const size_t *len
 			return NULL;
 		}
 		if (deadline == 0)
-			deadline = now() + b->o.retry_ms / 1e3;
-		if (now() > deadline) {
+			deadline = prog_now_sec() + b->o.retry_ms / 1e3;
+		if (prog_now_sec() > deadline) {
 			*err = rc == -EAGAIN ? -ETIMEDOUT : rc;
 			return NULL;
 		}

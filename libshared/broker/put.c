@@ -4,9 +4,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
-#include "shared/batch.h"
+#include "batch.h"
+#include "prog.h"
 
 static uint64_t le64(const unsigned char *p)
 {
@@ -15,14 +15,6 @@ static uint64_t le64(const unsigned char *p)
 	for (int i = 7; i >= 0; i--)
 		v = v << 8 | p[i];
 	return v;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* The batch this handle joined is not there: complete (its marker says
@@ -70,7 +62,7 @@ int sp_broker_put(sp_broker *b, const void *rec, size_t len, long long timeout_n
 	const unsigned char *p = rec;
 	const char *mode = "r";
 	char fid[48] = "", num[24], win[24], fkey[BK_KEY_MAX];
-	double deadline = timeout_ns < 0 ? 0 : now() + timeout_ns / 1e9;
+	double deadline = timeout_ns < 0 ? 0 : prog_now_sec() + timeout_ns / 1e9;
 	unsigned type;
 
 	if (len < SP_BATCH_HDR_SIZE || len > SP_BROKER_MAX_RECORD ||
@@ -130,7 +122,7 @@ int sp_broker_put(sp_broker *b, const void *rec, size_t len, long long timeout_n
 		}
 		/* Full: wait for an acknowledgement, in slices of at most
 		 * 100 ms (several producers may wait on one doorbell). */
-		double left = deadline ? deadline - now() : 0.1;
+		double left = deadline ? deadline - prog_now_sec() : 0.1;
 
 		if (left <= 0)
 			return -ETIMEDOUT;

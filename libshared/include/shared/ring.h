@@ -193,12 +193,6 @@ int sp_ring_full(sp_ring *r);      /* 1 if not even an empty record fits now */
 int sp_ring_closed(sp_ring *r);    /* 1 if sealed by all expected writers */
 const char *sp_ring_name(const sp_ring *r);
 
-/* Parses a byte count as the programs take them for capacities and sizes:
- * decimal digits, then optionally K, M or G (binary multiples), an "i", and
- * a "B": "4096", "64K", "4MiB", "1GB".  Returns 0 with *out set, -EINVAL for
- * anything else (a sign, blanks, other suffixes), or -ERANGE. */
-int sp_parse_bytes(const char *s, uint64_t *out);
-
 #ifdef __cplusplus
 }
 #endif

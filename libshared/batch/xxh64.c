@@ -1,5 +1,5 @@
 /* xxh64.c: XXH64, the 64-bit xxHash, written from its specification (xxhash.h, v0.8). */
-#include "shared/batch.h"
+#include "batch.h"
 
 #include <string.h>
 

@@ -1,15 +1,17 @@
-/* batch.h: the file-batch record format carried by the ring, and its checksum (XXH64). */
-#ifndef SHARED_BATCH_H
-#define SHARED_BATCH_H
+/* batch.h: the pipeline's record format, its path rules and its checksum (XXH64); built for the programs, tests and fuzzers, never installed. */
+#ifndef BATCH_BATCH_H
+#define BATCH_BATCH_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
 /*
+ * This is the producer's and consumer's protocol, not part of libshared:
+ * the library moves records and knows nothing of what they hold.  It is a
+ * static library of its own (build/libbatch.a), linked by producer,
+ * consumer, tests/tool_batch and the fuzz targets.  The names keep the
+ * project's sp_ prefix; none is exported by libshared.so.
+ *
  * A batch is a sequence of self-describing records put into a ring by the
  * producer and taken out by any consumer worker.  Every record is
  *
@@ -110,12 +112,35 @@ static inline void *sp_batch_payload(void *buf, size_t path_len)
 int sp_batch_decode(const void *buf, size_t len, struct sp_batch_rec *rec);
 
 /*
+ * Path rules (path.c).  A path in a record is relative and is recreated
+ * below the consumer's output directory, so it must not lead out of it nor
+ * onto the helper files the consumer keeps there, whose names all start
+ * with SP_BATCH_RESERVED:
+ *
+ *   .shmpipe.<run>-<seq>.tmp, .tmp.z, .prog, .lnk   a file being written
+ *                                                   or put together
+ *   .shmpipe.j<random>.wrk                          a worker's journal
+ */
+#define SP_BATCH_RESERVED ".shmpipe."
+#define SP_BATCH_RESERVED_LEN (sizeof(SP_BATCH_RESERVED) - 1)
+
+/*
  * Checks a relative path: 1 to SP_BATCH_PATH_MAX bytes, no NUL, not absolute,
  * no empty, "." or ".." component, no trailing '/', and a first component
- * not starting with ".shmpipe." (names reserved for the consumer's temporary
- * files).  Returns 0 or -EINVAL.
+ * not starting with SP_BATCH_RESERVED.  Returns 0 or -EINVAL.
  */
 int sp_batch_path_check(const char *path, size_t len);
+
+/* Why sp_batch_path_check() refuses path, in words for a message ("'..'
+ * component"), or NULL if it accepts it. */
+const char *sp_batch_path_problem(const char *path, size_t len);
+
+/* 1 if the name (one component) is reserved for the consumer's helpers. */
+int sp_batch_reserved(const char *name);
+
+/* The name of a helper file of the file (run, seq): SP_BATCH_RESERVED
+ * "<run>-<seq>" ext, in buf (size bytes; 64 is always enough). */
+void sp_batch_tmp_name(char *buf, size_t size, uint64_t run, uint64_t seq, const char *ext);
 
 /* Returns a static name for a record type ("file", "part", ...), "?" if unknown. */
 const char *sp_batch_type_name(unsigned type);
@@ -148,7 +173,4 @@ uint64_t sp_batch_hash64(const void *data, size_t len, uint64_t seed);
  */
 void sp_batch_tree_add(struct sp_batch_hash *h, uint64_t part_hash);
 
-#ifdef __cplusplus
-}
-#endif
 #endif

@@ -1,5 +1,5 @@
-/* batch.c: encoding and hostile-input decoding of the pipeline's file-batch records. */
-#include "shared/batch.h"
+/* record.c: encoding and hostile-input decoding of the pipeline's file-batch records. */
+#include "batch.h"
 
 #include <errno.h>
 #include <string.h>
@@ -125,38 +125,6 @@ long long sp_batch_encode(const struct sp_batch_rec *rec, void *buf, size_t size
 	if (rec->data && rec->data_len)
 		memmove(p + SP_BATCH_HDR_SIZE + rec->path_len, rec->data, rec->data_len);
 	return total;
-}
-
-int sp_batch_path_check(const char *path, size_t len)
-{
-	static const char reserved[] = ".shmpipe.";
-	size_t i = 0;
-
-	if (len == 0 || len > SP_BATCH_PATH_MAX || path[0] == '/')
-		return -EINVAL;
-	if (len >= sizeof(reserved) - 1 && memcmp(path, reserved, sizeof(reserved) - 1) == 0)
-		return -EINVAL;
-	while (i < len) {
-		size_t start = i;
-
-		while (i < len && path[i] != '/') {
-			if (path[i] == '\0')
-				return -EINVAL;
-			i++;
-		}
-		size_t n = i - start;
-
-		/* Empty (a "//" or a trailing '/'), "." and ".." are refused. */
-		if (n == 0 || (n == 1 && path[start] == '.') ||
-		    (n == 2 && path[start] == '.' && path[start + 1] == '.'))
-			return -EINVAL;
-		if (i < len) {
-			i++;            /* the '/' */
-			if (i == len)
-				return -EINVAL;
-		}
-	}
-	return 0;
 }
 
 /* The rules each type's fields must satisfy, beyond the common ones. */

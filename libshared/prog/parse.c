@@ -1,11 +1,24 @@
-/* bytes.c: sp_parse_bytes, the byte counts ("4M", "64KiB") that programs take for capacities and sizes. */
+/* parse.c: numbers and byte counts ("4M", "64KiB") as the programs take them on their command lines. */
+#include "prog.h"
+
 #include <errno.h>
-#include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 
-#include "shared/ring.h"
+int prog_parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
 
-int sp_parse_bytes(const char *s, uint64_t *out)
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int prog_parse_bytes(const char *s, uint64_t *out)
 {
 	unsigned long long v;
 	unsigned shift = 0;
@@ -33,4 +46,13 @@ int sp_parse_bytes(const char *s, uint64_t *out)
 		return -ERANGE;
 	*out = (uint64_t)v << shift;
 	return 0;
+}
+
+int prog_parse_double(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return errno || end == s || *end || !(*out > 0) || !isfinite(*out) ? -1 : 0;
 }
