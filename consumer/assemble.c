@@ -228,10 +228,10 @@ static int write_hdr(int pfd, const struct prog_hdr *h, int whole)
 /* Checks the entries of a complete file: each present, offsets contiguous
  * from 0 to the size, tree hash equal to the END's.  Returns 0, -EBADMSG
  * with *why set, or -errno. */
-static int check_entries(struct consumer *c, int pfd, const struct prog_hdr *h, const char **why)
+static int check_entries(struct worker *w, int pfd, const struct prog_hdr *h, const char **why)
 {
 	const size_t per = IO_BUF / sizeof(struct entry);
-	struct entry *e = (struct entry *)(void *)c->io;
+	struct entry *e = (struct entry *)(void *)w->io;
 	struct sp_batch_hash hs;
 	uint64_t off = 0;
 	int rc;
@@ -266,7 +266,7 @@ static int check_entries(struct consumer *c, int pfd, const struct prog_hdr *h, 
 
 /* Copies len bytes at `from` in fd to `*to` in zfd, in the kernel where it
  * can; advances *to. */
-static int copy_range(struct consumer *c, int fd, uint64_t from, int zfd, uint64_t *to,
+static int copy_range(struct worker *w, int fd, uint64_t from, int zfd, uint64_t *to,
 		      uint64_t len)
 {
 	loff_t in = (loff_t)from, out = (loff_t)*to;
@@ -279,11 +279,11 @@ static int copy_range(struct consumer *c, int fd, uint64_t from, int zfd, uint64
 		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
 			      errno == EOPNOTSUPP)) {
 			size_t take = len < IO_BUF ? (size_t)len : IO_BUF;
-			int rc = pread_full(fd, c->io, take, (off_t)in);
+			int rc = pread_full(fd, w->io, take, (off_t)in);
 
 			if (rc <= 0)
 				return rc < 0 ? rc : -EBADMSG;
-			rc = pwrite_full(zfd, c->io, take, (off_t)out);
+			rc = pwrite_full(zfd, w->io, take, (off_t)out);
 			if (rc < 0)
 				return rc;
 			n = (ssize_t)take;
@@ -300,9 +300,9 @@ static int copy_range(struct consumer *c, int fd, uint64_t from, int zfd, uint64
 	return 0;
 }
 
-static int open_at_root(struct consumer *c, const char *name, int flags)
+static int open_at_root(struct worker *w, const char *name, int flags)
 {
-	int fd = openat(c->rootfd, name, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int fd = openat(w->pool->rootfd, name, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -313,7 +313,7 @@ static int open_at_root(struct consumer *c, const char *name, int flags)
  * it changes and advancing h->next and h->zbytes (the caller writes the
  * header).  Returns 0 or -errno.
  */
-static int z_drain(struct consumer *c, int pfd, struct prog_hdr *h, const char *tmp, int zfd)
+static int z_drain(struct worker *w, int pfd, struct prog_hdr *h, const char *tmp, int zfd)
 {
 	char ztmp[80];
 	int fd = -1, own = zfd < 0, rc = 0;
@@ -328,19 +328,19 @@ static int z_drain(struct consumer *c, int pfd, struct prog_hdr *h, const char *
 		}
 		if (zfd < 0) {
 			snprintf(ztmp, sizeof(ztmp), "%s.z", tmp);
-			zfd = open_at_root(c, ztmp, O_WRONLY | O_CREAT);
+			zfd = open_at_root(w, ztmp, O_WRONLY | O_CREAT);
 			if (zfd < 0) {
 				rc = zfd;
 				break;
 			}
 		}
-		if (fd < 0 && (fd = open_at_root(c, tmp, O_RDONLY)) < 0) {
+		if (fd < 0 && (fd = open_at_root(w, tmp, O_RDONLY)) < 0) {
 			rc = fd;
 			break;
 		}
 		uint64_t to = h->zbytes;
 
-		rc = copy_range(c, fd, n.slot, zfd, &to, n.len);
+		rc = copy_range(w, fd, n.slot, zfd, &to, n.len);
 		if (rc == 0) {
 			n.state = E_APPENDED;
 			rc = pwrite_full(pfd, &n, sizeof(n), entry_at(h->next));
@@ -363,14 +363,14 @@ static int z_drain(struct consumer *c, int pfd, struct prog_hdr *h, const char *
  * parks it in the .tmp.  Writes the entries it changes; the caller writes
  * the header.  Returns 0 or -errno.
  */
-static int z_place(struct consumer *c, int pfd, struct prog_hdr *h, const char *tmp,
+static int z_place(struct worker *w, int pfd, struct prog_hdr *h, const char *tmp,
 		   uint32_t part, struct entry *e, const void *frame)
 {
 	char ztmp[80];
 	int zfd, fd, rc;
 
 	if (part != h->next) {
-		fd = open_at_root(c, tmp, O_RDWR | O_CREAT);
+		fd = open_at_root(w, tmp, O_RDWR | O_CREAT);
 		if (fd < 0)
 			return fd;
 		e->slot = zslot(e->offset, part);
@@ -380,7 +380,7 @@ static int z_place(struct consumer *c, int pfd, struct prog_hdr *h, const char *
 		return rc < 0 ? rc : pwrite_full(pfd, e, sizeof(*e), entry_at(part));
 	}
 	snprintf(ztmp, sizeof(ztmp), "%s.z", tmp);
-	zfd = open_at_root(c, ztmp, O_WRONLY | O_CREAT);
+	zfd = open_at_root(w, ztmp, O_WRONLY | O_CREAT);
 	if (zfd < 0)
 		return zfd;
 	/* At h->zbytes: a frame left there by a worker that died before its
@@ -393,7 +393,7 @@ static int z_place(struct consumer *c, int pfd, struct prog_hdr *h, const char *
 	if (rc == 0) {
 		h->zbytes += e->len;
 		h->next++;
-		rc = z_drain(c, pfd, h, tmp, zfd);
+		rc = z_drain(w, pfd, h, tmp, zfd);
 	}
 	close(zfd);
 	return rc;
@@ -406,10 +406,10 @@ static int z_place(struct consumer *c, int pfd, struct prog_hdr *h, const char *
  * bytes; then appends the parked frames whose turn has come.  Returns 0 or
  * -errno.
  */
-static int recover(struct consumer *c, int pfd, struct prog_hdr *h, const char *tmp)
+static int recover(struct worker *w, int pfd, struct prog_hdr *h, const char *tmp)
 {
 	const size_t per = IO_BUF / sizeof(struct entry);
-	struct entry *e = (struct entry *)(void *)c->io;
+	struct entry *e = (struct entry *)(void *)w->io;
 	uint64_t n, done = 0, next = 0, zbytes = 0;
 	int in_order = 1, rc;
 	struct stat st;
@@ -437,10 +437,10 @@ static int recover(struct consumer *c, int pfd, struct prog_hdr *h, const char *
 		}
 	}
 	h->done = done;
-	if (c->action == ACT_OUT && c->compress) {
+	if (w->opt->action == ACT_OUT && w->opt->compress) {
 		h->next = next;
 		h->zbytes = zbytes;
-		return z_drain(c, pfd, h, tmp, -1);
+		return z_drain(w, pfd, h, tmp, -1);
 	}
 	return 0;
 }
@@ -451,7 +451,7 @@ static int recover(struct consumer *c, int pfd, struct prog_hdr *h, const char *
  * a finisher died on this file before (FINISHING was set); if the content
  * file is gone, it had placed it.
  */
-static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const char *tmp,
+static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const char *tmp,
 		   int again)
 {
 	struct sp_batch_rec r;
@@ -461,10 +461,10 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 
 	snprintf(ztmp, sizeof(ztmp), "%s.z", tmp);
 	if (h->flags & P_ABORTED) {
-		unlinkat(c->rootfd, tmp, 0);
-		unlinkat(c->rootfd, ztmp, 0);
-		ADD(withdrawn, 1);
-		if (!c->o.quiet && !again)
+		unlinkat(w->pool->rootfd, tmp, 0);
+		unlinkat(w->pool->rootfd, ztmp, 0);
+		COUNT(w, withdrawn, 1);
+		if (!w->opt->o.quiet && !again)
 			prog_warnpath(path, "discarded", "the producer withdrew it");
 		return;
 	}
@@ -474,14 +474,14 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 	r.mtime_nsec = h->mtime_nsec;
 	r.size = h->size;
 
-	rc = check_entries(c, pfd, h, &why);
-	if (rc == 0 && c->action == ACT_OUT && c->compress) {
-		fd = open_at_root(c, ztmp, O_WRONLY | (h->nparts == 0 ? O_CREAT : 0));
+	rc = check_entries(w, pfd, h, &why);
+	if (rc == 0 && w->opt->action == ACT_OUT && w->opt->compress) {
+		fd = open_at_root(w, ztmp, O_WRONLY | (h->nparts == 0 ? O_CREAT : 0));
 		if (fd == -ENOENT && again) {
-			unlinkat(c->rootfd, tmp, 0);
+			unlinkat(w->pool->rootfd, tmp, 0);
 			return;         /* placed by the finisher that died */
 		}
-		unlinkat(c->rootfd, tmp, 0);    /* parked frames, all copied out */
+		unlinkat(w->pool->rootfd, tmp, 0);    /* parked frames, all copied out */
 		if (fd < 0) {
 			rc = fd;
 		} else if (h->next != h->nparts) {
@@ -489,12 +489,12 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 			why = "frames missing";
 		} else if (h->nparts == 0) {
 			/* An empty stream: the frame of nothing. */
-			long long n = lz4_frame(c, "", 0, c->zpart, c->zpart_size);
+			long long n = lz4_frame(w, "", 0, w->zpart, w->zpart_size);
 
 			rc = n < 0 ? (int)n : ftruncate(fd, 0) < 0 ? -errno
-					  : prog_write_full(fd, c->zpart, (size_t)n);
-			if (rc == 0 && out_place_tmp(c, c->rootfd, ztmp, fd, &r, path) == 0)
-				ADD(bytes_out, (uint64_t)n);
+					  : prog_write_full(fd, w->zpart, (size_t)n);
+			if (rc == 0 && out_place_tmp(w, w->pool->rootfd, ztmp, fd, &r, path) == 0)
+				COUNT(w, bytes_out, (uint64_t)n);
 			if (rc == 0)
 				return;
 		} else if (ftruncate(fd, (off_t)h->zbytes) < 0) {
@@ -502,15 +502,15 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 			 * that died, overwritten since by a shorter one. */
 			rc = -errno;
 		} else {
-			if (out_place_tmp(c, c->rootfd, ztmp, fd, &r, path) == 0)
-				ADD(bytes_out, h->zbytes);
+			if (out_place_tmp(w, w->pool->rootfd, ztmp, fd, &r, path) == 0)
+				COUNT(w, bytes_out, h->zbytes);
 			return;
 		}
 		tmp = ztmp;
 	} else if (rc == 0) {
 		struct stat st;
 
-		fd = open_at_root(c, tmp, O_RDWR | (h->size == 0 ? O_CREAT : 0));
+		fd = open_at_root(w, tmp, O_RDWR | (h->size == 0 ? O_CREAT : 0));
 		if (fd == -ENOENT && again)
 			return;         /* placed, or run and removed, before */
 		if (fd < 0)
@@ -519,25 +519,25 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
 			rc = -EBADMSG;
 			why = "the assembled content is not the file's size";
 		}
-		else if (c->action == ACT_OUT) {
-			if (out_place_tmp(c, c->rootfd, tmp, fd, &r, path) == 0)
-				ADD(bytes_out, h->size);
+		else if (w->opt->action == ACT_OUT) {
+			if (out_place_tmp(w, w->pool->rootfd, tmp, fd, &r, path) == 0)
+				COUNT(w, bytes_out, h->size);
 			return;
 		} else {
 			/* The parts are gone from the ring: an interrupted
 			 * command cannot hand the file on; -EINTR is dropped. */
-			exec_run(c, &r, path, NULL, h->size, fd);
+			exec_run(w, &r, path, NULL, h->size, fd);
 		}
 	}
 	if (fd >= 0)
 		close(fd);
-	unlinkat(c->rootfd, tmp, 0);
-	unlinkat(c->rootfd, ztmp, 0);
+	unlinkat(w->pool->rootfd, tmp, 0);
+	unlinkat(w->pool->rootfd, ztmp, 0);
 	if (rc == -EBADMSG) {
-		ADD(bad, 1);
+		COUNT(w, bad, 1);
 		prog_warnpath(path, "discarded", why);
 	} else if (rc < 0) {
-		note_write_error(c, -rc);
+		note_write_error(w, -rc);
 		prog_warnpath(path, "write", strerror(-rc));
 	}
 }
@@ -548,7 +548,7 @@ static void finish(struct consumer *c, int pfd, const struct prog_hdr *h, const 
  * it.  pfd: the progress file, open and locked shared by the caller, or -1
  * to open it here.  Closes it.
  */
-static int progress(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+static int progress(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		    struct entry *e, const void *frame, int pfd)
 {
 	char tmp[64], prog[64];
@@ -558,10 +558,10 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
 	sp_batch_tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
 	if (pfd < 0)
-		pfd = open_at_root(c, prog, O_RDWR | O_CREAT);
+		pfd = open_at_root(w, prog, O_RDWR | O_CREAT);
 	rc = pfd < 0 ? pfd : lock(pfd, LOCK_EX);
 	if (rc < 0) {
-		note_write_error(c, -rc);
+		note_write_error(w, -rc);
 		prog_warnpath(path, "progress file", strerror(-rc));
 		goto out;
 	}
@@ -577,21 +577,21 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 		h.mtime_nsec = r->mtime_nsec;
 		fresh = 1;
 	} else if (rc < 0) {
-		ADD(write_failed, 1);
+		COUNT(w, write_failed, 1);
 		prog_warnpath(path, "progress file", rc == -EBADMSG ? "unreadable or not ours"
 							       : strerror(-rc));
 		goto out;
 	}
 	if (h.flags & P_DONE)
 		goto out;       /* delivered again after its file was finished */
-	if ((h.flags & P_BUSY) && (rc = recover(c, pfd, &h, tmp)) < 0) {
-		note_write_error(c, -rc);
+	if ((h.flags & P_BUSY) && (rc = recover(w, pfd, &h, tmp)) < 0) {
+		note_write_error(w, -rc);
 		prog_warnpath(path, "progress file", strerror(-rc));
 		goto out;
 	}
 	h.flags |= P_BUSY;
 	if ((rc = write_hdr(pfd, &h, fresh)) < 0) {
-		note_write_error(c, -rc);
+		note_write_error(w, -rc);
 		prog_warnpath(path, "progress file", strerror(-rc));
 		goto out;
 	}
@@ -603,14 +603,14 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 		rc = pread_full(pfd, &old, sizeof(old), entry_at(r->part));
 		if (rc == 0 || (rc > 0 && old.state == E_ABSENT)) {
 			if (frame)
-				rc = z_place(c, pfd, &h, tmp, r->part, e, frame);
+				rc = z_place(w, pfd, &h, tmp, r->part, e, frame);
 			else
 				rc = pwrite_full(pfd, e, sizeof(*e), entry_at(r->part));
 			h.done += rc == 0;
 		}
 		if (rc < 0) {
 			/* BUSY stays set: the next holder counts again. */
-			note_write_error(c, -rc);
+			note_write_error(w, -rc);
 			prog_warnpath(path, "part", strerror(-rc));
 			goto out;
 		}
@@ -634,7 +634,7 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 
 		h.flags |= P_FINISHING;
 		if (again || write_hdr(pfd, &h, 0) == 0)
-			finish(c, pfd, &h, tmp, again);
+			finish(w, pfd, &h, tmp, again);
 		h.flags = (h.flags & ~(P_BUSY | P_FINISHING)) | P_DONE;
 		/* DONE before the cut: a cut header without DONE is unreadable.
 		 * If the cut fails, the whole file marked DONE is a tombstone
@@ -644,7 +644,7 @@ static int progress(struct consumer *c, const struct sp_batch_rec *r, const char
 	} else {
 		h.flags &= ~P_BUSY;
 		if ((rc = write_hdr(pfd, &h, 0)) < 0) {
-			note_write_error(c, -rc);
+			note_write_error(w, -rc);
 			prog_warnpath(path, "progress file", strerror(-rc));
 		}
 	}
@@ -654,7 +654,7 @@ out:
 	return 0;
 }
 
-int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int asm_part(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	     const void *content)
 {
 	struct entry e = { .hash = r->part_hash, .offset = r->offset, .raw_len = r->raw_len,
@@ -663,23 +663,23 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	struct prog_hdr h;
 	int fd, pfd, rc;
 
-	if (c->action == ACT_OUT && c->compress) {
-		long long n = lz4_frame(c, content, r->raw_len, c->zpart, c->zpart_size);
+	if (w->opt->action == ACT_OUT && w->opt->compress) {
+		long long n = lz4_frame(w, content, r->raw_len, w->zpart, w->zpart_size);
 
 		if (n < 0 || (uint64_t)n > zslot(r->offset + r->raw_len, r->part + 1) -
 						   zslot(r->offset, r->part)) {
-			ADD(write_failed, 1);
+			COUNT(w, write_failed, 1);
 			prog_warnpath(path, "compress", strerror(EIO));
 			return 0;
 		}
 		e.len = (uint32_t)n;
-		return progress(c, r, path, &e, c->zpart, -1);
+		return progress(w, r, path, &e, w->zpart, -1);
 	}
 	/* The bytes go in under a shared lock: never into a file that is
 	 * being finished, or that is finished (its content file renamed into
 	 * place: writing into it would change its time). */
 	sp_batch_tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
-	pfd = open_at_root(c, prog, O_RDWR | O_CREAT);
+	pfd = open_at_root(w, prog, O_RDWR | O_CREAT);
 	rc = pfd < 0 ? pfd : lock(pfd, LOCK_SH);
 	if (rc == 0) {
 		rc = read_hdr(pfd, &h);
@@ -692,13 +692,13 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		 * new .tmp made here would be taken for it.  The bytes are
 		 * in; progress() finishes the file. */
 		if (rc > 0 && (h.flags & P_FINISHING))
-			return progress(c, r, path, &e, NULL, pfd);
+			return progress(w, r, path, &e, NULL, pfd);
 		rc = rc == -EBADMSG ? 0 : rc;   /* progress() reports it */
 	}
 	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
-	fd = rc < 0 ? rc : open_at_root(c, tmp, O_RDWR | O_CREAT);
+	fd = rc < 0 ? rc : open_at_root(w, tmp, O_RDWR | O_CREAT);
 	if (fd < 0) {
-		note_write_error(c, -fd);
+		note_write_error(w, -fd);
 		prog_warnpath(path, "create", strerror(-fd));
 		if (pfd >= 0)
 			close(pfd);
@@ -707,17 +707,17 @@ int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	rc = pwrite_full(fd, content, r->raw_len, (off_t)r->offset);
 	close(fd);
 	if (rc < 0) {
-		note_write_error(c, -rc);
+		note_write_error(w, -rc);
 		prog_warnpath(path, "write", strerror(-rc));
 		close(pfd);
 		return 0;
 	}
-	return progress(c, r, path, &e, NULL, pfd);
+	return progress(w, r, path, &e, NULL, pfd);
 }
 
-int asm_end(struct consumer *c, const struct sp_batch_rec *r, const char *path)
+int asm_end(struct worker *w, const struct sp_batch_rec *r, const char *path)
 {
-	return progress(c, r, path, NULL, NULL, -1);
+	return progress(w, r, path, NULL, NULL, -1);
 }
 
 int asm_sweep(int rootfd, int full, int quiet, uint64_t *incomplete)

@@ -69,8 +69,8 @@ struct board {
 	_Atomic int halt_err;         /* the errno that caused it */
 };
 
-struct consumer {
-	/* Options. */
+/* What the command line asked for: set by main's parse_args, read-only after. */
+struct options {
 	struct prog_opts o;    /* the ring, --progress, --stats, -q */
 	enum action action;
 	const char *out_dir;
@@ -79,18 +79,34 @@ struct consumer {
 	const char *work_dir;
 	int jobs, keep;
 	int sync;              /* --sync: fsync files and directories */
+};
 
-	/* Set up by the supervisor, inherited by the workers. */
-	int rootfd;            /* the output (or work) directory */
+/* What the supervisor sets up before it starts the workers, and every
+ * worker inherits: the output (or work) directory and the MAP_SHARED
+ * mappings of this consumer.  Read-only after the workers start (what the
+ * mappings hold is not: each says who writes it). */
+struct pool {
+	int rootfd;            /* the output (or work) directory, or -1 */
 	struct wstats *stats;  /* jobs slots */
 	struct board *board;
 	char *slots;           /* jobs struct wslot of slot_size bytes, or NULL */
 	size_t slot_size;
+};
 
-	/* Per worker. */
+/* The supervisor's whole: main.c alone sees one. */
+struct consumer {
+	struct options opt;
+	struct pool pool;
+};
+
+/* One worker's own state, in its own process: the record it holds and
+ * its buffers.  Everything below main.c works on one of these. */
+struct worker {
+	const struct options *opt;
+	const struct pool *pool;
 	int index;
 	sp_ring *ring;
-	struct wstats *st;     /* this worker's slot */
+	struct wstats *st;     /* this worker's slot of pool->stats */
 	struct wslot *ws;      /* this worker's record in hand, or NULL */
 	int jfd;               /* -o: this worker's journal (output.c), or -1 */
 	char *jmap;            /* its shared mapping */
@@ -105,42 +121,43 @@ struct consumer {
 
 #define IO_BUF (1u << 20)
 
-#define ADD(field, n) atomic_fetch_add_explicit(&c->st->field, (n), memory_order_relaxed)
+/* Adds n to one of worker w's counters (relaxed: see struct wstats). */
+#define COUNT(w, field, n) atomic_fetch_add_explicit(&(w)->st->field, (n), memory_order_relaxed)
 
-/* worker.c */
-int worker_main(struct consumer *c, int index);
-struct wslot *wslot_of(const struct consumer *c, int index);
+/* worker.c: runs worker index of c in this (forked) process; returns
+ * when it is done, having left its outcome in its struct wstats. */
+int worker_main(const struct consumer *c, int index);
+struct wslot *wslot_of(const struct pool *p, int index);
 
+/* output.c: -o and -z */
 /* Counts a failed write, and halts the whole consumer when the output is
  * out of room (ENOSPC, EDQUOT): the records not yet taken stay in the ring
  * for a consumer started once there is room again. */
-void note_write_error(struct consumer *c, int err);
-
-/* output.c: -o and -z */
-int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+void note_write_error(struct worker *w, int err);
+int out_file(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	     const void *content);
-int out_dir(struct consumer *c, const struct sp_batch_rec *r, const char *path);
-int out_symlink(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int out_dir(struct worker *w, const struct sp_batch_rec *r, const char *path);
+int out_symlink(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		const char *target);
-int out_place_tmp(struct consumer *c, int tmpdir, const char *tmpname, int tmpfd,
+int out_place_tmp(struct worker *w, int tmpdir, const char *tmpname, int tmpfd,
 		  const struct sp_batch_rec *r, const char *path);
 /* The journal: a file per -o worker naming the temporary file it is
  * writing, so that one left by a worker killed with SIGKILL can be found
  * and removed; see output.c. */
-int journal_open(struct consumer *c);
-void journal_close(struct consumer *c);
+int journal_open(struct worker *w);
+void journal_close(struct worker *w);
 /* Removes what the journals of dead workers name, and those journals.
  * Returns the number of names removed. */
 int journal_sweep(int rootfd);
 /* One whole LZ4 frame of src in dst (cap bytes, at least lz4_frame_bound(len)).
  * Returns its size or -EIO. */
-long long lz4_frame(struct consumer *c, const void *src, size_t len, void *dst, size_t cap);
-size_t lz4_frame_bound(const struct consumer *c, size_t len);
+long long lz4_frame(struct worker *w, const void *src, size_t len, void *dst, size_t cap);
+size_t lz4_frame_bound(const struct worker *w, size_t len);
 
 /* assemble.c: files that travel in parts */
-int asm_part(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int asm_part(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	     const void *content);
-int asm_end(struct consumer *c, const struct sp_batch_rec *r, const char *path);
+int asm_end(struct worker *w, const struct sp_batch_rec *r, const char *path);
 /* full: the batch is over (sealed, drained): remove every helper file,
  * reporting files that can never complete; otherwise remove only what
  * dead workers left beside files, and keep partly assembled files for a
@@ -148,13 +165,13 @@ int asm_end(struct consumer *c, const struct sp_batch_rec *r, const char *path);
 int asm_sweep(int rootfd, int full, int quiet, uint64_t *incomplete);
 
 /* exec.c */
-int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int exec_run(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	     const void *content, size_t len, int infd);
 
 /* stream.c: --stdout */
-int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int stream_record(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		  const void *content);
-int stream_finish(struct consumer *c);
+int stream_finish(struct worker *w);
 /* Grows the pipe fd (if it is one) to hold a record of up to record bytes,
  * at most 1M: with the default 64K, the consumer and the reader downstream
  * take turns every 64K.  Best effort: a refusal leaves it as it was. */

@@ -21,7 +21,7 @@
  * On SIGINT/SIGTERM the command gets SIGTERM and the record is abandoned.
  */
 
-static void child(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+static void child(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		  uint64_t size, int infd)
 {
 	char num[32];
@@ -36,12 +36,12 @@ static void child(struct consumer *c, const struct sp_batch_rec *r, const char *
 	setenv("SHMPIPE_SIZE", num, 1);
 	snprintf(num, sizeof(num), "%o", (unsigned)(r->mode & 07777));
 	setenv("SHMPIPE_MODE", num, 1);
-	setenv("SHMPIPE_RING", c->o.ring, 1);
-	execl("/bin/sh", "sh", "-c", c->exec_cmd, (char *)NULL);
+	setenv("SHMPIPE_RING", w->opt->o.ring, 1);
+	execl("/bin/sh", "sh", "-c", w->opt->exec_cmd, (char *)NULL);
 	_exit(127);
 }
 
-int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int exec_run(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	     const void *content, size_t len, int infd)
 {
 	int p[2] = { -1, -1 }, st, killed = 0;
@@ -49,19 +49,19 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 
 	if (infd >= 0) {
 		if (lseek(infd, 0, SEEK_SET) < 0) {
-			ADD(exec_failed, 1);
+			COUNT(w, exec_failed, 1);
 			prog_warnpath(path, "exec", strerror(errno));
 			return 0;
 		}
 	} else if (pipe2(p, O_CLOEXEC) < 0) {
-		ADD(exec_failed, 1);
+		COUNT(w, exec_failed, 1);
 		prog_warnpath(path, "exec: pipe", strerror(errno));
 		return 0;
 	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
-		ADD(exec_failed, 1);
+		COUNT(w, exec_failed, 1);
 		prog_warnpath(path, "exec: fork", strerror(errno));
 		if (p[0] >= 0) {
 			close(p[0]);
@@ -70,7 +70,7 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		return 0;
 	}
 	if (pid == 0)
-		child(c, r, path, infd >= 0 ? r->size : len, infd >= 0 ? infd : p[0]);
+		child(w, r, path, infd >= 0 ? r->size : len, infd >= 0 ? infd : p[0]);
 	if (p[0] >= 0) {
 		close(p[0]);
 		/* A command that does not read all its input is not an error
@@ -93,7 +93,7 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	}
 	while (waitpid(pid, &st, 0) < 0) {
 		if (errno != EINTR) {
-			ADD(exec_failed, 1);
+			COUNT(w, exec_failed, 1);
 			prog_warnpath(path, "exec: wait", strerror(errno));
 			return 0;
 		}
@@ -106,8 +106,8 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		       (WTERMSIG(st) == SIGINT || WTERMSIG(st) == SIGTERM)))
 		return -EINTR;  /* interrupted with us: give the record back */
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-		ADD(files, 1);
-		ADD(bytes_out, infd >= 0 ? r->size : len);
+		COUNT(w, files, 1);
+		COUNT(w, bytes_out, infd >= 0 ? r->size : len);
 		return 0;
 	}
 	char why[64];
@@ -116,7 +116,7 @@ int exec_run(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		snprintf(why, sizeof(why), "command exited with status %d", WEXITSTATUS(st));
 	else
 		snprintf(why, sizeof(why), "command killed by signal %d", WTERMSIG(st));
-	ADD(exec_failed, 1);
+	COUNT(w, exec_failed, 1);
 	prog_warnpath(path, "exec", why);
 	return 0;
 }

@@ -128,8 +128,8 @@ static void add_up(const struct consumer *c, struct totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->all_eos = 1;
-	for (int i = 0; i < c->jobs; i++) {
-		const struct wstats *w = &c->stats[i];
+	for (int i = 0; i < c->opt.jobs; i++) {
+		const struct wstats *w = &c->pool.stats[i];
 
 #define GET(f) atomic_load_explicit(&w->f, memory_order_relaxed)
 		t->records += GET(records);
@@ -173,14 +173,14 @@ static void write_stats(const struct consumer *c, const struct totals *t, FILE *
 			double secs, int replaced, int status)
 {
 	fprintf(f, "{\"program\":\"consumer\",\"ring\":");
-	prog_json_str(f, c->o.ring);
+	prog_json_str(f, c->opt.o.ring);
 	fprintf(f, ",\"jobs\":%d,\"records\":%llu,\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,"
 		   "\"bytes\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 		   "\"transit_ratio\":%.4f,\"ratio\":%.4f,\"seconds\":%.6f,\"mb_per_s\":%.2f,"
 		   "\"failed\":{\"bad\":%llu,\"refused\":%llu,\"write\":%llu,\"exec\":%llu,"
 		   "\"incomplete\":%llu,\"lost\":%llu},\"withdrawn\":%llu,\"skipped\":%llu,"
 		   "\"replaced\":%d,\"exit\":%d,\"workers\":[",
-		c->jobs, (unsigned long long)t->records, (unsigned long long)t->files,
+		c->opt.jobs, (unsigned long long)t->records, (unsigned long long)t->files,
 		(unsigned long long)t->dirs, (unsigned long long)t->links,
 		(unsigned long long)t->bytes, (unsigned long long)t->bytes_in,
 		(unsigned long long)t->bytes_out,
@@ -191,8 +191,8 @@ static void write_stats(const struct consumer *c, const struct totals *t, FILE *
 		(unsigned long long)t->exec_failed, (unsigned long long)t->incomplete,
 		(unsigned long long)t->lost, (unsigned long long)t->withdrawn,
 		(unsigned long long)t->skipped, replaced, status);
-	for (int i = 0; i < c->jobs; i++) {
-		const struct wstats *w = &c->stats[i];
+	for (int i = 0; i < c->opt.jobs; i++) {
+		const struct wstats *w = &c->pool.stats[i];
 
 		fprintf(f, "%s{\"pid\":%d,\"records\":%llu,\"files\":%llu,\"bytes\":%llu,"
 			   "\"bytes_out\":%llu}", i ? "," : "",
@@ -310,9 +310,9 @@ static void forget_held(struct wslot *ws)
 static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 {
 	struct consumer *c = s->c;
-	struct wstats *w = &c->stats[i];
-	struct wslot *ws = c->action == ACT_STDOUT ? NULL : wslot_of(c, i);
-	int halt = atomic_load_explicit(&c->board->halt, memory_order_relaxed);
+	struct wstats *w = &c->pool.stats[i];
+	struct wslot *ws = c->opt.action == ACT_STDOUT ? NULL : wslot_of(&c->pool, i);
+	int halt = atomic_load_explicit(&c->pool.board->halt, memory_order_relaxed);
 	char msg[64], why[96];
 	int replace;
 
@@ -339,9 +339,9 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 		s->crashed = 1;
 	}
 	/* --stdout cannot go on: the order of the stream is lost. */
-	if (c->action == ACT_STDOUT)
+	if (c->opt.action == ACT_STDOUT)
 		s->crashed = 1;
-	replace = c->action != ACT_STDOUT && s->crashes <= MAX_CRASHES && !halt &&
+	replace = c->opt.action != ACT_STDOUT && s->crashes <= MAX_CRASHES && !halt &&
 		  (!prog_stop || (ws && atomic_load(&ws->rescue)));
 	/* Its record: the ring hands it to another reader (a closed ring is
 	 * not drained while a record is held), or the replacement handles the
@@ -349,7 +349,7 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 	 * rename). */
 	if (ws && !(atomic_load(&ws->rescue) && replace))
 		forget_held(ws);
-	if (!c->o.quiet || s->crashed) {
+	if (!c->opt.o.quiet || s->crashed) {
 		snprintf(msg, sizeof(msg), "worker %ld", (long)pid);
 		if (replace)
 			strncat(why, "; starting another", sizeof(why) - strlen(why) - 1);
@@ -369,7 +369,7 @@ static int supervise(struct supervisor *s)
 {
 	struct consumer *c = s->c;
 	struct sigaction sc = { .sa_handler = on_child };
-	int show = c->o.progress && !c->o.quiet && isatty(STDERR_FILENO);
+	int show = c->opt.o.progress && !c->opt.o.quiet && isatty(STDERR_FILENO);
 	int forwarded = 0;
 	sigset_t block;
 
@@ -388,7 +388,7 @@ static int supervise(struct supervisor *s)
 	signal(SIGPIPE, SIG_IGN);
 
 	s->t0 = prog_now_sec();
-	for (int i = 0; i < c->jobs; i++) {
+	for (int i = 0; i < c->opt.jobs; i++) {
 		if (spawn(s, i) < 0) {
 			prog_stop = SIGTERM;
 			break;
@@ -405,13 +405,13 @@ static int supervise(struct supervisor *s)
 		if (prog_stop && !forwarded) {
 			/* A terminal's ^C reaches the workers already; a kill
 			 * from a script reaches only us. */
-			for (int i = 0; i < c->jobs; i++)
+			for (int i = 0; i < c->opt.jobs; i++)
 				if (s->pids[i] > 0)
 					kill(s->pids[i], prog_stop);
 			forwarded = 1;
 		}
 		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-			for (int i = 0; i < c->jobs; i++) {
+			for (int i = 0; i < c->opt.jobs; i++) {
 				if (s->pids[i] == pid) {
 					reaped(s, i, pid, st);
 					break;
@@ -422,7 +422,7 @@ static int supervise(struct supervisor *s)
 		 * others.  A replacement started after the signal was
 		 * forwarded has prog_stop set from birth. */
 		if (prog_stop && !forwarded) {
-			for (int i = 0; i < c->jobs; i++)
+			for (int i = 0; i < c->opt.jobs; i++)
 				if (s->pids[i] > 0)
 					kill(s->pids[i], prog_stop);
 			forwarded = 1;
@@ -470,43 +470,43 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 	long v;
 
 	while ((opt = getopt_long(argc, argv, "r:o:z::x:j:qhV", longopts, NULL)) != -1) {
-		if (prog_option(&c->o, opt, optarg))
+		if (prog_option(&c->opt.o, opt, optarg))
 			continue;
 		switch (opt) {
 		case 'o':
-			c->out_dir = optarg;
-			c->action = ACT_OUT;
+			c->opt.out_dir = optarg;
+			c->opt.action = ACT_OUT;
 			actions++;
 			break;
 		case 'z':
-			c->compress = 1;
+			c->opt.compress = 1;
 			if (optarg && prog_parse_int(optarg, 1, 12, &v) < 0)
 				prog_die_usage("--compress", "expected a level from 1 to 12");
 			if (optarg)
-				c->compress = (int)v;
+				c->opt.compress = (int)v;
 			break;
 		case OPT_STDOUT:
-			c->action = ACT_STDOUT;
+			c->opt.action = ACT_STDOUT;
 			actions++;
 			break;
 		case 'x':
-			c->exec_cmd = optarg;
-			c->action = ACT_EXEC;
+			c->opt.exec_cmd = optarg;
+			c->opt.action = ACT_EXEC;
 			actions++;
 			break;
 		case 'j':
 			if (prog_parse_int(optarg, 1, MAX_JOBS, &v) < 0)
 				prog_die_usage("--jobs", "expected a number from 1 to 64");
-			c->jobs = (int)v;
+			c->opt.jobs = (int)v;
 			break;
 		case OPT_WORK_DIR:
-			c->work_dir = optarg;
+			c->opt.work_dir = optarg;
 			break;
 		case OPT_KEEP:
-			c->keep = 1;
+			c->opt.keep = 1;
 			break;
 		case OPT_SYNC:
-			c->sync = 1;
+			c->opt.sync = 1;
 			break;
 		case OPT_LIST:
 		case OPT_INFO:
@@ -523,20 +523,20 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 		prog_die_usage(argv[optind], "unexpected argument");
 	if (adm->cmd)
 		return;
-	prog_ring_required(&c->o);
+	prog_ring_required(&c->opt.o);
 	if (actions != 1)
 		prog_die_usage("action", "give exactly one of -o, --stdout and -x");
-	if (c->compress && c->action != ACT_OUT)
+	if (c->opt.compress && c->opt.action != ACT_OUT)
 		prog_die_usage("--compress", "needs -o");
-	if (c->sync && c->action != ACT_OUT)
+	if (c->opt.sync && c->opt.action != ACT_OUT)
 		prog_die_usage("--sync", "needs -o");
-	if (c->action == ACT_STDOUT && c->jobs != 1)
+	if (c->opt.action == ACT_STDOUT && c->opt.jobs != 1)
 		prog_die_usage("--stdout", "keeps order with one worker only (-j 1)");
 	/* One worker taking records in order needs room for a few in flight,
 	 * not for a batch: a small ring costs less to create, fault in and
 	 * remove, and stays in the caches (bench/README.md, "The stream race"). */
-	if (c->action == ACT_STDOUT && !c->o.capacity_set)
-		c->o.ro.capacity = STREAM_CAPACITY;
+	if (c->opt.action == ACT_STDOUT && !c->opt.o.capacity_set)
+		c->opt.o.ro.capacity = STREAM_CAPACITY;
 }
 
 static int run_admin(const struct admin *adm)
@@ -562,52 +562,52 @@ static int run_admin(const struct admin *adm)
  */
 static int open_root(struct consumer *c, char *default_dir, size_t size)
 {
-	if (c->action == ACT_OUT) {
-		int rc = make_dirs(c->out_dir, 0777);
+	if (c->opt.action == ACT_OUT) {
+		int rc = make_dirs(c->opt.out_dir, 0777);
 
-		c->rootfd = rc < 0 ? rc : open(c->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (c->rootfd < 0) {
-			prog_warn(c->out_dir, strerror(rc < 0 ? -rc : errno));
+		c->pool.rootfd = rc < 0 ? rc : open(c->opt.out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (c->pool.rootfd < 0) {
+			prog_warn(c->opt.out_dir, strerror(rc < 0 ? -rc : errno));
 			return EX_CANTCREAT;
 		}
 		/* Refused now rather than file by file: the records stay in
 		 * the ring for a consumer that can write. */
-		if (faccessat(AT_FDCWD, c->out_dir, W_OK | X_OK, AT_EACCESS) < 0) {
+		if (faccessat(AT_FDCWD, c->opt.out_dir, W_OK | X_OK, AT_EACCESS) < 0) {
 			char msg[PATH_MAX + 32];
 
-			snprintf(msg, sizeof(msg), "%s: cannot write there", c->out_dir);
+			snprintf(msg, sizeof(msg), "%s: cannot write there", c->opt.out_dir);
 			prog_warn(msg, strerror(errno));
 			return EX_CANTCREAT;
 		}
-	} else if (c->action == ACT_EXEC) {
-		if (!c->work_dir) {
+	} else if (c->opt.action == ACT_EXEC) {
+		if (!c->opt.work_dir) {
 			const char *tmpdir = getenv("TMPDIR");
 
 			snprintf(default_dir, size, "%s/shmpipe.%s.%u",
-				 tmpdir && *tmpdir ? tmpdir : "/tmp", c->o.ring, (unsigned)geteuid());
-			c->work_dir = default_dir;
+				 tmpdir && *tmpdir ? tmpdir : "/tmp", c->opt.o.ring, (unsigned)geteuid());
+			c->opt.work_dir = default_dir;
 		}
-		c->rootfd = open_work_dir(c->work_dir);
-		if (c->rootfd < 0) {
-			prog_warn(c->work_dir, c->rootfd == -EPERM ? "not a private directory of ours"
-								  : strerror(-c->rootfd));
+		c->pool.rootfd = open_work_dir(c->opt.work_dir);
+		if (c->pool.rootfd < 0) {
+			prog_warn(c->opt.work_dir, c->pool.rootfd == -EPERM ? "not a private directory of ours"
+								  : strerror(-c->pool.rootfd));
 			return EX_CANTCREAT;
 		}
 	}
-	if (c->rootfd >= 0) {
+	if (c->pool.rootfd >= 0) {
 		/* Alone in the directory (no consumer holds it, so no worker of
 		 * any consumer lives): remove what killed workers left. */
-		if (flock(c->rootfd, LOCK_EX | LOCK_NB) == 0) {
-			int n = journal_sweep(c->rootfd);
+		if (flock(c->pool.rootfd, LOCK_EX | LOCK_NB) == 0) {
+			int n = journal_sweep(c->pool.rootfd);
 
-			if (n && !c->o.quiet) {
+			if (n && !c->opt.o.quiet) {
 				char msg[64];
 
 				snprintf(msg, sizeof(msg), "removed %d", n);
 				prog_warn(msg, "temporary files left by workers that were killed");
 			}
 		}
-		while (flock(c->rootfd, LOCK_SH) < 0 && errno == EINTR)
+		while (flock(c->pool.rootfd, LOCK_SH) < 0 && errno == EINTR)
 			;
 	}
 	return 0;
@@ -628,11 +628,11 @@ static int attach(struct consumer *c, sp_ring **ring)
 	 * Before, one that came between the "resuming" note and the start
 	 * of the workers killed the consumer outright. */
 	prog_catch_stop();
-	admin_note_dead(c->o.ring, c->o.quiet);
+	admin_note_dead(c->opt.o.ring, c->opt.o.quiet);
 	/* Stopped already: create nothing. */
 	if (prog_stop)
 		return EX_TEMPFAIL;
-	rc = prog_ring_open(&c->o, ring);
+	rc = prog_ring_open(&c->opt.o, ring);
 	if (rc)
 		return rc;
 	if (prog_stop) {
@@ -649,24 +649,24 @@ static int attach(struct consumer *c, sp_ring **ring)
  * status. */
 static int map_shared(struct consumer *c, sp_ring *ring)
 {
-	c->stats = mmap(NULL, sizeof(struct wstats) * (size_t)c->jobs, PROT_READ | PROT_WRITE,
+	c->pool.stats = mmap(NULL, sizeof(struct wstats) * (size_t)c->opt.jobs, PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	c->board = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
+	c->pool.board = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (c->stats == MAP_FAILED || c->board == MAP_FAILED) {
+	if (c->pool.stats == MAP_FAILED || c->pool.board == MAP_FAILED) {
 		prog_warn("mmap", strerror(errno));
 		return EX_OSERR;
 	}
-	if (c->action != ACT_STDOUT) {
+	if (c->opt.action != ACT_STDOUT) {
 		/* Room in each worker's slot for a copy of its largest record;
 		 * only touched pages take memory. */
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
 		void *p;
 
-		c->slot_size = (sizeof(struct wslot) + sp_ring_max_record(ring) + page - 1) / page * page;
-		p = mmap(NULL, c->slot_size * (size_t)c->jobs, PROT_READ | PROT_WRITE,
+		c->pool.slot_size = (sizeof(struct wslot) + sp_ring_max_record(ring) + page - 1) / page * page;
+		p = mmap(NULL, c->pool.slot_size * (size_t)c->opt.jobs, PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		c->slots = p == MAP_FAILED ? NULL : p;
+		c->pool.slots = p == MAP_FAILED ? NULL : p;
 	}
 	return 0;
 }
@@ -683,25 +683,25 @@ static void clean_up(struct consumer *c, sp_ring *ring, struct totals *t, int ow
 {
 	int full = t->any_eos && !prog_stop;
 
-	if (c->rootfd >= 0 && last_out(c->rootfd, full ? LAST_OUT_WAIT : 0)) {
-		asm_sweep(c->rootfd, full, c->o.quiet, &t->incomplete);
-		if (c->action == ACT_EXEC && own_dir)
-			rmdir(c->work_dir);      /* fails, harmlessly, if not empty */
+	if (c->pool.rootfd >= 0 && last_out(c->pool.rootfd, full ? LAST_OUT_WAIT : 0)) {
+		asm_sweep(c->pool.rootfd, full, c->opt.o.quiet, &t->incomplete);
+		if (c->opt.action == ACT_EXEC && own_dir)
+			rmdir(c->opt.work_dir);      /* fails, harmlessly, if not empty */
 	}
 	sp_ring_close(ring);
 	/* A worker that saw the end saw the ring sealed and drained: it has
 	 * served its purpose, even if another worker crashed. */
-	if (t->any_eos && !prog_stop && !c->keep) {
-		int rc = sp_ring_unlink(c->o.ring);
+	if (t->any_eos && !prog_stop && !c->opt.keep) {
+		int rc = sp_ring_unlink(c->opt.o.ring);
 
 		if (rc < 0 && rc != -ENOENT)
-			prog_warn_ring(c->o.ring, "remove", strerror(-rc));
+			prog_warn_ring(c->opt.o.ring, "remove", strerror(-rc));
 	}
-	if (atomic_load(&c->board->halt)) {
+	if (atomic_load(&c->pool.board->halt)) {
 		char msg[PATH_MAX + 32];
 
-		snprintf(msg, sizeof(msg), "%s: out of room (%s)", c->out_dir ? c->out_dir : c->work_dir,
-			 strerror(atomic_load(&c->board->halt_err)));
+		snprintf(msg, sizeof(msg), "%s: out of room (%s)", c->opt.out_dir ? c->opt.out_dir : c->opt.work_dir,
+			 strerror(atomic_load(&c->pool.board->halt_err)));
 		prog_warn(msg, "stopped; what was not taken stays in the ring: make room and "
 			       "start a consumer again");
 	}
@@ -719,8 +719,8 @@ static int exit_status(const struct consumer *c, const struct supervisor *sup,
 		return EX_SOFTWARE;
 	if (t->bad || t->refused || t->incomplete || t->lost)
 		return EX_DATAERR;
-	if (t->write_failed || atomic_load(&c->board->halt))
-		return c->action == ACT_STDOUT ? EX_IOERR : EX_CANTCREAT;
+	if (t->write_failed || atomic_load(&c->pool.board->halt))
+		return c->opt.action == ACT_STDOUT ? EX_IOERR : EX_CANTCREAT;
 	if (t->exec_failed)
 		return EX_UNAVAILABLE;
 	if (!t->all_eos)
@@ -736,28 +736,31 @@ static void report(const struct consumer *c, const struct supervisor *sup,
 			  t->lost;
 	double secs = prog_now_sec() - sup->t0;
 
-	if (!c->o.quiet) {
+	if (!c->opt.o.quiet) {
 		fprintf(stderr, "%s: %llu files, %llu dirs, %llu links, %.1f MB in %.2f s "
 				"(%.1f MB/s), %.1f MB out, %llu failed%s\n",
 			prog_name, (unsigned long long)t->files, (unsigned long long)t->dirs,
 			(unsigned long long)t->links, t->bytes / 1e6, secs,
 			secs > 0 ? t->bytes / 1e6 / secs : 0.0, t->bytes_out / 1e6,
 			(unsigned long long)failed, prog_stop ? ", interrupted"
-				: atomic_load(&c->board->halt) ? ", stopped" : "");
+				: atomic_load(&c->pool.board->halt) ? ", stopped" : "");
 	}
-	if (c->o.want_stats) {
-		FILE *f = prog_stats_open(&c->o, c->action == ACT_STDOUT ? stderr : stdout);
+	if (c->opt.o.want_stats) {
+		FILE *f = prog_stats_open(&c->opt.o, c->opt.action == ACT_STDOUT ? stderr : stdout);
 
 		if (f) {
 			write_stats(c, t, f, secs, sup->replaced, status);
-			prog_stats_close(&c->o, f);
+			prog_stats_close(&c->opt.o, f);
 		}
 	}
 }
 
 int main(int argc, char **argv)
 {
-	struct consumer c = { .o = PROG_OPTS_INIT(DEFAULT_CAPACITY), .jobs = 1, .rootfd = -1 };
+	struct consumer c = {
+		.opt = { .o = PROG_OPTS_INIT(DEFAULT_CAPACITY), .jobs = 1 },
+		.pool = { .rootfd = -1 },
+	};
 	struct admin adm = { 0 };
 	char work_dir[PATH_MAX];
 	struct totals t;
@@ -771,7 +774,7 @@ int main(int argc, char **argv)
 	if ((status = open_root(&c, work_dir, sizeof(work_dir))) != 0 ||
 	    (status = attach(&c, &ring)) != 0 || (status = map_shared(&c, ring)) != 0)
 		return status;
-	if (c.action == ACT_STDOUT)
+	if (c.opt.action == ACT_STDOUT)
 		stream_grow_pipe(STDOUT_FILENO, sp_ring_max_record(ring));
 
 	struct supervisor sup = { .c = &c, .ring = ring, .self = getpid() };
@@ -779,10 +782,10 @@ int main(int argc, char **argv)
 	if (supervise(&sup) < 0)
 		return EX_OSERR;
 	add_up(&c, &t);
-	if (c.jobs == 0)
+	if (c.opt.jobs == 0)
 		t.all_eos = 0;
 	t.lost += sup.lost;
-	clean_up(&c, ring, &t, c.work_dir == work_dir);
+	clean_up(&c, ring, &t, c.opt.work_dir == work_dir);
 	status = exit_status(&c, &sup, &t);
 	report(&c, &sup, &t, status);
 	return status;

@@ -75,7 +75,7 @@ static int cache_fd = -1;
  * component in *base.  Returns -errno on failure (-ELOOP, -ENOTDIR: a
  * component is a link or not a directory).
  */
-static int parent_dir(struct consumer *c, const char *path, const char **base)
+static int parent_dir(struct worker *w, const char *path, const char **base)
 {
 	const char *last = strrchr(path, '/');
 	size_t dlen = last ? (size_t)(last - path) : 0;
@@ -87,18 +87,18 @@ static int parent_dir(struct consumer *c, const char *path, const char **base)
 	if (strlen(*base) > NAME_MAX)
 		return -ENAMETOOLONG;
 	if (dlen == 0)
-		return c->rootfd;
+		return w->pool->rootfd;
 	if (cache_fd >= 0 && cache_len == dlen && memcmp(cache_dir, path, dlen) == 0)
 		return cache_fd;
 
-	fd = c->rootfd;
+	fd = w->pool->rootfd;
 	while (s < path + dlen) {
 		const char *slash = strchr(s, '/');
 		size_t n = (size_t)(slash - s);
 		int nfd;
 
 		if (n > NAME_MAX) {
-			if (fd != c->rootfd)
+			if (fd != w->pool->rootfd)
 				close(fd);
 			return -ENAMETOOLONG;
 		}
@@ -111,14 +111,14 @@ static int parent_dir(struct consumer *c, const char *path, const char **base)
 				int err = errno;
 
 				if (err != EEXIST) {
-					if (fd != c->rootfd)
+					if (fd != w->pool->rootfd)
 						close(fd);
 					return -err;
 				}
-			} else if (c->sync && fsync(fd) < 0) {
+			} else if (w->opt->sync && fsync(fd) < 0) {
 				int err = errno;
 
-				if (fd != c->rootfd)
+				if (fd != w->pool->rootfd)
 					close(fd);
 				return -err;
 			}
@@ -126,7 +126,7 @@ static int parent_dir(struct consumer *c, const char *path, const char **base)
 		}
 		int err = errno;
 
-		if (fd != c->rootfd)
+		if (fd != w->pool->rootfd)
 			close(fd);
 		if (nfd < 0)
 			return -err;
@@ -141,18 +141,32 @@ static int parent_dir(struct consumer *c, const char *path, const char **base)
 	return fd;
 }
 
+void note_write_error(struct worker *w, int err)
+{
+	COUNT(w, write_failed, 1);
+	if ((err == ENOSPC || err == EDQUOT) && w->pool->board) {
+		int expected = 0;
+
+		/* Relaxed: a flag each worker polls between records. */
+		if (atomic_compare_exchange_strong_explicit(&w->pool->board->halt, &expected, 1,
+							    memory_order_relaxed,
+							    memory_order_relaxed))
+			atomic_store_explicit(&w->pool->board->halt_err, err, memory_order_relaxed);
+	}
+}
+
 /* Reports a failure to place path, as a refusal when a link or a file
  * stood in the way, and counts it. */
-static void place_failed(struct consumer *c, const char *path, const char *what, int err)
+static void place_failed(struct worker *w, const char *path, const char *what, int err)
 {
 	if (err == ELOOP || err == ENOTDIR) {
-		ADD(refused, 1);
+		COUNT(w, refused, 1);
 		prog_warnpath(path, "refused", "a component is a symbolic link or not a directory");
 	} else if (err == ENAMETOOLONG) {
-		ADD(refused, 1);
+		COUNT(w, refused, 1);
 		prog_warnpath(path, "refused", "a name is longer than the file system allows");
 	} else {
-		note_write_error(c, err);
+		note_write_error(w, err);
 		prog_warnpath(path, what, strerror(err));
 	}
 }
@@ -162,24 +176,24 @@ static void place_failed(struct consumer *c, const char *path, const char *what,
 #define JOURNAL_EXT ".wrk"
 #define JOURNAL_MAX (PATH_MAX + NAME_MAX + 2)
 
-int journal_open(struct consumer *c)
+int journal_open(struct worker *w)
 {
 	uint64_t id;
 	char name[64];
 	int fd;
 
-	c->jfd = -1;
+	w->jfd = -1;
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		return -EIO;
 	snprintf(name, sizeof(name), SP_BATCH_RESERVED "j%016llx" JOURNAL_EXT, (unsigned long long)id);
-	fd = openat(c->rootfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(w->pool->rootfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	/* Ours alone: nobody else knows the name yet, so this cannot block. */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
 
-		unlinkat(c->rootfd, name, 0);
+		unlinkat(w->pool->rootfd, name, 0);
 		close(fd);
 		return -err;
 	}
@@ -190,34 +204,34 @@ int journal_open(struct consumer *c)
 	if (map == MAP_FAILED) {
 		int err = errno;
 
-		unlinkat(c->rootfd, name, 0);
+		unlinkat(w->pool->rootfd, name, 0);
 		close(fd);
 		return -err;
 	}
-	c->jfd = fd;
-	c->jmap = map;
-	snprintf(c->jname, sizeof(c->jname), "%s", name);
+	w->jfd = fd;
+	w->jmap = map;
+	snprintf(w->jname, sizeof(w->jname), "%s", name);
 	return 0;
 }
 
-void journal_close(struct consumer *c)
+void journal_close(struct worker *w)
 {
-	if (c->jfd < 0)
+	if (w->jfd < 0)
 		return;
-	unlinkat(c->rootfd, c->jname, 0);
-	munmap(c->jmap, JOURNAL_MAX);
-	close(c->jfd);
-	c->jfd = -1;
+	unlinkat(w->pool->rootfd, w->jname, 0);
+	munmap(w->jmap, JOURNAL_MAX);
+	close(w->jfd);
+	w->jfd = -1;
 }
 
 /* Notes, before it is created, the temporary file tmp beside path. */
-static void journal_note(struct consumer *c, const char *path, const char *tmp)
+static void journal_note(struct worker *w, const char *path, const char *tmp)
 {
 	char buf[JOURNAL_MAX];
 	const char *last = strrchr(path, '/');
 	int n;
 
-	if (c->jfd < 0)
+	if (w->jfd < 0)
 		return;
 	n = last ? snprintf(buf, sizeof(buf), "%.*s/%s", (int)(last - path), path, tmp)
 		 : snprintf(buf, sizeof(buf), "%s", tmp);
@@ -227,7 +241,7 @@ static void journal_note(struct consumer *c, const char *path, const char *tmp)
 	 * half-way leaves a mix of two names: journal_replay() removes only a
 	 * temporary name of ours, and when it runs every such name is a
 	 * leftover. */
-	memcpy(c->jmap, buf, (size_t)n + 1);
+	memcpy(w->jmap, buf, (size_t)n + 1);
 }
 
 /* Opens the directory dir (relative to rootfd) without following any
@@ -334,22 +348,22 @@ static void set_times(int fd, const struct sp_batch_rec *r)
 
 /* The final name of path's file in its directory: its last component,
  * plus ".lz4" with -z.  Returns 0 or -ENAMETOOLONG. */
-static int dest_name(const struct consumer *c, const char *base, char dest[NAME_MAX + 1])
+static int dest_name(const struct worker *w, const char *base, char dest[NAME_MAX + 1])
 {
-	if (snprintf(dest, NAME_MAX + 1, "%s%s", base, c->compress ? ".lz4" : "") >= NAME_MAX + 1)
+	if (snprintf(dest, NAME_MAX + 1, "%s%s", base, w->opt->compress ? ".lz4" : "") >= NAME_MAX + 1)
 		return -ENAMETOOLONG;
 	return 0;
 }
 
 /* Gives a complete file its mode and time, and with --sync writes it to
  * the disk.  Returns 0 or an errno. */
-static int finish_content(const struct consumer *c, int fd, const struct sp_batch_rec *r)
+static int finish_content(const struct worker *w, int fd, const struct sp_batch_rec *r)
 {
 	/* Permission bits only: no set-id bits from a record. */
 	if (fchmod(fd, r->mode & 0777) < 0)
 		return errno;
 	set_times(fd, r);
-	if (c->sync && fsync(fd) < 0)
+	if (w->opt->sync && fsync(fd) < 0)
 		return errno;
 	return 0;
 }
@@ -359,43 +373,43 @@ static int finish_content(const struct consumer *c, int fd, const struct sp_batc
  * mode and time, closes it, and renames it to path (plus ".lz4" with -z).
  * On failure removes it and reports.  Returns 0 or -1.
  */
-int out_place_tmp(struct consumer *c, int tmpdir, const char *tmpname, int tmpfd,
+int out_place_tmp(struct worker *w, int tmpdir, const char *tmpname, int tmpfd,
 		  const struct sp_batch_rec *r, const char *path)
 {
 	char dest[NAME_MAX + 1];
 	const char *base;
 	int pfd, err;
 
-	err = finish_content(c, tmpfd, r);
+	err = finish_content(w, tmpfd, r);
 	if (close(tmpfd) < 0 && !err)
 		err = errno;    /* a delayed write error: the content is not safe */
 	if (err) {
 		unlinkat(tmpdir, tmpname, 0);
-		place_failed(c, path, "write", err);
+		place_failed(w, path, "write", err);
 		return -1;
 	}
-	pfd = parent_dir(c, path, &base);
+	pfd = parent_dir(w, path, &base);
 	if (pfd < 0) {
 		unlinkat(tmpdir, tmpname, 0);
-		place_failed(c, path, "create directory", -pfd);
+		place_failed(w, path, "create directory", -pfd);
 		return -1;
 	}
-	if (dest_name(c, base, dest) < 0) {
+	if (dest_name(w, base, dest) < 0) {
 		unlinkat(tmpdir, tmpname, 0);
-		place_failed(c, path, "rename", ENAMETOOLONG);
+		place_failed(w, path, "rename", ENAMETOOLONG);
 		return -1;
 	}
 	if (renameat(tmpdir, tmpname, pfd, dest) < 0) {
 		err = errno;
 		unlinkat(tmpdir, tmpname, 0);
-		place_failed(c, path, "rename", err);
+		place_failed(w, path, "rename", err);
 		return -1;
 	}
-	if (c->sync && fsync(pfd) < 0) {
-		place_failed(c, path, "sync directory", errno);
+	if (w->opt->sync && fsync(pfd) < 0) {
+		place_failed(w, path, "sync directory", errno);
 		return -1;
 	}
-	ADD(files, 1);
+	COUNT(w, files, 1);
 	return 0;
 }
 
@@ -443,14 +457,14 @@ static int open_unnamed(int dfd)
  * with -z), replacing whatever held that name, and closes fd.  On failure
  * reports.  Returns 0 or -1.
  */
-static int place_unnamed(struct consumer *c, int dfd, int fd, const char *base,
+static int place_unnamed(struct worker *w, int dfd, int fd, const char *base,
 			 const struct sp_batch_rec *r, const char *path)
 {
 	char dest[NAME_MAX + 1], proc[32], tmp[64];
 	const char *what = "write";
-	int err = finish_content(c, fd, r);
+	int err = finish_content(w, fd, r);
 
-	if (!err && dest_name(c, base, dest) < 0) {
+	if (!err && dest_name(w, base, dest) < 0) {
 		err = ENAMETOOLONG;
 		what = "link";
 	}
@@ -462,7 +476,7 @@ static int place_unnamed(struct consumer *c, int dfd, int fd, const char *base,
 			/* The name is taken: replace it in one rename, as the
 			 * named path does, the temporary name journaled. */
 			sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
-			journal_note(c, path, tmp);
+			journal_note(w, path, tmp);
 			unlinkat(dfd, tmp, 0);
 			err = 0;
 			if (linkat(AT_FDCWD, proc, dfd, tmp, AT_SYMLINK_FOLLOW) < 0) {
@@ -475,61 +489,61 @@ static int place_unnamed(struct consumer *c, int dfd, int fd, const char *base,
 		}
 	}
 	close(fd);
-	if (!err && c->sync && fsync(dfd) < 0) {
+	if (!err && w->opt->sync && fsync(dfd) < 0) {
 		err = errno;
 		what = "sync directory";
 	}
 	if (err) {
-		place_failed(c, path, what, err);
+		place_failed(w, path, what, err);
 		return -1;
 	}
-	ADD(files, 1);
+	COUNT(w, files, 1);
 	return 0;
 }
 
 /* The LZ4 frame every -z file (or part) gets: what `lz4` writes, plus the
  * content size, so that `lz4 -d` and `lz4 --list` know it. */
-static void frame_prefs(const struct consumer *c, uint64_t size, LZ4F_preferences_t *prefs)
+static void frame_prefs(const struct worker *w, uint64_t size, LZ4F_preferences_t *prefs)
 {
 	memset(prefs, 0, sizeof(*prefs));
 	prefs->frameInfo.blockSizeID = LZ4F_max256KB;
 	prefs->frameInfo.blockMode = LZ4F_blockIndependent;
 	prefs->frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
 	prefs->frameInfo.contentSize = size;
-	prefs->compressionLevel = c->compress;
+	prefs->compressionLevel = w->opt->compress;
 }
 
-size_t lz4_frame_bound(const struct consumer *c, size_t len)
+size_t lz4_frame_bound(const struct worker *w, size_t len)
 {
 	LZ4F_preferences_t prefs;
 
-	frame_prefs(c, len, &prefs);
+	frame_prefs(w, len, &prefs);
 	return LZ4F_HEADER_SIZE_MAX + LZ4F_compressBound(len, &prefs) +
 	       LZ4F_compressBound(0, &prefs) + 64;
 }
 
-long long lz4_frame(struct consumer *c, const void *src, size_t len, void *dst, size_t cap)
+long long lz4_frame(struct worker *w, const void *src, size_t len, void *dst, size_t cap)
 {
 	LZ4F_preferences_t prefs;
 	char *d = dst;
 	size_t n, total;
 
-	frame_prefs(c, len, &prefs);
-	n = LZ4F_compressBegin(c->cctx, d, cap, &prefs);
+	frame_prefs(w, len, &prefs);
+	n = LZ4F_compressBegin(w->cctx, d, cap, &prefs);
 	if (LZ4F_isError(n))
 		return -EIO;
 	total = n;
-	n = LZ4F_compressUpdate(c->cctx, d + total, cap - total, src, len, NULL);
+	n = LZ4F_compressUpdate(w->cctx, d + total, cap - total, src, len, NULL);
 	if (LZ4F_isError(n))
 		return -EIO;
 	total += n;
-	n = LZ4F_compressEnd(c->cctx, d + total, cap - total, NULL);
+	n = LZ4F_compressEnd(w->cctx, d + total, cap - total, NULL);
 	if (LZ4F_isError(n))
 		return -EIO;
 	return (long long)(total + n);
 }
 
-int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int out_file(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	     const void *content)
 {
 	const void *data = content;
@@ -538,19 +552,19 @@ int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 	char tmp[64];
 	int dfd, fd, rc;
 
-	if (c->compress) {
-		long long n = lz4_frame(c, content, r->raw_len, c->zpart, c->zpart_size);
+	if (w->opt->compress) {
+		long long n = lz4_frame(w, content, r->raw_len, w->zpart, w->zpart_size);
 
 		if (n < 0) {
-			place_failed(c, path, "compress", EIO);
+			place_failed(w, path, "compress", EIO);
 			return 0;
 		}
-		data = c->zpart;
+		data = w->zpart;
 		len = (size_t)n;
 	}
-	dfd = parent_dir(c, path, &base);
+	dfd = parent_dir(w, path, &base);
 	if (dfd < 0) {
-		place_failed(c, path, "create directory", -dfd);
+		place_failed(w, path, "create directory", -dfd);
 		return 0;
 	}
 	fd = open_unnamed(dfd);
@@ -558,86 +572,86 @@ int out_file(struct consumer *c, const struct sp_batch_rec *r, const char *path,
 		rc = prog_write_full(fd, data, len);
 		if (rc < 0) {
 			close(fd);
-			place_failed(c, path, "write", -rc);
-		} else if (place_unnamed(c, dfd, fd, base, r, path) == 0) {
-			ADD(bytes_out, len);
+			place_failed(w, path, "write", -rc);
+		} else if (place_unnamed(w, dfd, fd, base, r, path) == 0) {
+			COUNT(w, bytes_out, len);
 		}
 		return 0;
 	}
 	if (fd != -ENOSYS) {
-		place_failed(c, path, "create", -fd);
+		place_failed(w, path, "create", -fd);
 		return 0;
 	}
 	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
-	journal_note(c, path, tmp);
+	journal_note(w, path, tmp);
 	/* O_TRUNC, not O_EXCL: a record redelivered after its first reader
 	 * died finds that reader's leftover and starts again. */
 	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		place_failed(c, path, "create", errno);
+		place_failed(w, path, "create", errno);
 		return 0;
 	}
 	rc = prog_write_full(fd, data, len);
 	if (rc < 0) {
 		close(fd);
 		unlinkat(dfd, tmp, 0);
-		place_failed(c, path, "write", -rc);
+		place_failed(w, path, "write", -rc);
 		return 0;
 	}
-	if (out_place_tmp(c, dfd, tmp, fd, r, path) == 0)
-		ADD(bytes_out, len);
+	if (out_place_tmp(w, dfd, tmp, fd, r, path) == 0)
+		COUNT(w, bytes_out, len);
 	return 0;
 }
 
-int out_dir(struct consumer *c, const struct sp_batch_rec *r, const char *path)
+int out_dir(struct worker *w, const struct sp_batch_rec *r, const char *path)
 {
 	const char *base;
-	int pfd = parent_dir(c, path, &base), fd;
+	int pfd = parent_dir(w, path, &base), fd;
 
 	if (pfd < 0) {
-		place_failed(c, path, "create directory", -pfd);
+		place_failed(w, path, "create directory", -pfd);
 		return 0;
 	}
 	/* The owner keeps rwx, or the files of the batch could not go in. */
 	mode_t mode = (r->mode & 0777) | 0700;
 
 	if (mkdirat(pfd, base, mode) < 0 && errno != EEXIST) {
-		place_failed(c, path, "create directory", errno);
+		place_failed(w, path, "create directory", errno);
 		return 0;
 	}
 	fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		place_failed(c, path, "create directory", errno);
+		place_failed(w, path, "create directory", errno);
 		return 0;
 	}
 	fchmod(fd, mode);
 	close(fd);
-	if (c->sync && fsync(pfd) < 0) {
-		place_failed(c, path, "sync directory", errno);
+	if (w->opt->sync && fsync(pfd) < 0) {
+		place_failed(w, path, "sync directory", errno);
 		return 0;
 	}
-	ADD(dirs, 1);
+	COUNT(w, dirs, 1);
 	return 0;
 }
 
-int out_symlink(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int out_symlink(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		const char *target)
 {
 	const char *base;
 	char tmp[64];
-	int pfd = parent_dir(c, path, &base);
+	int pfd = parent_dir(w, path, &base);
 
 	if (pfd < 0) {
-		place_failed(c, path, "create directory", -pfd);
+		place_failed(w, path, "create directory", -pfd);
 		return 0;
 	}
 	/* Made under a temporary name beside its place, then renamed: the
 	 * name never holds anything but the finished link. */
 	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".lnk");
-	journal_note(c, path, tmp);
+	journal_note(w, path, tmp);
 	unlinkat(pfd, tmp, 0);
 	if (symlinkat(target, pfd, tmp) < 0) {
-		place_failed(c, path, "create link", errno);
+		place_failed(w, path, "create link", errno);
 		return 0;
 	}
 	struct timespec ts[2] = { { r->mtime_sec, r->mtime_nsec }, { r->mtime_sec, r->mtime_nsec } };
@@ -647,13 +661,13 @@ int out_symlink(struct consumer *c, const struct sp_batch_rec *r, const char *pa
 		int err = errno;
 
 		unlinkat(pfd, tmp, 0);
-		place_failed(c, path, "rename", err);
+		place_failed(w, path, "rename", err);
 		return 0;
 	}
-	if (c->sync && fsync(pfd) < 0) {
-		place_failed(c, path, "sync directory", errno);
+	if (w->opt->sync && fsync(pfd) < 0) {
+		place_failed(w, path, "sync directory", errno);
 		return 0;
 	}
-	ADD(links, 1);
+	COUNT(w, links, 1);
 	return 0;
 }

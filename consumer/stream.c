@@ -34,7 +34,7 @@ static struct sstate *tab;
 static size_t ntab;
 static int out_failed;
 
-static int out(struct consumer *c, const void *buf, size_t len)
+static int out(struct worker *w, const void *buf, size_t len)
 {
 	int rc;
 
@@ -43,11 +43,11 @@ static int out(struct consumer *c, const void *buf, size_t len)
 	rc = prog_write_full(STDOUT_FILENO, buf, len);
 	if (rc < 0) {
 		out_failed = 1;
-		ADD(write_failed, 1);
+		COUNT(w, write_failed, 1);
 		prog_warn("stdout", strerror(-rc));
 		return rc;
 	}
-	ADD(bytes_out, len);
+	COUNT(w, bytes_out, len);
 	return 0;
 }
 
@@ -77,7 +77,7 @@ static void drop(struct sstate *s)
 	*s = tab[--ntab];
 }
 
-int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *path,
+int stream_record(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		  const void *content)
 {
 	struct sstate *s;
@@ -85,14 +85,14 @@ int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *
 
 	switch (r->type) {
 	case SP_BATCH_FILE:
-		if (out(c, content, r->raw_len) < 0)
+		if (out(w, content, r->raw_len) < 0)
 			return -EPIPE;
-		ADD(files, 1);
+		COUNT(w, files, 1);
 		return 0;
 	case SP_BATCH_PART:
 		s = find(r, 1, path);
 		if (!s) {
-			ADD(write_failed, 1);
+			COUNT(w, write_failed, 1);
 			prog_warnpath(path, "memory", strerror(ENOMEM));
 			return 0;
 		}
@@ -102,11 +102,11 @@ int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *
 			snprintf(why, sizeof(why), "part %u came when %u was due; rest skipped "
 				 "(use one consumer, -j 1)", r->part, s->next);
 			prog_warnpath(path, "out of order", why);
-			ADD(bad, 1);
+			COUNT(w, bad, 1);
 			s->broken = 1;
 			return 0;
 		}
-		if (out(c, content, r->raw_len) < 0)
+		if (out(w, content, r->raw_len) < 0)
 			return -EPIPE;
 		sp_batch_tree_add(&s->h, r->part_hash);
 		s->next++;
@@ -115,27 +115,27 @@ int stream_record(struct consumer *c, const struct sp_batch_rec *r, const char *
 	case SP_BATCH_END:
 		s = find(r, r->nparts == 0, path);
 		if (r->flags & SP_BATCH_F_ABORTED) {
-			ADD(withdrawn, 1);
-			if (!c->o.quiet)
+			COUNT(w, withdrawn, 1);
+			if (!w->opt->o.quiet)
 				prog_warnpath(path, "cut short", "the producer withdrew it");
 		} else if (!s) {
-			ADD(write_failed, 1);
+			COUNT(w, write_failed, 1);
 			prog_warnpath(path, "end", strerror(ENOMEM));
 			return 0;
 		} else if (s->broken) {
-			ADD(incomplete, 1);
+			COUNT(w, incomplete, 1);
 		} else if (s->next != r->nparts || s->off != r->size ||
 			   sp_batch_hash_digest(&s->h) != r->file_hash) {
-			ADD(bad, 1);
+			COUNT(w, bad, 1);
 			prog_warnpath(path, "end", "whole-stream checksum or size mismatch");
 		} else {
-			ADD(files, 1);
+			COUNT(w, files, 1);
 		}
 		if (s)
 			drop(s);
 		return 0;
 	default:
-		ADD(skipped, 1);
+		COUNT(w, skipped, 1);
 		return 0;
 	}
 }
@@ -150,14 +150,14 @@ void stream_grow_pipe(int fd, size_t record)
 		fcntl(fd, F_SETPIPE_SZ, (int)record);   /* best effort */
 }
 
-int stream_finish(struct consumer *c)
+int stream_finish(struct worker *w)
 {
 	/* At the end of the batch, a file still open lost its END. */
-	if (atomic_load_explicit(&c->st->eos, memory_order_relaxed)) {
+	if (atomic_load_explicit(&w->st->eos, memory_order_relaxed)) {
 		for (size_t i = 0; i < ntab; i++) {
 			if (!tab[i].broken)
 				prog_warnpath(tab[i].path, "incomplete", "its end never came");
-			ADD(incomplete, 1);
+			COUNT(w, incomplete, 1);
 		}
 	}
 	while (ntab)
