@@ -1,4 +1,4 @@
-/* check_stopped.c: a peer stopped (SIGSTOP) inside a call on each multiprocessing object costs the others a bounded wait, never a hang. */
+/* check_stopped.c: a peer stopped (SIGSTOP) inside a call on the ring or a multiprocessing object costs the others a bounded wait, never a hang. */
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
@@ -11,13 +11,14 @@
 #include "mputil.h"
 #include "shared/dict.h"
 #include "shared/list.h"
+#include "shared/ring.h"
 #include "shared/sync.h"
 #include "shared/value.h"
 #include "testutil.h"
 
 /*
  * Each test stops a tool at a crash point inside a call (SP_CRASH_SIG=STOP,
- * tests/tool_mpcrash) or stops a tool that holds a lock, then makes our own
+ * tests/tool_mpcrash, or tests/tool_crash for the ring) or stops a tool that holds a lock, then makes our own
  * SP_NOWAIT and timed calls and measures how long they take with the
  * monotonic clock: a try must come back within TRY_BOUND, a timed call
  * after its timeout and within TIMED_BOUND.  The bounds are generous (the
@@ -43,12 +44,13 @@ static void teardown(void)
 	sp_dict_unlink(name);
 	sp_list_unlink(name);
 	sp_value_unlink(name);
+	sp_ring_unlink(name);
 }
 
-/* Starts tool_mpcrash with up to four arguments, stopped at `label` after
- * passing it `skip` times; returns once it has stopped. */
-static void start_stopped(struct child *c, const char *label, int skip, const char *a1,
-			  const char *a2, const char *a3, const char *a4)
+/* Starts TOOL (linked with crash points) with up to four arguments, stopped
+ * at `label` after passing it `skip` times; returns once it has stopped. */
+static void start_stopped_tool(struct child *c, const char *tool, const char *label, int skip,
+			       const char *a1, const char *a2, const char *a3, const char *a4)
 {
 	char sk[16];
 	int st;
@@ -57,12 +59,19 @@ static void start_stopped(struct child *c, const char *label, int skip, const ch
 	setenv("SP_CRASH_AT", label, 1);
 	setenv("SP_CRASH_SKIP", sk, 1);
 	setenv("SP_CRASH_SIG", "STOP", 1);
-	ck_assert_int_eq(child_start(c, "tool_mpcrash", a1, a2, a3, a4, NULL), 0);
+	ck_assert_int_eq(child_start(c, tool, a1, a2, a3, a4, NULL), 0);
 	unsetenv("SP_CRASH_AT");
 	unsetenv("SP_CRASH_SKIP");
 	unsetenv("SP_CRASH_SIG");
 	ck_assert_int_eq(waitpid(c->pid, &st, WUNTRACED), c->pid);
 	ck_assert_msg(WIFSTOPPED(st), "the tool did not stop at %s (status %d)", label, st);
+}
+
+/* The same for tool_mpcrash, the multiprocessing objects' participant. */
+static void start_stopped(struct child *c, const char *label, int skip, const char *a1,
+			  const char *a2, const char *a3, const char *a4)
+{
+	start_stopped_tool(c, "tool_mpcrash", label, skip, a1, a2, a3, a4);
 }
 
 /* Checks that a call that returned rc began at t0 and returned as one with
@@ -404,6 +413,82 @@ START_TEST(forged_owner)
 }
 END_TEST
 
+/* The ring's claim lock wr_lock, at RING_BODY_OFF + 64 (ring_layout.h). */
+#define RING_WR_LOCK_OFF (8320 + 64)
+#define REC 64
+
+/* A 64-byte record whose first 8 bytes carry seq (tool_crash's records
+ * start so too; the rest is not looked at). */
+static int put_seq(sp_ring *r, long seq, long long timeout)
+{
+	long rec[REC / sizeof(long)] = { seq };
+
+	return sp_ring_put(r, rec, sizeof(rec), timeout);
+}
+
+/* The next record's seq, -errno, or -99999 for a record of another size. */
+static long get_seq(sp_ring *r)
+{
+	long rec[REC / sizeof(long)];
+	ssize_t n = sp_ring_get(r, rec, sizeof(rec), SP_NOWAIT);
+
+	return n < 0 ? n : n == REC ? rec[0] : -99999;
+}
+
+/* A writer stops inside the ring's claim section, holding wr_lock (the
+ * side is shared: we wrote first, so it takes no bias): our try fails with
+ * -EAGAIN within its bound, our timed put fails by its timeout, neither
+ * takes the lock from it nor leaves a record; once it resumes its record
+ * goes in, then ours, in that order. */
+START_TEST(ring_claim)
+{
+	struct sp_ring_opts o = { .capacity = 4096 };
+	struct child c;
+	sp_ring *r;
+
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	ck_assert_int_eq(put_seq(r, 1, SP_NOWAIT), 0);
+	start_stopped_tool(&c, "tool_crash", "claim.locked", 0, "write", name, "2", "1");
+	BOUNDED(put_seq(r, 9, SP_NOWAIT), -EAGAIN, SP_NOWAIT);
+	BOUNDED(put_seq(r, 9, TIMEOUT), -ETIMEDOUT, TIMEOUT);
+	ck_assert_uint_eq(sp_ring_size(r), 1);
+	ck_assert_int_eq(kill(c.pid, SIGCONT), 0);
+	ck_assert_int_eq(child_end(&c), 0);
+	ck_assert_int_eq(put_seq(r, 3, SP_NOWAIT), 0);
+	for (long i = 1; i <= 3; i++)
+		ck_assert_int_eq(get_seq(r), i);
+	ck_assert_int_eq(get_seq(r), -EAGAIN);
+	sp_ring_close(r);
+}
+END_TEST
+
+/* A corrupt peer writes a live writer's token into wr_lock: another
+ * writer's try and timed put return by their bounds; with the word put
+ * back, puts go in. */
+START_TEST(ring_forged_lock)
+{
+	struct sp_ring_opts o = { .capacity = 4096 };
+	uint32_t zero = 0;
+	sp_ring *a, *w;
+
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &a), 0);
+	ck_assert_int_eq(sp_ring_open(name, 0, NULL, &w), 0);
+	/* Both write, so the writers' side is shared and w takes wr_lock. */
+	ck_assert_int_eq(put_seq(a, 1, SP_NOWAIT), 0);
+	ck_assert_int_eq(put_seq(w, 2, SP_NOWAIT), 0);
+	ck_assert_uint_eq(forge_owner(RING_WR_LOCK_OFF, NULL), 0);
+	BOUNDED(put_seq(w, 9, SP_NOWAIT), -EAGAIN, SP_NOWAIT);
+	BOUNDED(put_seq(w, 9, TIMEOUT), -ETIMEDOUT, TIMEOUT);
+	forge_owner(RING_WR_LOCK_OFF, &zero);
+	ck_assert_int_eq(put_seq(w, 3, SP_NOWAIT), 0);
+	for (long i = 1; i <= 3; i++)
+		ck_assert_int_eq(get_seq(a), i);
+	ck_assert_int_eq(get_seq(a), -EAGAIN);
+	sp_ring_close(w);
+	sp_ring_close(a);
+}
+END_TEST
+
 static Suite *stopped_suite(void)
 {
 	Suite *s = suite_create("stopped");
@@ -419,6 +504,8 @@ static Suite *stopped_suite(void)
 	tcase_add_test(tc, barrier_last);
 	tcase_add_loop_test(tc, user_locks, 0, 4);
 	tcase_add_loop_test(tc, forged_owner, 0, 3);
+	tcase_add_test(tc, ring_claim);
+	tcase_add_test(tc, ring_forged_lock);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -204,6 +204,10 @@ static inline int sleepers(sp_ring *r, unsigned role)
 
 /* ring_wait.c: the phases of a wait, and the doorbells. */
 int sp_ring_wait_phase(struct waiter *w);
+/* For a wait on a peer inside a section of a few stores: 0 to look again,
+ * or -EAGAIN / -ETIMEDOUT once the call may wait no longer (starts w's
+ * clock if it has not started). */
+int sp_ring_wait_holder(struct waiter *w);
 /* Wakes one sleeper of role's side, or all of them for `all`. */
 void sp_ring_doorbell_ring(sp_ring *r, unsigned role, int all);
 /* A sleeper in role: sp_ring_sleep_begin() sets our sleeper bit and makes

@@ -91,6 +91,9 @@
  * Lock rules:
  * - wr_lock (a token, 0 when free) guards wr_claim and the header words of
  *   the record being claimed.  Held for a few stores, never across a wait.
+ *   A live holder is waited for, never robbed, stopped or not, but only as
+ *   long as the waiter's call allows (a try 20 ms, a timed call until its
+ *   deadline: ring_wait.c, sp_ring_wait_holder).
  *   A writer that owns the writers' bias (below) takes the same steps
  *   without it: the bias excludes every other writer instead.
  * - rd_claim moves by CAS: the reader whose CAS moves it from q owns the

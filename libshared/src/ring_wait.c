@@ -2,6 +2,7 @@
 #include <errno.h>
 
 #include "ring_int.h"
+#include "rmutex.h"
 
 /* Takes one set bit of bits (two words): clears it and returns its slot, or
  * -1 if none is set.  Whoever clears a bit has taken it: two wakers never
@@ -94,4 +95,28 @@ int sp_ring_wait_phase(struct waiter *w)
 		return 0;
 	}
 	return 1;
+}
+
+/* A wait on a peer that holds something for a few stores: the claim lock,
+ * or a biased owner inside its fast path.  Such a holder finishes as soon as
+ * it runs, so a try waits for it too, but, as for the internal mutexes of
+ * the other objects (rmutex.h, "Why a try waits at all" and "Why only so
+ * long"), for SP_RMUTEX_TRY_NS at most: one that takes longer is not
+ * running (stopped, or a live token a corrupt peer wrote), and is never
+ * robbed.  A timed call waits for it until its own deadline, the same one
+ * its other waits use: the call's whole time, not a second helping.
+ * Returns 0 to look again, or -EAGAIN / -ETIMEDOUT. */
+int sp_ring_wait_holder(struct waiter *w)
+{
+	int64_t now = sp_now_ns();
+
+	if (!w->start) {
+		w->start = now;
+		sp_wait_start_at(&w->sw, w->timeout, now);
+	}
+	if (w->timeout == 0)
+		return now - w->start >= SP_RMUTEX_TRY_NS ? -EAGAIN : 0;
+	if (w->timeout > 0 && now >= w->sw.deadline)
+		return -ETIMEDOUT;
+	return 0;
 }

@@ -6,37 +6,45 @@
 #include "ring_int.h"
 #include "crashpoint.h"
 
-/* Takes the claim lock wr_lock.  Holders keep it for a few stores,
- * so spin; past a while check that the holder lives, and take the lock over
- * from a dead one.  The sections are written so that a successor can go on
- * from wherever a dead holder stopped (see ring_layout.h). */
-static void claim_lock(sp_ring *r, _Atomic uint32_t *l)
+/* Waits for the claim lock wr_lock, after the first CAS failed.  Holders
+ * keep it for a few stores, so spin; past a while check that the holder
+ * lives, and take the lock over from a dead one (the sections are written so
+ * that a successor can go on from wherever a dead holder stopped: see
+ * ring_layout.h).  A live holder is never robbed, stopped or not, and a
+ * call given a timeout waits for it only as long as that allows
+ * (sp_ring_wait_holder): returns 0 with the lock held, or -EAGAIN /
+ * -ETIMEDOUT. */
+static __attribute__((noinline, cold)) int claim_lock_wait(sp_ring *r, _Atomic uint32_t *l,
+							   struct waiter *w)
 {
-	uint32_t exp = 0;
+	uint32_t exp;
+	int rc;
 
-	/* Acquire: what the previous holder wrote under the lock is visible. */
-	if (cas_weak_acquire(l, &exp, r->seg.token))
-		return;
 	for (unsigned n = 1;; n++) {
 		exp = load_relaxed(l);
 		if (exp == 0) {
-			/* Acquire: as above. */
+			/* Acquire: what the previous holder wrote under the
+			 * lock is visible. */
 			if (cas_weak_acquire(l, &exp, r->seg.token))
-				return;
+				return 0;
 			continue;
 		}
 		if (exp == r->seg.token) {
 			/* We never hold the lock across calls, so our own token
 			 * here was written by a corrupting peer: take it back. */
 			if (cas_acq_rel(l, &exp, r->seg.token))
-				return;
-		} else if (n % 256)
+				return 0;
+		} else if (n % 256) {
 			cpu_relax();
-		else if (n % 4096)
+		} else if ((rc = sp_ring_wait_holder(w)) != 0) {
+			/* A holder that does not finish in the call's time:
+			 * stopped, or a live token a corrupt peer wrote. */
+			return rc;
+		} else if (n % 4096) {
 			sched_yield();
-		else if (!sp_seg_alive(&r->seg, exp)) {
+		} else if (!sp_seg_alive(&r->seg, exp)) {
 			if (cas_acq_rel(l, &exp, r->seg.token))
-				return;
+				return 0;
 		} else {
 			/* A stopped holder: back off rather than burn a core. */
 			struct timespec ts = { 0, 200000 };
@@ -45,18 +53,32 @@ static void claim_lock(sp_ring *r, _Atomic uint32_t *l)
 	}
 }
 
+/* Takes the claim lock wr_lock, waiting as w allows (see claim_lock_wait). */
+static inline int claim_lock(sp_ring *r, _Atomic uint32_t *l, struct waiter *w)
+{
+	uint32_t exp = 0;
+
+	/* Acquire: what the previous holder wrote under the lock is visible. */
+	if (cas_weak_acquire(l, &exp, r->seg.token))
+		return 0;
+	return claim_lock_wait(r, l, w);
+}
+
 static void claim_unlock(_Atomic uint32_t *l)
 {
 	/* Release: the section's stores are visible to the next holder. */
 	store_release(l, 0);
 }
 
-/* One attempt to claim room for len bytes.  Returns 0, -EAGAIN, or an
- * error.  With src, the record is written and committed inside the claim
+/* One attempt to claim room for len bytes, waiting for the claim lock as
+ * w allows.  Returns 0, -EAGAIN (no room, or a try that found the lock's
+ * holder not finishing), -ETIMEDOUT (the lock's holder kept it past w's
+ * deadline), or an error.  With src, the record is written and committed inside the claim
  * section and published whole (no reader ever sees it CLAIMED, and the
  * header's cache line is not fought over); a writer dying in the section
  * leaves nothing visible, as wr_claim moves last. */
-static inline __attribute__((always_inline)) int try_claim(sp_ring *r, size_t len, struct sp_msg *m, const void *src)
+static inline __attribute__((always_inline)) int try_claim(sp_ring *r, size_t len, struct sp_msg *m,
+							   const void *src, struct waiter *w)
 {
 	struct sp_ring_body *b = r->b;
 	uint64_t need = stride_of(len), p, rel;
@@ -81,8 +103,12 @@ static inline __attribute__((always_inline)) int try_claim(sp_ring *r, size_t le
 	struct side sd = side_of(r, ROLE_WRITER);
 	int own = bias_enter(r, sd);
 
-	if (!own)
-		claim_lock(r, &b->wr_lock);
+	if (!own) {
+		int rc = claim_lock(r, &b->wr_lock, w);
+
+		if (rc)
+			return rc;
+	}
 	CRASH_POINT("claim.locked");
 	p = load_relaxed(&b->wr_claim);
 	rel = r->rel_cache;
@@ -141,7 +167,7 @@ static inline __attribute__((always_inline)) int claim(sp_ring *r, size_t len, s
 		bias_regrab(r, ROLE_WRITER);
 	}
 	for (;;) {
-		rc = try_claim(r, len, m, src);
+		rc = try_claim(r, len, m, src, &w);
 		if (rc != -EAGAIN)
 			return rc;
 		bias_check(r, ROLE_WRITER);
@@ -151,7 +177,7 @@ static inline __attribute__((always_inline)) int claim(sp_ring *r, size_t len, s
 		if (rc == 0)
 			continue;
 		seq = sp_ring_sleep_begin(r, ROLE_WRITER);
-		rc = try_claim(r, len, m, src);
+		rc = try_claim(r, len, m, src, &w);
 		if (rc == -EAGAIN)
 			sp_ring_sleep(r, &w, seq);
 		sp_ring_sleep_end(r, ROLE_WRITER);
