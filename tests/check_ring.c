@@ -2254,6 +2254,48 @@ START_TEST(test_seal_dead_writer)
 }
 END_TEST
 
+/* A reader that holds records it peeked on a closed ring gets -EPIPE once
+ * nothing else can come to it: not while another live handle holds one
+ * (that one comes back if its holder dies), but as soon as only its own
+ * are left, however it waits (it would otherwise wait on itself). */
+START_TEST(test_seal_own_peeks)
+{
+	unsigned char buf[64];
+	struct sp_msg m1, m2, m3;
+	char name[64];
+	sp_ring *w, *rd, *other;
+
+	w = ring_new(name, sizeof(name), "sealown", SMALL_CAP, 1);
+	rd = ring_attach(name);
+	other = ring_attach(name);
+	for (unsigned i = 1; i <= 3; i++)
+		put_pattern(w, 20 + i, i, SP_NOWAIT);
+	ck_rc(sp_ring_seal(w), 0);
+	ck_rc(sp_ring_peek(rd, &m1, SP_NOWAIT), 0);
+	ck_rc(sp_ring_peek(rd, &m2, SP_NOWAIT), 0);
+	ck_rc(sp_ring_peek(other, &m3, SP_NOWAIT), 0);
+	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
+	ck_timed(sp_ring_get(rd, buf, sizeof(buf), 20 * MS), -ETIMEDOUT, 20);
+	ck_rc(sp_ring_release(other, &m3), 0);
+	/* Only rd's own are left. */
+	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_NOWAIT), -EPIPE);
+	ck_rc(sp_ring_get(rd, buf, sizeof(buf), 20 * MS), -EPIPE);
+	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_FOREVER), -EPIPE);
+	ck_rc(sp_ring_peek(rd, &m3, SP_FOREVER), -EPIPE);
+	/* For the other handle they are rd's, which may yet come back. */
+	ck_rc(sp_ring_get(other, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
+	ck_assert_uint_eq(m1.len, 21);
+	ck_assert_uint_eq(m2.len, 22);
+	ck_rc(sp_ring_release(rd, &m2), 0);
+	ck_rc(sp_ring_release(rd, &m1), 0);
+	ck_rc(sp_ring_get(other, buf, sizeof(buf), SP_FOREVER), -EPIPE);
+	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_NOWAIT), -EPIPE);
+	sp_ring_close(other);
+	sp_ring_close(rd);
+	sp_ring_close(w);
+}
+END_TEST
+
 /* ---- close and crash ------------------------------------------------------ */
 
 /* Takes two records in any order: each must come exactly once. */
@@ -2801,6 +2843,7 @@ static Suite *ring_suite(void)
 	tcase_add_loop_test(tc, test_seal_wakes_reader, 0, 2);
 	tcase_add_test(tc, test_seal_wakes_writer);
 	tcase_add_test(tc, test_seal_dead_writer);
+	tcase_add_test(tc, test_seal_own_peeks);
 
 	tc = tcase(s, "close", 30);
 	tcase_add_test(tc, test_close_peeked);

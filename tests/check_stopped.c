@@ -1,11 +1,13 @@
 /* check_stopped.c: a peer stopped (SIGSTOP) inside a call on the ring or a multiprocessing object costs the others a bounded wait, never a hang. */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mputil.h"
@@ -489,6 +491,76 @@ START_TEST(ring_forged_lock)
 }
 END_TEST
 
+/* Resumes a stopped process at a set time of CLOCK_MONOTONIC.  A peer
+ * that stays stopped for a while is the scenario itself: nothing here
+ * waits on a sleep to learn that a state was reached. */
+struct resumer {
+	pid_t pid;
+	long long at;
+};
+
+static void *resume_at(void *arg)
+{
+	struct resumer *rs = arg;
+	struct timespec ts = { (time_t)(rs->at / 1000000000LL), (long)(rs->at % 1000000000LL) };
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	kill(rs->pid, SIGCONT);
+	return NULL;
+}
+
+/* One deadline for a whole call.  A lone writer, biased (it takes no lock),
+ * stops inside the claim section of the record that leaves the ring too
+ * full for another: our first put must wait for it to leave its fast path
+ * (declaring a writer revokes its bias), then for room, which never comes.
+ * Resumed three quarters into our timeout, it lets the first wait end; the
+ * put must still fail by its own timeout, not after that wait and a whole
+ * timeout more.  Then its records are all there, in order. */
+#define LONG_TIMEOUT MS(2000)
+#define RESUMED MS(1500)
+START_TEST(ring_one_deadline)
+{
+	struct sp_ring_opts o = { .capacity = 4096 };
+	struct sp_ring_stat st;
+	struct resumer rs;
+	struct child c;
+	pthread_t th;
+	long long t0, took;
+	sp_ring *r;
+	int rc;
+
+	if (tu_bias_possible() != 1) {
+		fprintf(stderr, "check_stopped: ring_one_deadline: no bias here: not run\n");
+		return;
+	}
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	/* 51 records of 64 bytes (80 with the header) fill 4080 of the 4096
+	 * bytes: stopped in the claim of the 51st. */
+	start_stopped_tool(&c, "tool_crash", "claim.locked", 50, "write", name, "1", "51");
+	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
+	ck_assert_int_eq(st.writer_bias_pid, c.pid);
+	t0 = now_ns();
+	rs.pid = c.pid;
+	rs.at = t0 + RESUMED;
+	ck_assert_int_eq(pthread_create(&th, NULL, resume_at, &rs), 0);
+	rc = put_seq(r, 99, LONG_TIMEOUT);
+	took = now_ns() - t0;
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	ck_assert_msg(rc == -ETIMEDOUT, "put returned %d (%s)", rc, strerror(-rc));
+	ck_assert_msg(took >= LONG_TIMEOUT, "put returned early, after %lld ms", took / MS(1));
+	/* The slack is less than the stopped time: a call that waited for the
+	 * stopped writer and then a whole timeout for room fails here. */
+	ck_assert_msg(took < LONG_TIMEOUT + MS(1000), "a %lld ms put took %lld ms",
+		      LONG_TIMEOUT / MS(1), took / MS(1));
+	ck_assert_int_eq(child_end(&c), 0);
+	for (long i = 1; i <= 51; i++)
+		ck_assert_int_eq(get_seq(r), i);
+	ck_assert_int_eq(get_seq(r), -EAGAIN);
+	sp_ring_close(r);
+}
+END_TEST
+
 static Suite *stopped_suite(void)
 {
 	Suite *s = suite_create("stopped");
@@ -506,6 +578,7 @@ static Suite *stopped_suite(void)
 	tcase_add_loop_test(tc, forged_owner, 0, 3);
 	tcase_add_test(tc, ring_claim);
 	tcase_add_test(tc, ring_forged_lock);
+	tcase_add_test(tc, ring_one_deadline);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -102,12 +102,13 @@ static int bias_wait_out(sp_ring *r, struct side s, struct waiter *w)
 }
 
 /* Declares role, once per handle, before its first operation in it (see
- * "Declaring").  Returns 0, or -EAGAIN / -ETIMEDOUT if an owner that we
- * cannot force out has not yet acknowledged; the next call goes on. */
-int sp_ring_declare(sp_ring *r, unsigned role, long long timeout_ns)
+ * "Declaring"), waiting on the call's own waiter w: what the wait spends,
+ * the call's later waits do not get again.  Returns 0, or -EAGAIN /
+ * -ETIMEDOUT if an earlier owner is not out by then; the next call goes
+ * on. */
+int sp_ring_declare(sp_ring *r, unsigned role, struct waiter *w)
 {
 	struct side s = side_of(r, role);
-	struct waiter w = { .timeout = timeout_ns, .spin = r->spin_ns };
 	uint32_t o;
 	int rc;
 
@@ -130,7 +131,7 @@ int sp_ring_declare(sp_ring *r, unsigned role, long long timeout_ns)
 		 * on us for ever. */
 		store_release(s.busy, r->seg.token | BUSY_ACK);
 	} else if (o != 0) {
-		rc = bias_wait_out(r, s, &w);
+		rc = bias_wait_out(r, s, w);
 		if (rc)
 			return rc;
 	}

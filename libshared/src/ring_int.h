@@ -237,7 +237,7 @@ static inline void doorbell(sp_ring *r, unsigned role, int all)
 }
 
 /* ring_bias.c: declaring a role, taking and giving back a bias. */
-int sp_ring_declare(sp_ring *r, unsigned role, long long timeout_ns);
+int sp_ring_declare(sp_ring *r, unsigned role, struct waiter *w);
 void sp_ring_bias_grab(sp_ring *r, struct side s);
 void sp_ring_bias_drop(sp_ring *r, unsigned role);
 

@@ -51,13 +51,36 @@ int sp_ring_advance(sp_ring *r)
 }
 
 /* Nothing is left to take (rd_claim == wr_claim == q) on a closed ring: is
- * it drained?  Only once every record taken is also released: a record a
- * reader still holds may yet come back, if that reader dies, and must then
- * reach a survivor, so readers keep waiting (and adopting) until then. */
+ * it drained, for us?  Only once every record taken is also released, or
+ * held by this handle: a record another reader still holds may yet come
+ * back, if that reader dies, and must then reach a survivor, so we keep
+ * waiting (and adopting) until then; one that we hold comes back to nobody
+ * while we live, so waiting for it would be waiting on ourselves. */
 static int drained(sp_ring *r, uint64_t q)
 {
+	struct sp_ring_body *b = r->b;
+	uint64_t rel, p, c, stride;
+
 	sp_ring_advance(r);
-	return load_acquire(&r->b->rd_release) == q;
+	rel = load_acquire(&b->rd_release);
+	if (rel == q)
+		return 1;
+	/* The walk is bounded: [rel, q) lies within one capacity, or the
+	 * positions are impossible (and not drained: the next repair pass
+	 * reports them). */
+	if (rel > q || q - rel > r->cap)
+		return 0;
+	for (p = rel; p < q; p += stride) {
+		c = read_header(r, p, q, &stride);
+		if (!c)
+			return 0;
+		if (CTL_STATE(c) == REC_TAKEN ? CTL_TOKEN(c) != r->seg.token :
+		    CTL_STATE(c) != REC_RELEASED && CTL_STATE(c) != REC_ABANDONED)
+			return 0;
+	}
+	/* The headers were genuine only if rd_release has not passed them
+	 * meanwhile; if it has, look again next time. */
+	return load_acquire(&b->rd_release) == rel;
 }
 
 /* One attempt to take the record at rd_claim.  Returns 0 with *m filled,
@@ -275,7 +298,7 @@ static inline __attribute__((always_inline)) int take(sp_ring *r, struct sp_msg 
 	int rc;
 
 	if (!(r->declared & ROLE_READER)) {
-		rc = sp_ring_declare(r, ROLE_READER, timeout_ns);
+		rc = sp_ring_declare(r, ROLE_READER, &w);
 		if (rc)
 			return rc;
 	} else if (!(r->biased & ROLE_READER)) {

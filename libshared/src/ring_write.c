@@ -160,7 +160,7 @@ static inline __attribute__((always_inline)) int claim(sp_ring *r, size_t len, s
 	if (len > r->max_record)
 		return -EMSGSIZE;
 	if (!(r->declared & ROLE_WRITER)) {
-		rc = sp_ring_declare(r, ROLE_WRITER, timeout_ns);
+		rc = sp_ring_declare(r, ROLE_WRITER, &w);
 		if (rc)
 			return rc;
 	} else if (!(r->biased & ROLE_WRITER)) {

@@ -111,6 +111,9 @@ int sp_name_check(const char *name);
  * briefly, then sleeps on a doorbell (a futex word in the ring) in bounded
  * slices, re-checking the ring after each; no doorbell is trusted to ring.
  *
+ * A call given a timeout returns by it, whatever it waits for on the way
+ * (a stopped peer, room, records): its waits share one deadline.
+ *
  * Common errors: -EAGAIN (SP_NOWAIT and it would block), -ETIMEDOUT,
  * -EPIPE (writing: the ring is sealed; reading: sealed and drained),
  * -EMSGSIZE, -EBADMSG (the shared memory holds an impossible value: a peer
@@ -149,7 +152,9 @@ int sp_ring_release(sp_ring *r, struct sp_msg *m);
  * puts.  Once the expected number of handles have sealed, the ring is closed:
  * puts fail with -EPIPE, and gets fail with -EPIPE once it is drained (every
  * record taken and released: while a reader still holds one, others wait, so
- * that they can take it over if that reader dies), while an empty unsealed
+ * that they can take it over if that reader dies; the records a handle holds
+ * itself do not make it wait, as they come back to nobody while it lives),
+ * while an empty unsealed
  * ring gives -EAGAIN or -ETIMEDOUT.  A writer that dies
  * without sealing does not count.  Returns 0, or -EBUSY if this handle has
  * reserved records not yet committed.
