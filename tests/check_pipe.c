@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mputil.h"
@@ -136,6 +137,40 @@ START_TEST(limits)
 }
 END_TEST
 
+/* An open without SP_CREATE never creates: a pipe whose rings are gone (its
+ * unlink is under way) fails with -ENOENT and makes no ring again.  (It used
+ * to recreate them, and the creator's unlink, done a moment before, then left
+ * them in /dev/shm for good.) */
+START_TEST(attach_creates_nothing)
+{
+	char ring[sizeof(name) + 2];
+	sp_pipe *p, *q;
+
+	ck_assert_int_eq(sp_pipe_create(name, SP_EXCL, NULL), 0);
+	snprintf(ring, sizeof(ring), "%s.a", name);
+	ck_assert_int_eq(sp_ring_unlink(ring), 0);
+	snprintf(ring, sizeof(ring), "%s.b", name);
+	ck_assert_int_eq(sp_ring_unlink(ring), 0);
+	ck_assert_int_eq(sp_pipe_open(name, 0, 1, NULL, &p), -ENOENT);
+	ck_assert_int_eq(sp_pipe_open(name, 0, 0, NULL, &p), -ENOENT);
+	ck_assert_int_eq(sp_ring_unlink(ring), -ENOENT);
+	snprintf(ring, sizeof(ring), "%s.a", name);
+	ck_assert_int_eq(sp_ring_unlink(ring), -ENOENT);
+	/* Nor did it take an end: with the rings made again, both open. */
+	for (char c = 'a'; c <= 'b'; c++) {
+		sp_ring *r;
+
+		snprintf(ring, sizeof(ring), "%s.%c", name, c);
+		ck_assert_int_eq(sp_ring_open(ring, SP_CREATE, NULL, &r), 0);
+		sp_ring_close(r);
+	}
+	ck_assert_int_eq(sp_pipe_open(name, 0, 1, NULL, &p), 0);
+	ck_assert_int_eq(sp_pipe_open(name, 0, 0, NULL, &q), 0);
+	sp_pipe_close(q);
+	sp_pipe_close(p);
+}
+END_TEST
+
 /* The peer dies with its end open: end of file for us, and the end can be
  * opened again. */
 START_TEST(crash_peer)
@@ -197,6 +232,7 @@ static Suite *pipe_suite(void)
 	tcase_add_test(core, procs);
 	tcase_add_test(core, create_no_end);
 	tcase_add_test(lim, limits);
+	tcase_add_test(lim, attach_creates_nothing);
 	tcase_add_test(crash, crash_peer);
 	tcase_add_test(crash, crash_blocked_reader);
 	suite_add_tcase(s, core);

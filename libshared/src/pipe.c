@@ -54,15 +54,6 @@ static size_t pipe_size(const void *arg)
 	return PIPE_BODY_OFF + sizeof(struct pipe_body);
 }
 
-static int pipe_init(struct sp_seg *s, const void *arg)
-{
-	const struct sp_pipe_opts *o = arg;
-	struct pipe_body *b = s->body;
-
-	b->magic = PIPE_MAGIC;
-	b->flags = o->flags;
-	return 0;
-}
 
 static int pipe_validate(const struct sp_seg *s, const void *geom)
 {
@@ -70,6 +61,54 @@ static int pipe_validate(const struct sp_seg *s, const void *geom)
 
 	return s->h.body_off == PIPE_BODY_OFF && g->magic == PIPE_MAGIC &&
 	       !(g->flags & ~SP_PIPE_ONEWAY) ? 0 : -EBADMSG;
+}
+
+static int ring_name(char *buf, size_t size, const char *name, char which)
+{
+	int n = snprintf(buf, size, "%s.%c", name, which);
+
+	return n < 0 || (size_t)n >= size || (size_t)n > SP_NAME_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* Makes the pipe's rings anew: called by pipe_init, under the pipe's flock
+ * and before the pipe is READY, so that whoever attaches to a READY pipe
+ * finds its rings (unless an unlink is removing them), and an attach never
+ * has to create one.  Rings of that name left by an earlier pipe, or by a
+ * creator that died here, are removed first: their records are not ours.
+ * Returns 0 or as sp_ring_open(), having made nothing. */
+static int make_rings(const char *name, const struct sp_pipe_opts *o)
+{
+	struct sp_ring_opts ro = { 0 };
+	char rn[2][SP_NAME_MAX + 8];
+	int nrings = o->flags & SP_PIPE_ONEWAY ? 1 : 2, rc = 0;
+	sp_ring *r;
+
+	ro.capacity = o->capacity;
+	ro.mode = o->mode;
+	ro.writers = 1;        /* the one writer's seal is end of file */
+	for (int i = 0; i < nrings && !rc; i++) {
+		rc = ring_name(rn[i], sizeof(rn[i]), name, (char)('a' + i));
+		if (rc)
+			break;
+		sp_ring_unlink(rn[i]);
+		rc = sp_ring_open(rn[i], SP_CREATE | SP_EXCL, &ro, &r);
+		if (!rc)
+			sp_ring_close(r);
+		else
+			while (i-- > 0)
+				sp_ring_unlink(rn[i]);
+	}
+	return rc;
+}
+
+static int pipe_init(struct sp_seg *s, const void *arg)
+{
+	const struct sp_pipe_opts *o = arg;
+	struct pipe_body *b = s->body;
+
+	b->magic = PIPE_MAGIC;
+	b->flags = o->flags;
+	return make_rings(s->name, o);
 }
 
 static const struct sp_seg_ops pipe_ops = {
@@ -81,60 +120,38 @@ static const struct sp_seg_ops pipe_ops = {
 	.validate = pipe_validate,
 };
 
-static int ring_name(char *buf, size_t size, const char *name, char which)
-{
-	int n = snprintf(buf, size, "%s.%c", name, which);
-
-	return n < 0 || (size_t)n >= size || (size_t)n > SP_NAME_MAX ? -ENAMETOOLONG : 0;
-}
-
 /* Creates the pipe's segment and rings (so that they get the creator's
  * capacity whoever opens an end first), holding neither end. */
 int sp_pipe_create(const char *name, unsigned flags, const struct sp_pipe_opts *opts)
 {
 	struct sp_pipe_opts def = { 0 };
-	struct sp_ring_opts ro = { 0 };
-	char an[SP_NAME_MAX + 8], bn[SP_NAME_MAX + 8];
+	char rn[SP_NAME_MAX + 8];
 	struct pipe_body g;
 	struct sp_seg seg;
-	sp_ring *r;
 	int rc;
 
 	if (!opts)
 		opts = &def;
 	if ((opts->flags & ~SP_PIPE_ONEWAY) || (flags & ~SP_EXCL))
 		return -EINVAL;
+	/* Room for the rings' names is checked before anything is made. */
 	rc = sp_name_check(name);
 	if (!rc)
-		rc = ring_name(an, sizeof(an), name, 'a');
-	if (!rc)
-		rc = ring_name(bn, sizeof(bn), name, 'b');
+		rc = ring_name(rn, sizeof(rn), name, 'b');
 	if (rc)
 		return rc;
+	/* pipe_init makes the rings. */
 	rc = sp_seg_open(&seg, name, SP_CREATE | flags, opts->mode, &pipe_ops, opts, &g);
 	if (rc)
 		return rc;
-	ro.capacity = opts->capacity;
-	ro.mode = opts->mode;
-	ro.writers = 1;        /* as sp_pipe_open() */
-	rc = sp_ring_open(an, SP_CREATE, &ro, &r);
-	if (!rc) {
-		sp_ring_close(r);
-		if (!(g.flags & SP_PIPE_ONEWAY)) {
-			rc = sp_ring_open(bn, SP_CREATE, &ro, &r);
-			if (!rc)
-				sp_ring_close(r);
-		}
-	}
 	sp_seg_close(&seg);
-	return rc;
+	return 0;
 }
 
 int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp_pipe_opts *opts,
 		 sp_pipe **out)
 {
 	struct sp_pipe_opts def = { 0 };
-	struct sp_ring_opts ro = { 0 };
 	char an[SP_NAME_MAX + 8], bn[SP_NAME_MAX + 8];
 	struct pipe_body g;
 	uint32_t t = 0;
@@ -157,6 +174,7 @@ int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
+	/* A new pipe gets its rings in pipe_init. */
 	rc = sp_seg_open(&p->seg, name, flags, opts->mode, &pipe_ops, opts, &g);
 	if (rc) {
 		free(p);
@@ -164,6 +182,15 @@ int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp
 	}
 	p->b = p->seg.body;
 	p->end = end;
+	/* Ring a carries end 1 -> end 0; ring b end 0 -> end 1 (duplex).
+	 * Attached, never created: a READY pipe has its rings, and one whose
+	 * rings are gone is being removed (-ENOENT; made again here, they
+	 * would outlive the pipe). */
+	rc = sp_ring_open(an, 0, NULL, end == 0 ? &p->in : &p->out);
+	if (!rc && !(g.flags & SP_PIPE_ONEWAY))
+		rc = sp_ring_open(bn, 0, NULL, end == 0 ? &p->out : &p->in);
+	if (rc)
+		goto fail;
 	/* Claim the end: free, or held by a dead handle. */
 	rc = -EPIPE;
 	if (load_acquire(&p->b->closed[end]))
@@ -174,28 +201,13 @@ int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp
 			goto fail;
 	}
 	store_release(&p->b->opened[end], 1);
-	ro.capacity = opts->capacity;
-	ro.mode = opts->mode;
-	ro.writers = 1;        /* the one writer's seal is end of file */
-	/* Ring a carries end 1 -> end 0; ring b end 0 -> end 1 (duplex). */
-	rc = sp_ring_open(an, SP_CREATE, &ro, end == 0 ? &p->in : &p->out);
-	if (rc)
-		goto fail_end;
-	if (!(g.flags & SP_PIPE_ONEWAY)) {
-		rc = sp_ring_open(bn, SP_CREATE, &ro, end == 0 ? &p->out : &p->in);
-		if (rc)
-			goto fail_end;
-	}
 	*out = p;
 	return 0;
-fail_end:
+fail:
 	if (p->in)
 		sp_ring_close(p->in);
 	if (p->out)
 		sp_ring_close(p->out);
-	t = p->seg.token;
-	cas_acq_rel(&p->b->holder[end], &t, 0);
-fail:
 	sp_seg_close(&p->seg);
 	free(p);
 	return rc;

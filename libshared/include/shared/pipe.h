@@ -47,8 +47,11 @@ struct sp_pipe_opts {
 
 /* Opens end `end` (0 or 1) of the pipe NAME, creating the pipe with
  * SP_CREATE (opts may be NULL: duplex, default capacity; ignored when
- * attaching).  Returns 0, -EBUSY (a live handle holds that end), -EPIPE
- * (that end was closed), -EINVAL, or as sp_ring_open(). */
+ * attaching).  A pipe is created whole (segment and rings) before anyone
+ * can attach to it, and attaching creates nothing: a pipe whose unlink is
+ * under way fails with -ENOENT (with SP_CREATE too) rather than leave
+ * rings behind it.  Returns 0, -ENOENT, -EBUSY (a live handle holds that
+ * end), -EPIPE (that end was closed), -EINVAL, or as sp_ring_open(). */
 int sp_pipe_open(const char *name, unsigned flags, unsigned end, const struct sp_pipe_opts *opts,
 		 sp_pipe **out);
 /* Creates the pipe NAME (SP_EXCL in flags: fail with -EEXIST if it exists;
