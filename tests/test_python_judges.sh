@@ -1,5 +1,5 @@
 #!/bin/sh
-# test_python_judges.sh: the judges of the Python package: CPython's own multiprocessing tests over shmpipe's objects, under fork and spawn (tests/python/judge_multiprocessing.py), and the lock-file tests run with fasteners' locks, ours, and both at random (tests/python/judge_fasteners.py).
+# test_python_judges.sh: the judges of the Python package: CPython's own multiprocessing tests over shmpipe's objects, under fork and spawn (tests/python/judge_multiprocessing.py), and the lock-file tests run with fasteners' locks, ours, and both at random (tests/python/judge_fasteners.py); each fails if it leaves anything in /dev/shm.
 B=${B:-build}
 # The judges need pytest, fasteners and CPython's tests in one interpreter: Debian's
 # /usr/bin/python3 has them once python3-pytest, python3-fasteners and libpython3.X-testsuite
@@ -19,7 +19,7 @@ fi
 . "$(dirname "$0")/pyenv.sh" || exit 77
 st=0
 for m in fork spawn; do
-	timeout 600 "$PY" "$TOP/tests/python/judge_multiprocessing.py" $m > "${TMPDIR:-/tmp}/judge-mp-$$.log" 2>&1 || st=1
+	py_run timeout 600 "$PY" "$TOP/tests/python/judge_multiprocessing.py" $m > "${TMPDIR:-/tmp}/judge-mp-$$.log" 2>&1 || st=1
 	if [ $st = 0 ]; then
 		sed -n '/^class (/,$p' "${TMPDIR:-/tmp}/judge-mp-$$.log"
 	else
@@ -30,4 +30,4 @@ for m in fork spawn; do
 done
 [ $st = 0 ] || exit $st
 echo "fasteners' scenarios, with fasteners' locks, ours, and both at random:"
-timeout 300 "$PY" -m pytest -q -p no:cacheprovider "$TOP/tests/python/judge_fasteners.py"
+py_run timeout 300 "$PY" -m pytest -q -p no:cacheprovider "$TOP/tests/python/judge_fasteners.py"
