@@ -1,4 +1,4 @@
-/* check_abuse.c: stopped peers are slow, not dead; other users are refused; a full /dev/shm and signals fail nothing. */
+/* check_abuse.c: stopped peers are slow, not dead; other users are refused; a full /dev/shm and signals fail nothing; what hostile peers write is refused. */
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
@@ -537,6 +537,107 @@ START_TEST(dict_changes_after_find)
 }
 END_TEST
 
+/* The ring's positions (ring_layout.h: the body at 8320, wr_claim at 72,
+ * rd_claim at 128, rd_release at 192) and its data area, and a record's
+ * header there: ctl (state in bits 0-7, token 8-39, lap tag 40-63), size,
+ * len. */
+#define RING_WR_CLAIM_OFF (BODY_OFF + 72)
+#define RING_RD_CLAIM_OFF (BODY_OFF + 128)
+#define RING_RD_RELEASE_OFF (BODY_OFF + 192)
+#define RING_DATA_OFF 12288
+#define REC_COMMITTED 2
+#define REC_RELEASED 4
+
+static void set_u64(unsigned char *seg, size_t off, uint64_t v)
+{
+	atomic_store((_Atomic uint64_t *)(void *)(seg + off), v);
+}
+
+static uint64_t get_u64(unsigned char *seg, size_t off)
+{
+	return atomic_load((_Atomic uint64_t *)(void *)(seg + off));
+}
+
+/* Writes a record header at data offset off, byte by byte (off need not
+ * be aligned: that is the point of some tests). */
+static void craft_header(unsigned char *seg, size_t off, unsigned state, uint32_t tag,
+			 uint32_t size)
+{
+	uint64_t ctl = state | (1ull << 32) | ((uint64_t)tag << 40);
+
+	memcpy(seg + RING_DATA_OFF + off, &ctl, 8);
+	memcpy(seg + RING_DATA_OFF + off + 8, &size, 4);
+	memcpy(seg + RING_DATA_OFF + off + 12, &size, 4);
+}
+
+/* A fresh 4 KiB ring of ours, and its segment mapped as a peer's (*seg,
+ * *size) to be crafted. */
+static sp_ring *crafted_ring(char *name, size_t nsize, const char *tag, unsigned char **seg,
+			     size_t *size)
+{
+	struct sp_ring_opts o = { .capacity = 4096 };
+	sp_ring *r;
+
+	tu_name(name, nsize, tag);
+	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
+	*seg = map_segment(name, size);
+	return r;
+}
+
+/* A crafted segment whose positions are not multiples of 8: a put refuses
+ * to write a record at an odd wr_claim, and a get refuses to take one at
+ * an odd rd_claim (its words would be misaligned atomics), each with
+ * -EBADMSG, and neither moves a position. */
+START_TEST(ring_odd_positions)
+{
+	unsigned char rec[REC] = { 0 }, *seg;
+	char name[64];
+	size_t size;
+	sp_ring *r = crafted_ring(name, sizeof(name), "ao", &seg, &size);
+
+	/* A whole committed record at offset 1, as a peer would place it. */
+	craft_header(seg, 1, REC_COMMITTED, 0, REC);
+	set_u64(seg, RING_RD_RELEASE_OFF, 1);
+	set_u64(seg, RING_RD_CLAIM_OFF, 1);
+	set_u64(seg, RING_WR_CLAIM_OFF, 1 + 16 + REC);
+	ck_assert_int_eq(sp_ring_get(r, rec, sizeof(rec), SP_NOWAIT), -EBADMSG);
+	ck_assert_uint_eq(get_u64(seg, RING_RD_CLAIM_OFF), 1);
+	/* Empty, at 1. */
+	set_u64(seg, RING_WR_CLAIM_OFF, 1);
+	ck_assert_int_eq(sp_ring_put(r, rec, REC, SP_NOWAIT), -EBADMSG);
+	ck_assert_uint_eq(get_u64(seg, RING_WR_CLAIM_OFF), 1);
+	munmap(seg, size);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
+/* A crafted segment with rd_claim more than a capacity past rd_release:
+ * the first lap's headers all say RELEASED (as if read), the second's
+ * nothing.  No walk may free space on their word: a put, short of room,
+ * fails with -EBADMSG instead of moving rd_release a lap on and writing,
+ * and rd_release stays where it was. */
+START_TEST(ring_claim_past_capacity)
+{
+	unsigned char rec[REC] = { 0 }, *seg;
+	char name[64];
+	size_t size;
+	sp_ring *r = crafted_ring(name, sizeof(name), "ac", &seg, &size);
+
+	for (size_t off = 0; off < 4096; off += 64)
+		craft_header(seg, off, REC_RELEASED, 0, 48);
+	set_u64(seg, RING_WR_CLAIM_OFF, 4096 + 64);
+	set_u64(seg, RING_RD_CLAIM_OFF, 4096 + 64);
+	ck_assert_int_eq(sp_ring_put(r, rec, REC, SP_NOWAIT), -EBADMSG);
+	ck_assert_int_eq(sp_ring_get(r, rec, sizeof(rec), QUIET), -EBADMSG);
+	ck_assert_uint_eq(get_u64(seg, RING_RD_RELEASE_OFF), 0);
+	ck_assert_uint_eq(get_u64(seg, RING_WR_CLAIM_OFF), 4096 + 64);
+	munmap(seg, size);
+	sp_ring_close(r);
+	sp_ring_unlink(name);
+}
+END_TEST
+
 static Suite *abuse_suite(void)
 {
 	Suite *s = suite_create("abuse");
@@ -562,6 +663,8 @@ static Suite *abuse_suite(void)
 	tcase_add_test(peer, header_flips_while_attaching);
 	tcase_add_test(peer, journal_flips_between_passes);
 	tcase_add_test(peer, dict_changes_after_find);
+	tcase_add_test(peer, ring_odd_positions);
+	tcase_add_test(peer, ring_claim_past_capacity);
 	suite_add_tcase(s, peer);
 	return s;
 }

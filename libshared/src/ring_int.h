@@ -102,17 +102,35 @@ static inline int ring_closed(sp_ring *r)
 
 /* Reads and checks the header at q, a position the caller knows is below
  * wr_claim and not yet released.  Returns the ctl word, or 0 if the header
- * is impossible (corrupt).  *stride gets the record's length in the ring. */
+ * is impossible (corrupt), q included: a position is a multiple of 8, and
+ * one that is not (a corrupt rd_claim, say) is refused before its words are
+ * touched as atomics.  *stride gets the record's length in the ring.
+ *
+ * Both loads are acquires.  ctl's pairs with the commit's release, so the
+ * payload is visible once COMMITTED is.  size's is for the callers that
+ * read a header at a position that may be stale and then validate it by
+ * loading a position again (rd_claim, rd_release): the header's loads must
+ * be done before that validating load.  An acquire orders only what
+ * follows it, so ctl's acquire alone would let a relaxed load of size be
+ * satisfied after the validating load (which ARM may do, x86 never), from
+ * a record written over since; with size's acquire last, both are done
+ * before anything the caller loads next.  (On x86 an acquire load is a
+ * plain load: it costs nothing there.)  Callers that validate by a CAS
+ * from the position instead need neither: the CAS's release half orders
+ * every load before it. */
 static inline uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit, uint64_t *stride)
 {
 	struct sp_rec *h = rec_at(r, q);
-	/* Acquire: pairs with the commit's release, so the payload is visible
-	 * once COMMITTED is. */
-	uint64_t c = load_acquire(&h->ctl);
-	uint32_t size = load_relaxed(&h->size);
-	unsigned st = CTL_STATE(c);
+	uint64_t c;
+	uint32_t size;
+	unsigned st;
 
 	*stride = 0;
+	if (q & 7)
+		return 0;
+	c = load_acquire(&h->ctl);
+	size = load_acquire(&h->size);
+	st = CTL_STATE(c);
 	if (st < REC_CLAIMED || st > REC_ABANDONED || size > r->max_record ||
 	    CTL_TAG(c) != lap_tag(r, q))
 		return 0;
@@ -121,7 +139,6 @@ static inline uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit,
 		return 0;
 	return c;
 }
-
 
 /* One side's bias words (ring_layout.h, "Bias"). */
 struct side {

@@ -24,6 +24,18 @@ int sp_ring_advance(sp_ring *r)
 		unsigned n;
 
 		claim = load_acquire(&b->rd_claim);
+		/* The walk is bounded by the capacity: rd_release <= rd_claim <=
+		 * rd_release + capacity always, and rd_claim, read after q0,
+		 * is at least q0.  Past the bound, with rd_release still q0,
+		 * a peer corrupted the positions: refuse rather than free
+		 * space on their word.  (The lap tags read_header checks would
+		 * stop a walk over a segment that holds still within a lap as
+		 * well; the bound also holds against one rewritten as we go.) */
+		if (claim < q0 || claim - q0 > r->cap) {
+			if (load_acquire(&b->rd_release) != q0)
+				continue;
+			return -EBADMSG;
+		}
 		for (n = 0; q < claim && n < 256; n++, q += stride) {
 			c = read_header(r, q, claim, &stride);
 			if (!c || (CTL_STATE(c) != REC_RELEASED && CTL_STATE(c) != REC_ABANDONED))
@@ -79,7 +91,8 @@ static int drained(sp_ring *r, uint64_t q)
 			return 0;
 	}
 	/* The headers were genuine only if rd_release has not passed them
-	 * meanwhile; if it has, look again next time. */
+	 * meanwhile (read_header's loads are done before this one); if it
+	 * has, look again next time. */
 	return load_acquire(&b->rd_release) == rel;
 }
 
@@ -141,7 +154,11 @@ static inline __attribute__((always_inline)) int try_take(sp_ring *r, struct sp_
 			continue;
 		}
 		struct sp_rec *h = rec_at(r, q);
-		uint32_t len = load_relaxed(&h->len);
+		/* Acquire: done before the reload of rd_claim below that tells
+		 * whether the header was current (see read_header); on the
+		 * path that takes the record, the CAS's release half orders
+		 * it anyway. */
+		uint32_t len = load_acquire(&h->len);
 
 		if (len > stride - RING_REC_HDR || len > maxlen) {
 			if (load_acquire(&b->rd_claim) != q)
@@ -242,9 +259,13 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 		    cas_acq_rel(&rec_at(r, q)->ctl, &c, CTL_MOVE(c, REC_ABANDONED, CTL_TOKEN(c))))
 			doorbell(r, ROLE_READER, 1);
 	}
-	/* Records taken by readers that died: walk [rd_release, rd_claim). */
+	/* Records taken by readers that died: walk [rd_release, rd_claim),
+	 * within one capacity (see sp_ring_advance). */
 	claim = load_acquire(&b->rd_claim);
-	for (q = load_acquire(&b->rd_release); q < claim; q += stride) {
+	q = load_acquire(&b->rd_release);
+	if (q > claim || claim - q > r->cap)
+		return load_acquire(&b->rd_release) == q ? -EBADMSG : -EAGAIN;
+	for (; q < claim; q += stride) {
 		c = read_header(r, q, claim, &stride);
 		/* The header is meaningful only if rd_release has not passed q. */
 		if (load_acquire(&b->rd_release) > q)
@@ -262,6 +283,8 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 			continue;
 		}
 		struct sp_rec *h = rec_at(r, q);
+		/* Relaxed: the CAS below is what validates the record, and its
+		 * release half orders this load before it. */
 		uint32_t len = load_relaxed(&h->len);
 
 		if (len > stride - RING_REC_HDR || len > maxlen)

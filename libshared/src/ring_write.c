@@ -93,8 +93,12 @@ static inline __attribute__((always_inline)) int try_claim(sp_ring *r, size_t le
 		 * they released it, so our writes to it come after. */
 		r->rel_cache = load_acquire(&b->rd_release);
 		if (p >= r->rel_cache && p + need - r->rel_cache > r->cap) {
-			/* Readers move rd_release lazily: do it for them. */
-			sp_ring_advance(r);
+			/* Readers move rd_release lazily: do it for them.  It
+			 * refuses positions no ring can hold (-EBADMSG). */
+			int rc = sp_ring_advance(r);
+
+			if (rc)
+				return rc;
 			r->rel_cache = load_acquire(&b->rd_release);
 			if (p >= r->rel_cache && p + need - r->rel_cache > r->cap)
 				return -EAGAIN;
@@ -112,10 +116,14 @@ static inline __attribute__((always_inline)) int try_claim(sp_ring *r, size_t le
 	CRASH_POINT("claim.locked");
 	p = load_relaxed(&b->wr_claim);
 	rel = r->rel_cache;
-	if (rel > p || p + need - rel > r->cap) {
+	/* A position is a multiple of 8 (every stride is): a wr_claim that is
+	 * not was written by a corrupt peer, and the record's words would be
+	 * misaligned atomics.  The test shares the branch of the room check,
+	 * so the hot path pays an or. */
+	if (((p & 7) | (rel > p)) || p + need - rel > r->cap) {
 		/* Acquire: as above. */
 		rel = r->rel_cache = load_acquire(&b->rd_release);
-		if (rel > p || p - rel > r->cap) {
+		if ((p & 7) || rel > p || p - rel > r->cap) {
 			own ? bias_exit(r, sd) : claim_unlock(&b->wr_lock);
 			return -EBADMSG;
 		}
@@ -310,7 +318,12 @@ void sp_ring_abandon_mine(sp_ring *r)
 	uint64_t q, w, c, stride;
 
 	w = load_acquire(&b->wr_claim);
-	for (q = load_acquire(&b->rd_claim); q < w && r->reserved; q += stride) {
+	q = load_acquire(&b->rd_claim);
+	/* Bounded: [rd_claim, wr_claim) lies within one capacity, or a peer
+	 * corrupted the positions and there is nothing of ours to find. */
+	if (q > w || w - q > r->cap)
+		w = q;
+	for (; q < w && r->reserved; q += stride) {
 		c = read_header(r, q, w, &stride);
 		if (load_acquire(&b->rd_release) > q || !c)
 			break;
