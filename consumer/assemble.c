@@ -24,7 +24,10 @@
  *   .shmpipe.<run>-<seq>.tmp.z  with -z: the LZ4 frames of the parts, in
  *                               order; the .tmp then only holds frames that
  *                               came early, each in a slot computed from
- *                               its offset, until their turn
+ *                               its offset, until their turn.  With -d,
+ *                               where unnamed files cannot be made: the
+ *                               content the .tmp's frames hold, decoded
+ *                               when the file is finished
  *   .shmpipe.<run>-<seq>.prog   the progress file: a header, then one entry
  *                               per part (checksum, offsets, lengths, state)
  *
@@ -137,24 +140,15 @@ static uint64_t zslot(uint64_t offset, uint32_t part)
 	return offset + offset / 128 + (uint64_t)part * 1024;
 }
 
+/* Reads len bytes at off.  Returns 1, 0 if there is nothing at off,
+ * -EBADMSG if there is less than len, or -errno. */
 static int pread_full(int fd, void *buf, size_t len, off_t off)
 {
-	char *p = buf;
-	size_t n = 0;
+	ssize_t n = prog_pread_full(fd, buf, len, off);
 
-	while (n < len) {
-		ssize_t r = pread(fd, p + n, len - n, off + (off_t)n);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	return (int)(n == len ? 1 : n == 0 ? 0 : -EBADMSG);
+	if (n < 0)
+		return (int)n;
+	return (size_t)n == len ? 1 : n == 0 ? 0 : -EBADMSG;
 }
 
 static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
@@ -519,7 +513,16 @@ static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const ch
 			rc = -EBADMSG;
 			why = "the assembled content is not the file's size";
 		}
-		else if (w->opt->action == ACT_OUT) {
+		else if (w->opt->action == ACT_OUT && w->opt->decompress) {
+			/* The frames, put together, are decoded into the
+			 * file; the .tmp.z holds it where there are no
+			 * unnamed files.  Either way the .tmp goes after. */
+			out_restore(w, fd, h->size, ztmp, &r, path);
+			close(fd);
+			unlinkat(w->pool->rootfd, tmp, 0);
+			unlinkat(w->pool->rootfd, ztmp, 0);
+			return;
+		} else if (w->opt->action == ACT_OUT) {
 			if (out_place_tmp(w, w->pool->rootfd, tmp, fd, &r, path) == 0)
 				COUNT(w, bytes_out, h->size);
 			return;

@@ -75,6 +75,7 @@ struct options {
 	enum action action;
 	const char *out_dir;
 	int compress;          /* -z: level, 0 off */
+	int decompress;        /* -d: .lz4 files written back as what they hold */
 	const char *exec_cmd;
 	const char *work_dir;
 	int jobs, keep;
@@ -117,6 +118,8 @@ struct worker {
 	char *zpart;           /* -z: one LZ4 frame of up to max_record bytes */
 	size_t zpart_size;
 	void *cctx;            /* LZ4F_cctx, reused for every frame */
+	void *dctx;            /* -d: LZ4F_dctx, reused for every file */
+	char *dbuf;            /* -d: decoded content on its way to the file */
 };
 
 #define IO_BUF (1u << 20)
@@ -153,6 +156,28 @@ int journal_sweep(int rootfd);
  * Returns its size or -EIO. */
 long long lz4_frame(struct worker *w, const void *src, size_t len, void *dst, size_t cap);
 size_t lz4_frame_bound(const struct worker *w, size_t len);
+
+/* The content of a parted file, put together in the file srcfd (size bytes),
+ * written back with -d to its place: decoded into a new unnamed file, or,
+ * where there are none, into the hidden name dtmp at the top of the output
+ * directory, then named.  Reports a failure.  Returns 0 or -1. */
+int out_restore(struct worker *w, int srcfd, uint64_t size, const char *dtmp,
+		const struct sp_batch_rec *r, const char *path);
+
+/* restore.c: -d */
+/* The name a .lz4 file is restored under: base without ".lz4", in dest
+ * (unless NULL).  Returns 0, or -EINVAL if base does not end in ".lz4" or
+ * is nothing else. */
+int restore_name(const char *base, char dest[]);
+int restore_setup(struct worker *w);
+void restore_free(struct worker *w);
+/* Decodes the LZ4 frames of len bytes, in memory at src or, with src NULL,
+ * at the start of the file srcfd, and writes what they hold to fd.
+ * Returns the bytes written, -EBADMSG (not LZ4 data, corrupt, cut short),
+ * -EIO (srcfd could not be read) or another -errno (the write failed),
+ * with why (why_size bytes) saying what went wrong. */
+long long restore_write(struct worker *w, int fd, const void *src, int srcfd, uint64_t len,
+			char *why, size_t why_size);
 
 /* assemble.c: files that travel in parts */
 int asm_part(struct worker *w, const struct sp_batch_rec *r, const char *path,

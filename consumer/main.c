@@ -41,6 +41,8 @@ static void usage(FILE *out, int status)
 	      " -o, --out <dir>           recreate each file under <dir>\n"
 	      " -z, --compress[=<level>]  with -o, write each file as <path>.lz4\n"
 	      "                             (level 1-12, default 1)\n"
+	      " -d, --decompress          with -o, write each <path>.lz4 back as <path>,\n"
+	      "                             what its LZ4 frames hold\n"
 	      "     --sync                with -o, fsync each file and its directory\n"
 	      "                             before it counts as done\n"
 	      "     --stdout              write the content to standard output\n"
@@ -454,6 +456,7 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 		PROG_LONGOPTS,
 		{ "out", required_argument, NULL, 'o' },
 		{ "compress", optional_argument, NULL, 'z' },
+		{ "decompress", no_argument, NULL, 'd' },
 		{ "stdout", no_argument, NULL, OPT_STDOUT },
 		{ "exec", required_argument, NULL, 'x' },
 		{ "jobs", required_argument, NULL, 'j' },
@@ -469,7 +472,7 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 	int actions = 0, opt;
 	long v;
 
-	while ((opt = getopt_long(argc, argv, "r:o:z::x:j:qhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:o:z::dx:j:qhV", longopts, NULL)) != -1) {
 		if (prog_option(&c->opt.o, opt, optarg))
 			continue;
 		switch (opt) {
@@ -484,6 +487,9 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 				prog_die_usage("--compress", "expected a level from 1 to 12");
 			if (optarg)
 				c->opt.compress = (int)v;
+			break;
+		case 'd':
+			c->opt.decompress = 1;
 			break;
 		case OPT_STDOUT:
 			c->opt.action = ACT_STDOUT;
@@ -528,6 +534,10 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 		prog_die_usage("action", "give exactly one of -o, --stdout and -x");
 	if (c->opt.compress && c->opt.action != ACT_OUT)
 		prog_die_usage("--compress", "needs -o");
+	if (c->opt.decompress && c->opt.action != ACT_OUT)
+		prog_die_usage("--decompress", "needs -o");
+	if (c->opt.decompress && c->opt.compress)
+		prog_die_usage("--decompress", "cannot go with --compress");
 	if (c->opt.sync && c->opt.action != ACT_OUT)
 		prog_die_usage("--sync", "needs -o");
 	if (c->opt.action == ACT_STDOUT && c->opt.jobs != 1)

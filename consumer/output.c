@@ -347,9 +347,12 @@ static void set_times(int fd, const struct sp_batch_rec *r)
 }
 
 /* The final name of path's file in its directory: its last component,
- * plus ".lz4" with -z.  Returns 0 or -ENAMETOOLONG. */
+ * plus ".lz4" with -z, less ".lz4" with -d.  Returns 0, -ENAMETOOLONG, or
+ * -EINVAL (-d: not a .lz4 name; the worker refuses those before). */
 static int dest_name(const struct worker *w, const char *base, char dest[NAME_MAX + 1])
 {
+	if (w->opt->decompress)
+		return restore_name(base, dest);
 	if (snprintf(dest, NAME_MAX + 1, "%s%s", base, w->opt->compress ? ".lz4" : "") >= NAME_MAX + 1)
 		return -ENAMETOOLONG;
 	return 0;
@@ -543,6 +546,38 @@ long long lz4_frame(struct worker *w, const void *src, size_t len, void *dst, si
 	return (long long)(total + n);
 }
 
+/*
+ * Writes a whole file's content to fd: the bytes themselves, their frame
+ * with -z (already made: data, len), or with -d what the frames hold.
+ * Returns the bytes written, or -1 having reported and counted the failure
+ * (the caller removes the file).
+ */
+static long long write_content(struct worker *w, int fd, const void *data, size_t len,
+			       const char *path)
+{
+	char why[128];
+	long long n;
+	int rc;
+
+	if (!w->opt->decompress) {
+		rc = prog_write_full(fd, data, len);
+		if (rc < 0) {
+			place_failed(w, path, "write", -rc);
+			return -1;
+		}
+		return (long long)len;
+	}
+	n = restore_write(w, fd, data, -1, len, why, sizeof(why));
+	if (n == -EBADMSG) {
+		COUNT(w, bad, 1);
+		prog_warnpath(path, "discarded", why);
+	} else if (n < 0) {
+		note_write_error(w, (int)-n);
+		prog_warnpath(path, "write", why);
+	}
+	return n < 0 ? -1 : n;
+}
+
 int out_file(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	     const void *content)
 {
@@ -550,11 +585,11 @@ int out_file(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	size_t len = r->raw_len;
 	const char *base;
 	char tmp[64];
-	int dfd, fd, rc;
+	long long n;
+	int dfd, fd;
 
 	if (w->opt->compress) {
-		long long n = lz4_frame(w, content, r->raw_len, w->zpart, w->zpart_size);
-
+		n = lz4_frame(w, content, r->raw_len, w->zpart, w->zpart_size);
 		if (n < 0) {
 			place_failed(w, path, "compress", EIO);
 			return 0;
@@ -569,13 +604,11 @@ int out_file(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	}
 	fd = open_unnamed(dfd);
 	if (fd >= 0) {
-		rc = prog_write_full(fd, data, len);
-		if (rc < 0) {
-			close(fd);
-			place_failed(w, path, "write", -rc);
-		} else if (place_unnamed(w, dfd, fd, base, r, path) == 0) {
-			COUNT(w, bytes_out, len);
-		}
+		n = write_content(w, fd, data, len, path);
+		if (n < 0)
+			close(fd);      /* the unnamed file goes with it */
+		else if (place_unnamed(w, dfd, fd, base, r, path) == 0)
+			COUNT(w, bytes_out, (uint64_t)n);
 		return 0;
 	}
 	if (fd != -ENOSYS) {
@@ -591,15 +624,60 @@ int out_file(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		place_failed(w, path, "create", errno);
 		return 0;
 	}
-	rc = prog_write_full(fd, data, len);
-	if (rc < 0) {
+	n = write_content(w, fd, data, len, path);
+	if (n < 0) {
 		close(fd);
 		unlinkat(dfd, tmp, 0);
-		place_failed(w, path, "write", -rc);
 		return 0;
 	}
 	if (out_place_tmp(w, dfd, tmp, fd, r, path) == 0)
-		COUNT(w, bytes_out, len);
+		COUNT(w, bytes_out, (uint64_t)n);
+	return 0;
+}
+
+int out_restore(struct worker *w, int srcfd, uint64_t size, const char *dtmp,
+		const struct sp_batch_rec *r, const char *path)
+{
+	const char *base;
+	char why[128];
+	long long n;
+	int dfd, fd, named = 0;
+
+	dfd = parent_dir(w, path, &base);
+	if (dfd < 0) {
+		place_failed(w, path, "create directory", -dfd);
+		return -1;
+	}
+	fd = open_unnamed(dfd);
+	if (fd == -ENOSYS) {
+		/* O_TRUNC: a finisher that died here left a beginning. */
+		named = 1;
+		fd = openat(w->pool->rootfd, dtmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			    0600);
+		fd = fd < 0 ? -errno : fd;
+	}
+	if (fd < 0) {
+		place_failed(w, path, "create", -fd);
+		return -1;
+	}
+	n = restore_write(w, fd, NULL, srcfd, size, why, sizeof(why));
+	if (n < 0) {
+		close(fd);
+		if (named)
+			unlinkat(w->pool->rootfd, dtmp, 0);
+		if (n == -EBADMSG) {
+			COUNT(w, bad, 1);
+			prog_warnpath(path, "discarded", why);
+		} else {
+			note_write_error(w, n == -EIO ? EIO : (int)-n);
+			prog_warnpath(path, n == -EIO ? "read" : "write", why);
+		}
+		return -1;
+	}
+	if (named ? out_place_tmp(w, w->pool->rootfd, dtmp, fd, r, path)
+		  : place_unnamed(w, dfd, fd, base, r, path))
+		return -1;
+	COUNT(w, bytes_out, (uint64_t)n);
 	return 0;
 }
 

@@ -93,6 +93,24 @@ static int handle(struct worker *w, const void *data, size_t len)
 		content = target;
 	}
 
+	/* -d restores .lz4 files: a file of another name has nothing to be
+	 * restored to.  Refused once, on its whole record or its END; its
+	 * parts are dropped unwritten. */
+	if (w->opt->decompress && (r.type == SP_BATCH_FILE || r.type == SP_BATCH_PART ||
+				   r.type == SP_BATCH_END)) {
+		const char *base = strrchr(path, '/');
+
+		if (restore_name(base ? base + 1 : path, NULL) < 0) {
+			if (r.type == SP_BATCH_PART) {
+				COUNT(w, skipped, 1);
+				return 0;
+			}
+			COUNT(w, refused, 1);
+			prog_warnpath(path, "refused", "not a .lz4 file (-d restores .lz4 files)");
+			return 0;
+		}
+	}
+
 	switch (w->opt->action) {
 	case ACT_STDOUT:
 		return stream_record(w, &r, path, content);
@@ -145,6 +163,8 @@ static int setup_buffers(struct worker *w)
 		if (!w->zpart)
 			return -ENOMEM;
 	}
+	if (w->opt->decompress)
+		return restore_setup(w);
 	return 0;
 }
 
@@ -291,5 +311,6 @@ static int run(struct worker *w)
 	free(w->raw);
 	free(w->io);
 	free(w->zpart);
+	restore_free(w);
 	return 0;
 }

@@ -185,6 +185,125 @@ check "-z: lz4 -d restores every file byte-identical" \
 	eval '[ ! -s "$T/lz4.err" ] && diff -r --no-dereference "$SRC" "$T/out-z" >/dev/null'
 rm -rf "$T/out-z"
 
+# ---- -d: the restore direction.  The tree of .lz4 files -z makes goes back
+# through the pipeline to plain files: the same bytes, modes and times,
+# whole files and parted ones (--chunk 8K), into unnamed files and, where
+# there are none (SHMPIPE_NO_TMPFILE=1), hidden names.
+r=t$$-zd
+$TO $C -q -r "$r" -j 2 -z -o "$T/zd" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" -C "$SRC" .; prc=$?
+wait $cp; crc=$?
+check "-d: the .lz4 tree to restore made ($prc, $crc)" [ "$prc$crc" = 00 ]
+for nt in 0 1; do
+	for ch in 1M 8K; do
+		r=t$$-d$nt$ch
+		out=$T/out-d$nt$ch
+		SHMPIPE_NO_TMPFILE=$nt $TO $C -q -r "$r" -j 2 -d -o "$out" --stats="$T/st-$r" & cp=$!
+		pids="$pids $cp"
+		$TO $P -q -r "$r" --chunk $ch -C "$T/zd" .; prc=$?
+		wait $cp; crc=$?
+		check "-z then -d, --chunk $ch, SHMPIPE_NO_TMPFILE=$nt: exit codes ($prc, $crc), identical tree, modes, mtimes" \
+			eval '[ "$prc$crc" = 00 ] && same_tree "$SRC" "$out" && [ "$(json_get "$T/st-$r" files)" = "$NFILES" ] && no_tmp "$out" && no_ring "$r"'
+		rm -rf "$out"
+	done
+done
+# What the stock lz4 writes: 4M blocks, and frames one after the other
+# (lz4 -d reads them as one stream).
+mkdir -p "$T/stock"
+lz4 -q -9 "$SRC/extra/sub/text.txt" "$T/stock/text.txt.lz4"
+lz4 -q -c "$SRC/extra/sub/random.bin" > "$T/stock/two.lz4"
+lz4 -q -c "$SRC/extra/sub/text.txt" >> "$T/stock/two.lz4"
+r=t$$-dstock
+$TO $C -q -r "$r" -d -o "$T/out-stock" & cp=$!
+pids="$pids $cp"
+$TO $P -q -r "$r" --chunk 1M -C "$T/stock" .; prc=$?
+wait $cp; crc=$?
+check "-d: lz4's own frames, and two frames one after the other, restored as lz4 -d does" \
+	eval '[ "$prc$crc" = 00 ] && cmp -s "$SRC/extra/sub/text.txt" "$T/out-stock/text.txt" && lz4 -dc "$T/stock/two.lz4" | cmp -s - "$T/out-stock/two" && no_tmp "$T/out-stock"'
+rm -rf "$T/out-stock"
+
+# Bad input: a flipped byte (its checksum fails), a frame cut short, a file
+# that is not LZ4, a name without .lz4, a corrupt parted file: each named
+# with why, nothing under its name, exit 65; the good one restored.
+mkdir -p "$T/bad"
+cp "$T/zd/extra/sub/text.txt.lz4" "$T/bad/parted.txt.lz4"
+printf 'XXXX' | dd of="$T/bad/parted.txt.lz4" bs=1 seek=600000 conv=notrunc 2>/dev/null
+lz4 -q -c "$SRC/extra/sub/text.txt" | head -c 100000 > "$T/bad/cut.lz4"
+# A frame whose blocks are whole but whose content is changed: one byte of
+# a small frame's literal text.
+printf 'hello, hello, hello, world\n' | lz4 -q -c > "$T/bad/flip.lz4"
+printf 'H' | dd of="$T/bad/flip.lz4" bs=1 seek=12 conv=notrunc 2>/dev/null
+echo 'not lz4' > "$T/bad/not.lz4"
+echo plain > "$T/bad/plain.txt"
+cp "$T/zd/extra/with space.lz4" "$T/bad/good.lz4"
+r=t$$-dbad
+for nt in 0 1; do
+	rm -rf "$T/out-bad"
+	SHMPIPE_NO_TMPFILE=$nt $TO $C -r "$r" -j 2 -d -o "$T/out-bad" 2>"$T/bad.err" & cp=$!
+	pids="$pids $cp"
+	$TO $P -q -r "$r" --chunk 256K -C "$T/bad" .; prc=$?
+	wait $cp; crc=$?
+	check "-d, SHMPIPE_NO_TMPFILE=$nt: bad input exits 65, the good file restored, nothing else" \
+		eval '[ "$prc$crc" = 065 ] && [ "$(cat "$T/out-bad/good")" = a ] && [ "$(ls -A "$T/out-bad")" = good ]'
+	check "-d, SHMPIPE_NO_TMPFILE=$nt: each bad file named, with why" \
+		eval 'grep -q "^consumer: flip.lz4: discarded: corrupt LZ4 data (contentChecksum_invalid)$" "$T/bad.err" &&
+		      grep -q "^consumer: cut.lz4: discarded: corrupt LZ4 data (the last frame is cut short)$" "$T/bad.err" &&
+		      grep -q "^consumer: not.lz4: discarded: not LZ4 data (no LZ4 frame header)$" "$T/bad.err" &&
+		      grep -q "^consumer: plain.txt: refused: not a .lz4 file (-d restores .lz4 files)$" "$T/bad.err" &&
+		      grep -q "^consumer: parted.txt.lz4: discarded: corrupt LZ4 data" "$T/bad.err" &&
+		      grep -q "5 failed$" "$T/bad.err" || { cat "$T/bad.err"; false; }'
+done
+$C -d -r x --stdout 2>/dev/null; r1=$?
+$C -d -z -r x -o "$T/never" 2>/dev/null; r2=$?
+check "-d needs -o and refuses -z (exit 64)" eval '[ "$r1$r2" = 6464 ] && [ ! -e "$T/never" ]'
+
+# A kill at any moment leaves no partial file.  The consumer and its worker
+# are killed while the worker writes a restored file (strace holds the
+# worker at its second write of it, so it cannot finish first): its name
+# never appears, only hidden helpers stay; a consumer started again on the
+# ring and folder restores it whole and leaves nothing.  A whole record
+# (12 MB of zeros, a small frame) and a parted one (12 MB of text).
+if [ -n "$ST" ]; then
+	for i in 1 2 3 4 5; do cat "$SRC/extra/sub/text.txt"; done > "$T/kd.parted"
+	head -c 12000000 /dev/zero > "$T/kd.whole"
+	for kind in whole parted; do
+		rm -rf "$T/kd"
+		mkdir -p "$T/kd"
+		lz4 -q -1 "$T/kd.$kind" "$T/kd/$kind.lz4"
+		for nt in 0 1; do
+			r=t$$-dkill$nt$kind
+			out=$T/out-dkill$nt
+			mkdir -p "$out"
+			SHMPIPE_NO_TMPFILE=$nt $TO env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+				strace -f -qq -o /dev/null -e trace=write -e inject=write:delay_enter=50000000:when=2 \
+				$C -q -r "$r" -j 1 -d -o "$out" 2>/dev/null & cp=$!
+			pids="$pids $cp"
+			$TO $P -q -r "$r" -C "$T/kd" . & pp=$!
+			pids="$pids $pp"
+			# Until a process holds a file in the folder open, its
+			# journal aside: the file being written.
+			wait_for "ls -l /proc/[0-9]*/fd 2>/dev/null | grep -F '$out/' | grep -q -v '\.wrk$'"
+			rc=$?
+			# timeout, then strace (env execs it), the consumer, its worker.
+			sup=$(pgrep -P "$(pgrep -P $cp)")
+			kill -KILL $(pgrep -P "$sup") "$sup"
+			# strace would sit out the delay of a tracee that is gone
+			# (and ignores TERM meanwhile); its tracees are dead already.
+			kill -KILL "$(pgrep -P $cp)"
+			{ wait $cp; } 2>/dev/null
+			check "-d, $kind, SHMPIPE_NO_TMPFILE=$nt: killed writing a restored file: no file under its name" \
+				eval '[ "$rc" = 0 ] && [ -z "$(find "$out" -mindepth 1 ! -name ".shmpipe.*")" ]'
+			SHMPIPE_NO_TMPFILE=$nt $TO $C -q -r "$r" -j 1 -d -o "$out"; crc=$?
+			wait $pp; prc=$?
+			check "-d, $kind, SHMPIPE_NO_TMPFILE=$nt: the next consumer restores it whole, leaves nothing" \
+				eval '[ "$prc$crc" = 00 ] && cmp -s "$T/kd.$kind" "$out/$kind" && no_tmp "$out" && no_ring "$r"'
+			rm -rf "$out"
+		done
+	done
+fi
+rm -rf "$T/zd" "$T/bad" "$T/out-bad" "$T/stock" "$T/kd" "$T"/kd.*
+
 # ---- A large stream: producer - / consumer --stdout.
 head -c 40000000 /dev/urandom > "$T/big"
 cat "$SRC/extra/sub/text.txt" "$SRC/extra/sub/text.txt" >> "$T/big"

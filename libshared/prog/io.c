@@ -22,16 +22,19 @@ int prog_write_full(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-ssize_t prog_read_full(int fd, void *buf, size_t len)
+/* The loop of both reads: read() when off is negative, else pread() from
+ * off; stop: an EINTR after a stop signal ends it (-EINTR). */
+static ssize_t read_loop(int fd, void *buf, size_t len, off_t off, int stop)
 {
 	char *p = buf;
 	size_t got = 0;
 
 	while (got < len) {
-		ssize_t n = read(fd, p + got, len - got);
+		ssize_t n = off < 0 ? read(fd, p + got, len - got)
+				    : pread(fd, p + got, len - got, off + (off_t)got);
 
 		if (n < 0) {
-			if (errno == EINTR && !prog_stop)
+			if (errno == EINTR && !(stop && prog_stop))
 				continue;
 			return -errno;
 		}
@@ -40,4 +43,14 @@ ssize_t prog_read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+ssize_t prog_read_full(int fd, void *buf, size_t len)
+{
+	return read_loop(fd, buf, len, -1, 1);
+}
+
+ssize_t prog_pread_full(int fd, void *buf, size_t len, off_t off)
+{
+	return read_loop(fd, buf, len, off, 0);
 }

@@ -171,4 +171,8 @@ int prog_write_full(int fd, const void *buf, size_t len);
  * stop signal came (then -EINTR).  Returns the count or -errno. */
 ssize_t prog_read_full(int fd, void *buf, size_t len);
 
+/* Reads len bytes at offset off of a file, fewer only at its end, again
+ * after EINTR.  Returns the count or -errno. */
+ssize_t prog_pread_full(int fd, void *buf, size_t len, off_t off);
+
 #endif
