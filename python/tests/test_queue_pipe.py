@@ -47,6 +47,21 @@ def test_queue_large_message_spills(name):
     assert not [o for o in shmpipe.objects() if ".spill." in o["name"]]
 
 
+def test_queue_results_are_own_copies(name):
+    # get() and get_bytes() read out of one receive buffer per thread: what they return must
+    # not change when the next message arrives in it.
+    q = shmpipe.Queue(name=name)
+    q.put_bytes(b"a" * 10)
+    q.put_bytes(b"b" * 5)
+    q.put(bytearray(b"c" * 10))
+    q.put(b"d" * 5)
+    first, second = q.get_bytes(), q.get_bytes()
+    third, fourth = q.get(), q.get()
+    assert (first, second) == (b"a" * 10, b"b" * 5)
+    assert type(first) is bytes and type(third) is bytearray
+    assert (third, fourth) == (bytearray(b"c" * 10), b"d" * 5)
+
+
 def test_queue_bytes_and_close(name):
     q = shmpipe.Queue(name=name)
     q.put_bytes(b"raw")

@@ -279,13 +279,19 @@ def wait(fn, h, ns, *args):
     """Calls fn(h, *args, ns) until it returns anything but -EINTR.  A wait the library gives
     up because a signal arrived returns to Python, whose handlers run here (a KeyboardInterrupt
     leaves this loop); otherwise it is retried with the time left."""
+    t0 = time.monotonic_ns() if ns > 0 else 0
     rc = h.call(fn, *args, ns)
-    if rc != EINTR:
-        return rc
-    deadline = time.monotonic_ns() + ns if ns > 0 else None
+    return rc if rc != EINTR else rewait(fn, h, ns, t0, *args)
+
+
+def rewait(fn, h, ns, t0, *args):
+    """wait()'s retries, for a call of timeout ns begun at t0 (time.monotonic_ns()) that
+    returned -EINTR: the whole call still ends by t0 + ns."""
+    rc = EINTR
     while rc == EINTR:
-        if deadline is not None:
-            ns = max(0, deadline - time.monotonic_ns())
+        if ns > 0:
+            ns = max(0, t0 + ns - time.monotonic_ns())
+            t0 = time.monotonic_ns()
         rc = h.call(fn, *args, ns)
     return rc
 

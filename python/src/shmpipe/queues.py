@@ -4,11 +4,15 @@ import ctypes
 import errno
 import pickle
 import queue as _queue
+from time import monotonic_ns as _monotonic_ns
 
 from . import _lib
 from ._base import Named
 
 L = _lib.lib
+_put, _get = L.sp_queue_put, L.sp_queue_get
+_dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
+SP_FOREVER, EINTR = _lib.SP_FOREVER, _lib.EINTR
 EAGAIN, ETIMEDOUT = -errno.EAGAIN, -errno.ETIMEDOUT
 ESHUTDOWN, EMSGSIZE, EINVAL = -errno.ESHUTDOWN, -errno.EMSGSIZE, -errno.EINVAL
 
@@ -54,7 +58,8 @@ class Queue(Named):
         h = _lib.open_handle(L.sp_queue_open, L.sp_queue_close, self._name, self._bname, flags,
                              self._opts if flags else None)
         n = h.call(L.sp_queue_max_msg)
-        h.extra = (ctypes.create_string_buffer(n), n)
+        buf = ctypes.create_string_buffer(n)
+        h.extra = (buf, n, memoryview(buf).cast("B"))
         return h
 
     def _state(self):
@@ -68,57 +73,83 @@ class Queue(Named):
     def _hq(self):
         if self._closed:
             raise ValueError("Queue %r is closed" % self._name)
-        return self._h()
+        return self._handles.get()
 
-    # -- raw messages
+    # -- raw messages and objects
+    #
+    # put() and get() are the hot path (bench/mpqueue.py): one handle lookup, the C call made
+    # here rather than through Handle.call and _lib.wait, the message unpickled straight out of
+    # the receive buffer.  What they skip is only repeated work: the busy count that close-at-exit
+    # looks at is kept, and a call the library ends with -EINTR goes the slow way (_retry).
 
-    def put_bytes(self, data, block=True, timeout=None):
-        """Puts one raw message (bytes-like, up to max_message() bytes)."""
+    def _send(self, data, block, timeout):
         h = self._hq()
-        data = bytes(data)
-        rc = _lib.wait(L.sp_queue_put, h, _lib.timeout_ns(block, timeout), data, len(data))
-        if rc in (EAGAIN, ETIMEDOUT):
-            raise _queue.Full
-        if rc == ESHUTDOWN:
-            raise ShutDown
-        _lib.check(rc, self._name)
+        ns = SP_FOREVER if block and timeout is None else _lib.timeout_ns(block, timeout)
+        t0 = _monotonic_ns() if ns > 0 else 0
+        h.busy += 1
+        try:
+            rc = _put(h.ptr, data, len(data), ns)
+        finally:
+            h.busy -= 1
+        if rc == EINTR:
+            rc = _lib.rewait(_put, h, ns, t0, data, len(data))
+        if rc < 0:
+            if rc in (EAGAIN, ETIMEDOUT):
+                raise _queue.Full
+            if rc == ESHUTDOWN:
+                raise ShutDown
+            raise _lib.error(rc, self._name)
 
-    def get_bytes(self, block=True, timeout=None):
-        """Gets the next message as bytes, as it was put."""
+    def _recv(self, block, timeout):
+        """The next message, as a memoryview of this thread's receive buffer (valid until
+        this thread's next get)."""
         h = self._hq()
-        buf, n = h.extra
-        rc = _lib.wait(L.sp_queue_get, h, _lib.timeout_ns(block, timeout), buf, n)
+        buf, n, view = h.extra
+        ns = SP_FOREVER if block and timeout is None else _lib.timeout_ns(block, timeout)
+        t0 = _monotonic_ns() if ns > 0 else 0
+        h.busy += 1
+        try:
+            rc = _get(h.ptr, buf, n, ns)
+        finally:
+            h.busy -= 1
+        if rc == EINTR:
+            rc = _lib.rewait(_get, h, ns, t0, buf, n)
         if rc >= 0:
-            return ctypes.string_at(buf, rc)
+            return view[:rc]
         if rc in (EAGAIN, ETIMEDOUT):
             raise _queue.Empty
         if rc == ESHUTDOWN:
             raise ShutDown
         raise _lib.error(rc, self._name)
 
+    def put_bytes(self, data, block=True, timeout=None):
+        """Puts one raw message (bytes-like, up to max_message() bytes)."""
+        self._send(bytes(data), block, timeout)
+
+    def get_bytes(self, block=True, timeout=None):
+        """Gets the next message as bytes, as it was put."""
+        return bytes(self._recv(block, timeout))
+
     def max_message(self):
         """The longest raw message, in bytes (a quarter of the ring's capacity)."""
         return self._hq().extra[1]
 
-    # -- objects
-
     def put(self, obj, block=True, timeout=None):
-        data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
-        h = self._hq()
-        if len(data) > h.extra[1]:
-            data = _spill(data)
+        data = _dumps(obj, _PROTOCOL)
+        if len(data) <= self._hq().extra[1]:
+            return self._send(data, block, timeout)
+        data = _spill(data)
         try:
-            self.put_bytes(data, block, timeout)
+            self._send(data, block, timeout)
         except BaseException:
-            if data.startswith(SPILL):
-                _unspill(data, keep=False)
+            _unspill(data, keep=False)
             raise
 
     def get(self, block=True, timeout=None):
-        data = self.get_bytes(block, timeout)
-        if data.startswith(SPILL):
-            data = _unspill(data)
-        return pickle.loads(data)
+        m = self._recv(block, timeout)
+        if m[:1] == b"\0" and m[:len(SPILL)] == SPILL:
+            return _loads(_unspill(bytes(m)))
+        return _loads(m)
 
     def put_nowait(self, obj):
         return self.put(obj, False)
