@@ -107,11 +107,14 @@ START_TEST(rlock_basic)
 		ck_assert_int_eq(sp_rlock_acquire(a, SP_NOWAIT), 0);
 	ck_assert_uint_eq(sp_rlock_count(a), 3);
 	ck_assert_uint_eq(sp_rlock_count(b), 0);
+	ck_assert_int_eq(sp_rlock_owner(a), getpid());
+	ck_assert_int_eq(sp_rlock_owner(b), getpid());   /* held by another handle here */
 	ck_assert_int_eq(sp_rlock_acquire(b, SP_NOWAIT), -EAGAIN);
 	ck_assert_int_eq(sp_rlock_release(b), -EPERM);
 	for (int i = 0; i < 3; i++)
 		ck_assert_int_eq(sp_rlock_release(a), 0);
 	ck_assert_int_eq(sp_rlock_release(a), -EPERM);
+	ck_assert_int_eq(sp_rlock_owner(b), 0);
 	ck_assert_int_eq(sp_rlock_acquire(b, SP_NOWAIT), 0);
 	ck_assert_int_eq(sp_rlock_release(b), 0);
 	sp_rlock_close(a);
@@ -535,6 +538,8 @@ START_TEST(crash_rlock_holder)
 	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
 	ck_assert_int_eq(child_start(&c, "tool_sync", "rlock", name, gnum, NULL), 0);
 	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
+	ck_assert_int_eq(sp_rlock_owner(l), c.pid);      /* held by another process */
+	ck_assert_uint_eq(sp_rlock_count(l), 0);
 	ck_assert_int_eq(child_kill(&c), 128 + SIGKILL);
 	ck_assert_int_eq(sp_rlock_acquire(l, MS(5000)), -EOWNERDEAD);
 	ck_assert_uint_eq(sp_rlock_count(l), 1);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "atomics.h"
+#include "rmutex.h"
 #include "shared/sync.h"
 #include "sync_layout.h"
 
@@ -125,4 +126,22 @@ unsigned sp_rlock_count(sp_rlock *l)
 	if (load_relaxed(&b->lock.owner) != l->y.seg.token)
 		return 0;
 	return load_relaxed(&b->count);
+}
+
+pid_t sp_rlock_owner(sp_rlock *l)
+{
+	struct sp_seg *s = &l->y.seg;
+	uint32_t t;
+
+	if (sp_seg_inherited(s))
+		return -ECHILD;
+
+	/* Relaxed: a snapshot, as sp_lock_locked(); the token is untrusted
+	 * and bounds-checked before it indexes the slot table. */
+	t = load_relaxed(&l->y.b->lock.owner);
+	if (t == 0)
+		return 0;
+	if (!sp_token_valid(s, t))
+		return -EBADMSG;
+	return (pid_t)load_relaxed(&s->slots[SP_TOKEN_INDEX(t)].pid);
 }

@@ -1,11 +1,13 @@
 """test_sync.py: Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition and Barrier in
 one process (threads each get their own handle), with multiprocessing's results."""
+import subprocess
 import threading
 import time
 
 import pytest
 
 import shmpipe
+from conftest import expect_line, start_py
 
 
 def test_lock(name):
@@ -74,11 +76,31 @@ def test_rlock(name):
     with pytest.raises(RuntimeError):
         r.release()
     got = []
+    assert r.owner() is None and "unlocked" in repr(r)
     with r:
-        t = threading.Thread(target=lambda: got.append(r.acquire(False)))
+        t = threading.Thread(target=lambda: got.append((r.acquire(False), r.owner())))
         t.start()
         t.join()
-    assert got == [False]
+        assert r.owner() == "this thread" and "held 1 time by this thread" in repr(r)
+    assert got == [(False, "another thread")]
+
+
+def test_rlock_owner_other_process(name):
+    """multiprocessing's RLock says who holds it: another process, by its pid."""
+    r = shmpipe.RLock(name=name)
+    p = start_py("""
+        import sys, shmpipe
+        r = shmpipe.RLock(name=sys.argv[1], create=False)
+        r.acquire(); r.acquire()
+        print("held", flush=True)
+        sys.stdin.readline()
+        """, name, stdin=subprocess.PIPE)
+    expect_line(p, "held")
+    assert r.owner() == "process %d" % p.pid
+    assert "held by process %d" % p.pid in repr(r) and r.acquire(False) is False
+    p.stdin.close()
+    assert p.wait(30) == 0
+    assert r.owner() is None
 
 
 def test_semaphore(name):

@@ -111,6 +111,12 @@ int sp_rlock_acquire(sp_rlock *l, long long timeout_ns);
 int sp_rlock_release(sp_rlock *l);
 /* Returns how many times this handle holds the lock (0 if it does not). */
 unsigned sp_rlock_count(sp_rlock *l);
+/* Who holds the lock, as multiprocessing's RLock tells it (held here, by
+ * another thread of this process, by another process): the pid of the
+ * holding handle's process, or 0 if nobody holds it; -EBADMSG if the lock
+ * word is impossible.  A snapshot: it may have changed on return.  Whether
+ * it is this handle: sp_rlock_count() > 0. */
+pid_t sp_rlock_owner(sp_rlock *l);
 
 /* ----------------------------------------------------------- Semaphore */
 

@@ -1,6 +1,7 @@
 """synchronize.py: Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition and Barrier by
 name, with multiprocessing's signatures, over sync.h."""
 import errno
+import os
 import threading
 import time
 
@@ -103,10 +104,24 @@ class RLock(_LockBase):
     def _count(self):
         return self._h().call(L.sp_rlock_count)
 
+    def owner(self):
+        """Who holds it, as multiprocessing's RLock tells it in its repr: "this thread",
+        "another thread" (of this process), "process PID", or None if nobody holds it.  A
+        snapshot: it may have changed on return."""
+        h = self._h()
+        if h.call(L.sp_rlock_count):
+            return "this thread"
+        pid = _lib.check(h.call(L.sp_rlock_owner), self._name)
+        if pid == 0:
+            return None
+        return "another thread" if pid == os.getpid() else "process %d" % pid
+
     def __repr__(self):
-        n = self._count()
-        return "<RLock %r(%s)>" % (self._name, "held %d time%s by this thread"
-                                   % (n, "" if n == 1 else "s") if n else "not held here")
+        n, who = self._count(), self.owner()
+        if n:
+            return "<RLock %r(held %d time%s by this thread)>" % (self._name, n,
+                                                                 "" if n == 1 else "s")
+        return "<RLock %r(%s)>" % (self._name, "held by " + who if who else "unlocked")
 
 
 class Semaphore(Named):
