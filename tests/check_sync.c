@@ -1,6 +1,7 @@
 /* check_sync.c: Check suite for Lock, RLock, Semaphore, Event, Condition and Barrier, across processes and crashes. */
 #include <check.h>
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,121 @@ START_TEST(barrier_basic)
 	ck_assert_int_eq(seen, 7);
 	ck_assert_int_eq(sp_barrier_broken(b), 0);
 	sp_barrier_close(b);
+}
+END_TEST
+
+/* What the round's action (run in the test process) saw and did. */
+struct action_ctx {
+	sp_barrier *b, *late;   /* our handle; another one, for a next-round arrival */
+	sp_value *v;
+	unsigned waiting;
+	int late_rc, result, ran;
+};
+
+static int action(void *arg)
+{
+	struct action_ctx *a = arg;
+
+	a->ran++;
+	a->waiting = sp_barrier_n_waiting(a->b);
+	/* A party of the next round cannot arrive while the action runs,
+	 * and its try breaks nothing. */
+	a->late_rc = sp_barrier_wait(a->late, SP_NOWAIT);
+	if (a->v)
+		sp_value_set(a->v, 0, 42);
+	return a->result;
+}
+
+/* The action runs in the last arrival before anyone is released: the two
+ * others (exec'd) find its store done when their wait returns. */
+START_TEST(barrier_action)
+{
+	struct sp_value_opts o = { .type = SP_I64 };
+	struct action_ctx a = { 0 };
+	char vname[128];
+	struct child c[2];
+	int64_t x;
+
+	tu_name(vname, sizeof(vname), "val");
+	ck_assert_int_eq(sp_value_open(vname, SP_CREATE, &o, &a.v), 0);
+	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 3, 0, &a.b), 0);
+	ck_assert_int_eq(sp_barrier_open(name, 0, 0, 0, &a.late), 0);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(child_start(&c[i], "tool_sync", "barrierval", name, vname, "-1",
+					     NULL), 0);
+		ck_assert_int_eq(child_expect(&c[i], "waiting"), 0);
+		ck_assert(wait_blocked(c[i].pid));
+	}
+	ck_assert_uint_eq(sp_barrier_n_waiting(a.b), 2);
+	ck_assert_int_eq(sp_barrier_wait_action(a.b, MS(10000), action, &a), 2);
+	ck_assert_int_eq(a.ran, 1);
+	ck_assert_uint_eq(a.waiting, 2);
+	ck_assert_int_eq(a.late_rc, -EAGAIN);
+	for (int i = 0; i < 2; i++) {
+		int idx = child_expect(&c[i], "barrier");
+
+		ck_assert(idx == 0 || idx == 1);
+		ck_assert_int_eq(child_expect(&c[i], "value"), 42);
+		ck_assert_int_eq(child_end(&c[i]), 0);
+	}
+	ck_assert_int_eq(sp_barrier_broken(a.b), 0);
+	ck_assert_int_eq(sp_value_get(a.v, 0, &x), 0);
+	ck_assert_int_eq(x, 42);
+	sp_barrier_close(a.late);
+	sp_barrier_close(a.b);
+	sp_value_close(a.v);
+	sp_value_unlink(vname);
+}
+END_TEST
+
+/* An action that fails breaks the round: its caller gets -ECANCELED, the
+ * waiter -EPIPE. */
+START_TEST(barrier_action_fails)
+{
+	struct action_ctx a = { .result = 1 };
+	struct child c;
+
+	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 2, 0, &a.b), 0);
+	ck_assert_int_eq(sp_barrier_open(name, 0, 0, 0, &a.late), 0);
+	ck_assert_int_eq(child_start(&c, "tool_sync", "barrier", name, "-1", NULL), 0);
+	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
+	ck_assert(wait_blocked(c.pid));
+	ck_assert_int_eq(sp_barrier_wait_action(a.b, MS(10000), action, &a), -ECANCELED);
+	ck_assert_int_eq(child_expect(&c, "barrier"), -EPIPE);
+	ck_assert_int_eq(child_end(&c), 0);
+	ck_assert_int_eq(sp_barrier_broken(a.b), 1);
+	ck_assert_int_eq(sp_barrier_reset(a.b), 0);
+	sp_barrier_close(a.late);
+	sp_barrier_close(a.b);
+}
+END_TEST
+
+/* A waiter that times out while the action runs ends the round: the
+ * action's caller learns it (-EPIPE) from its own pass, which fails. */
+static int action_until_broken(void *arg)
+{
+	struct action_ctx *a = arg;
+
+	while (!sp_barrier_broken(a->b))
+		sched_yield();
+	a->ran++;
+	return 0;
+}
+
+START_TEST(barrier_action_timeout)
+{
+	struct action_ctx a = { 0 };
+	struct child c;
+
+	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 2, 0, &a.b), 0);
+	ck_assert_int_eq(child_start(&c, "tool_sync", "barrier", name, "200", NULL), 0);
+	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
+	ck_assert(wait_blocked(c.pid));
+	ck_assert_int_eq(sp_barrier_wait_action(a.b, MS(10000), action_until_broken, &a), -EPIPE);
+	ck_assert_int_eq(a.ran, 1);
+	ck_assert_int_eq(child_expect(&c, "barrier"), -ETIMEDOUT);
+	ck_assert_int_eq(child_end(&c), 0);
+	sp_barrier_close(a.b);
 }
 END_TEST
 
@@ -763,6 +879,9 @@ static Suite *sync_suite(void)
 	tcase_add_test(core, cond_wait_for);
 	tcase_add_test(core, cond_notify_one);
 	tcase_add_test(core, barrier_basic);
+	tcase_add_test(core, barrier_action);
+	tcase_add_test(core, barrier_action_fails);
+	tcase_add_test(core, barrier_action_timeout);
 	tcase_add_test(core, barrier_timeout_reset);
 	tcase_add_test(core, barrier_abort_reset_waiters);
 	tcase_add_test(core, barrier_wait_llong_max);

@@ -27,6 +27,8 @@
  *   event NAME MS            print "waiting", wait, print
  *   cond NAME MS             lock, print "waiting", wait, print, unlock
  *   barrier NAME MS          print "waiting", wait, print
+ *   barrierval NAME VALUE MS print "waiting", wait, print, print value[0]
+ *                            (what the round's action stored there)
  *   count LOCK VALUE N USE   N times: x = value; value = x + 1, under the
  *                            Value's lock if USE is 1
  *   club SEM VALUE N         N visits to the nightclub: inside += 1, record
@@ -190,6 +192,27 @@ static int cmd_barrier(char **a)
 	return 0;
 }
 
+static int cmd_barrierval(char **a)
+{
+	sp_barrier *b;
+	sp_value *v;
+	int64_t x = -1;
+	int rc = sp_barrier_open(a[0], 0, 0, 0, &b);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	rc = sp_value_open(a[1], 0, NULL, &v);
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("waiting\n");
+	printf("barrier %d\n", sp_barrier_wait(b, ms(a[2])));
+	sp_value_get(v, 0, &x);
+	printf("value %lld\n", (long long)x);
+	sp_value_close(v);
+	sp_barrier_close(b);
+	return 0;
+}
+
 static int cmd_count(char **a)
 {
 	long n = atol(a[2]), use = atol(a[3]);
@@ -300,6 +323,7 @@ static const struct {
 	{ "lock", 2, cmd_lock }, { "rlock", 2, cmd_rlock }, { "condhold", 2, cmd_condhold },
 	{ "sem", 2, cmd_sem }, { "lockwait", 2, cmd_lockwait }, { "semwait", 2, cmd_semwait },
 	{ "event", 2, cmd_event }, { "cond", 2, cmd_cond }, { "barrier", 2, cmd_barrier },
+	{ "barrierval", 3, cmd_barrierval },
 	{ "count", 4, cmd_count }, { "club", 3, cmd_club }, { "iplock", 3, cmd_iplock },
 	{ "iptry", 3, cmd_iptry }, { "semhammer", 1, cmd_semhammer },
 };

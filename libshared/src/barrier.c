@@ -14,14 +14,17 @@
  * costs the others at most their timeout (as a party that never comes
  * would), and a party resumed learns the outcome of its round.
  *
- *   bits 0-7    arrived: parties counted in this round (< parties)
+ *   bits 0-7    arrived: parties counted in this round (< parties), or
+ *               parties while the last arrival runs the round's action
  *   bit 8       W_BROKEN: this round is broken; every wait fails until reset
  *   bit 9       W_PASSED: how the round before ended (1 passed; 0 broken,
  *               or cut short by a reset)
  *   bits 10-31  the round's number, modulo 2^22
  *
  * Transitions, each one CAS from the word as read:
- *   arrive  arrived + 1, by a party that is not the last;
+ *   arrive  arrived + 1, by a party that is not the last, or by the last
+ *           when there is an action: it then runs the action, the others
+ *           still waiting, and passes (or breaks) the round after it;
  *   pass    the last arrival: round + 1, W_PASSED, arrived 0;
  *   break   W_BROKEN (a timeout, an abort, a dead participant);
  *   reset   round + 1, not W_PASSED, arrived 0, not broken.
@@ -37,7 +40,11 @@
  * half way harm nothing (its own CAS of the word then fails).  So a round
  * is decided by one CAS, a waiter never needs anyone after that, and a wait
  * that times out breaks its round by a CAS too, exactly when the round has
- * not passed first.
+ * not passed first.  While an action runs (arrived == parties), a party of
+ * the next round cannot arrive yet: it sleeps until the word moves on, and
+ * a waiter that times out, an abort or a reset then ends the round, so the
+ * action's runner learns from its own CAS, as any waiter, that the round
+ * did not pass.
  *
  * Ordering: the CASes of `count` are acq_rel and form one release sequence;
  * a party's entry is written before its counting CAS (a helper that reads
@@ -148,7 +155,19 @@ static int fate(sp_barrier *bar, uint32_t w, uint32_t round, uint32_t n)
 	return e == ENT(round, BAR_BROKEN) ? -EPIPE : -EBADMSG;
 }
 
-int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
+/* Sleeps on the word w for one slice of wt; a whole slice looks for dead
+ * participants.  Returns 0 (look again) or sp_wait_sleep()'s -errno. */
+static int sleep_on(sp_barrier *bar, struct sp_wait *wt, uint32_t w)
+{
+	int rc = sp_wait_sleep(wt, &bar->y.b->count, w);
+
+	if (rc == 1)
+		check_dead(bar);
+	return rc < 0 ? rc : 0;
+}
+
+int sp_barrier_wait_action(sp_barrier *bar, long long timeout_ns, int (*action)(void *arg),
+			   void *arg)
 {
 	struct sync_body *b = bar->y.b;
 	struct sync_ent *me = &b->ent[bar->y.idx];
@@ -166,11 +185,20 @@ int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
 			return -EPIPE;
 		n = W_ARRIVED(w);
 		r = W_ROUND(w);
-		if (n >= parties) {
+		if (n > parties) {
 			break_round(bar, 0, 0);
 			return -EBADMSG;
 		}
-		if (n + 1 == parties) {
+		if (n == parties) {
+			/* The round's action runs: ours is the next round.  We
+			 * are in no round yet, so running out breaks none. */
+			rc = sleep_on(bar, &wt, w);
+			if (rc < 0)
+				return rc;
+			w = load_acquire(&b->count);
+			continue;
+		}
+		if (n + 1 == parties && !action) {
 			/* The last arrival: everyone of this round passes. */
 			help(bar, w);
 			CRASH_POINT("barrier.helped");
@@ -186,16 +214,34 @@ int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
 			break;
 	}
 	CRASH_POINT("barrier.arrived");
+	if (n + 1 == parties) {
+		/* The last, with an action: it runs before anyone is released.
+		 * Then pass the round from the word we made, unless a timeout,
+		 * an abort or a reset ended it meanwhile (the CAS fails, and
+		 * the round's fate is read below as any waiter's). */
+		uint32_t mine = w + 1;   /* the word our arrival made */
+
+		rc = action(arg);
+		CRASH_POINT("barrier.action");
+		w = mine;
+		if (rc) {
+			break_round(bar, 1, r);
+			return -ECANCELED;
+		}
+		help(bar, w);
+		if (cas_acq_rel(&b->count, &w, W_MAKE(r + 1, 1))) {
+			sp_wake(&b->count, SP_WAKE_ALL);
+			return (int)n;
+		}
+	}
 	for (;;) {
 		w = load_acquire(&b->count);
 		if (W_ROUND(w) != r)
 			return fate(bar, w, r, n);
 		if (w & W_BROKEN)
 			return -EPIPE;
-		rc = sp_wait_sleep(&wt, &b->count, w);
-		if (rc == 1) {
-			check_dead(bar);
-		} else if (rc < 0) {
+		rc = sleep_on(bar, &wt, w);
+		if (rc < 0) {
 			/* Our time ran out first: the round breaks, unless it
 			 * ended (or broke) meanwhile; then its outcome stands. */
 			if (break_round(bar, 1, r))
@@ -204,6 +250,11 @@ int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
 			return W_ROUND(w) != r ? fate(bar, w, r, n) : -EPIPE;
 		}
 	}
+}
+
+int sp_barrier_wait(sp_barrier *bar, long long timeout_ns)
+{
+	return sp_barrier_wait_action(bar, timeout_ns, NULL, NULL);
 }
 
 int sp_barrier_reset(sp_barrier *bar)
@@ -249,7 +300,10 @@ unsigned sp_barrier_n_waiting(sp_barrier *bar)
 
 	if (sp_seg_inherited(&bar->y.seg))
 		return 0;
-	return !(w & W_BROKEN) && W_ARRIVED(w) < bar->y.g.param ? W_ARRIVED(w) : 0;
+	if ((w & W_BROKEN) || W_ARRIVED(w) > bar->y.g.param)
+		return 0;
+	/* While the action runs, its runner is not waiting. */
+	return W_ARRIVED(w) < bar->y.g.param ? W_ARRIVED(w) : bar->y.g.param - 1;
 }
 
 int sp_barrier_broken(sp_barrier *bar)

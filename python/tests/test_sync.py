@@ -190,3 +190,43 @@ def test_barrier(name):
 def test_barrier_attach_parties(name):
     shmpipe.Barrier(4, name=name)
     assert shmpipe.Barrier(0, name=name, create=False).parties == 4
+
+
+def test_barrier_action(name):
+    """The action runs once per round, in the last arrival, before anyone is released: every
+    party's wait() returns after it; an action that raises breaks the barrier, its exception
+    comes out of that party's wait() and the others get BrokenBarrierError."""
+    ran = []
+
+    def action():
+        ran.append(b.n_waiting)                  # the other two are still waiting
+    b = shmpipe.Barrier(3, action, timeout=30, name=name)
+    seen = []
+    ts = [threading.Thread(target=lambda: (b.wait(), seen.append(len(ran))))
+          for _ in range(2)]
+    for t in ts:
+        t.start()
+    b.wait()
+    seen.append(len(ran))
+    for t in ts:
+        t.join()
+    assert ran == [2] and seen == [1, 1, 1]
+
+    def fails():
+        raise KeyError("action")
+    f = shmpipe.Barrier(2, fails, timeout=30, name=name + ".f")
+    got = []
+
+    def other():
+        try:
+            f.wait()
+        except threading.BrokenBarrierError:
+            got.append("broken")
+    t = threading.Thread(target=other)
+    t.start()
+    while f.n_waiting != 1:                      # the thread has arrived: we are last
+        time.sleep(0.001)
+    with pytest.raises(KeyError):
+        f.wait()
+    t.join()
+    assert got == ["broken"] and f.broken

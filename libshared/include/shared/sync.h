@@ -281,6 +281,19 @@ void sp_barrier_close(sp_barrier *b);
  * parties-1), -EPIPE (broken, before or while waiting), -ETIMEDOUT or
  * -EAGAIN (this wait ran out: the barrier is now broken for the others). */
 int sp_barrier_wait(sp_barrier *b, long long timeout_ns);
+/* As sp_barrier_wait(), and the last to arrive calls action(arg) before
+ * anyone is released (Python's Barrier(action=)); the others go on waiting
+ * meanwhile (their timeouts still run), and a party of the next round
+ * waits to arrive until the round has passed (if its own time runs out
+ * then, it breaks nothing: it never arrived).  An action that returns
+ * non-zero breaks the barrier: its caller gets -ECANCELED, the others
+ * -EPIPE.  If the round ended while the action ran (a waiter timed out, an
+ * abort, a reset, a death), the action's caller gets -EPIPE as the others.
+ * action NULL: as sp_barrier_wait().  Only the last arrival's action runs;
+ * the others' may differ or be NULL.  An action that never returns holds
+ * the round: the others' timeouts, or the death of its process, end it. */
+int sp_barrier_wait_action(sp_barrier *b, long long timeout_ns, int (*action)(void *arg),
+			   void *arg);
 /* Returns the barrier to its initial state; processes waiting now get
  * -EPIPE.  Returns 0. */
 int sp_barrier_reset(sp_barrier *b);

@@ -11,6 +11,7 @@ from ._base import EOWNERDEAD, Named, owner_died
 L = _lib.lib
 EAGAIN, ETIMEDOUT, EPERM = -errno.EAGAIN, -errno.ETIMEDOUT, -errno.EPERM
 EDEADLK, EOVERFLOW, EPIPE = -errno.EDEADLK, -errno.EOVERFLOW, -errno.EPIPE
+ECANCELED = -errno.ECANCELED
 
 __all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier"]
 
@@ -295,7 +296,9 @@ class Condition(Named):
 
 class Barrier(Named):
     """multiprocessing.Barrier by name (1 to 128 parties).  The action, if any, is pickled
-    with the barrier and run by the last party to arrive."""
+    with the barrier and run by the last party to arrive, before any party is released; if
+    it raises, the barrier breaks (the others get BrokenBarrierError) and its exception
+    propagates from that party's wait()."""
     _prefix = "barrier"
     _unlink = L.sp_sync_unlink
 
@@ -322,17 +325,27 @@ class Barrier(Named):
         the barrier is or becomes broken, or this wait times out (which breaks it)."""
         if timeout is None:
             timeout = self._timeout
-        rc = _lib.wait(L.sp_barrier_wait, self._h(), _lib.timeout_ns(True, timeout))
-        if rc in (EPIPE, EAGAIN, ETIMEDOUT):
+        ns = _lib.timeout_ns(True, timeout)
+        if self._action is None:
+            rc = _lib.wait(L.sp_barrier_wait, self._h(), ns)
+        else:
+            raised = []
+
+            def run(_arg):
+                # Called by the library in the last arrival, the others still waiting.
+                try:
+                    self._action()
+                    return 0
+                except BaseException as e:
+                    raised.append(e)
+                    return 1
+            cb = _lib.BarrierAction(run)
+            rc = _lib.wait(lambda p, t: L.sp_barrier_wait_action(p, t, cb, None), self._h(), ns)
+            if raised:
+                raise raised[0]
+        if rc in (EPIPE, EAGAIN, ETIMEDOUT, ECANCELED):
             raise threading.BrokenBarrierError
-        _lib.check(rc, self._name)
-        if rc == self._parties - 1 and self._action is not None:
-            try:
-                self._action()
-            except BaseException:
-                self.abort()
-                raise
-        return rc
+        return _lib.check(rc, self._name)
 
     def reset(self):
         _lib.check(self._h().call(L.sp_barrier_reset), self._name)
