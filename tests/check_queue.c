@@ -4,12 +4,14 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "mputil.h"
 #include "shared/queue.h"
 #include "testutil.h"
 
 static char name[128];
+static pid_t stopped = -1;   /* a tool left stopped, killed by teardown */
 
 static void setup(void)
 {
@@ -18,7 +20,37 @@ static void setup(void)
 
 static void teardown(void)
 {
+	if (stopped > 0)
+		kill(stopped, SIGKILL);
+	stopped = -1;
 	sp_queue_unlink(name);
+}
+
+/* Starts tool_mpcrash (linked with crash points) with up to two
+ * arguments, killed at `label` or, with `stop`, stopped there; in that case
+ * returns once it has stopped. */
+static void start_at(struct child *c, const char *label, int stop, const char *a1,
+		     const char *a2, const char *a3)
+{
+	int st;
+
+	setenv("SP_CRASH_AT", label, 1);
+	if (stop)
+		setenv("SP_CRASH_SIG", "STOP", 1);
+	ck_assert_int_eq(child_start(c, "tool_mpcrash", a1, a2, a3, NULL), 0);
+	unsetenv("SP_CRASH_AT");
+	unsetenv("SP_CRASH_SIG");
+	if (!stop)
+		return;
+	stopped = c->pid;
+	ck_assert_int_eq(waitpid(c->pid, &st, WUNTRACED), c->pid);
+	ck_assert_msg(WIFSTOPPED(st), "the tool did not stop at %s (status %d)", label, st);
+}
+
+static void resume(struct child *c)
+{
+	ck_assert_int_eq(kill(c->pid, SIGCONT), 0);
+	stopped = -1;
 }
 
 static sp_queue *make(unsigned flags)
@@ -227,6 +259,169 @@ START_TEST(crash_blocked_putter)
 }
 END_TEST
 
+/* Issue 10, finding 4: a consumer killed inside task_done, after it marked
+ * its task done, while another consumer holds an unfinished one: join()
+ * must go on waiting for that one (it returned at once: the dead one's task
+ * was subtracted twice). */
+START_TEST(crash_in_task_done)
+{
+	sp_queue *q = make(SP_QUEUE_JOINABLE);
+	struct child h, c;
+	char gnum[16];
+	int g[2];
+
+	ck_assert_int_eq(sp_queue_put(q, "one", 3, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_queue_put(q, "two", 3, SP_NOWAIT), 0);
+	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
+	ck_assert_int_eq(child_start(&h, "tool_data", "qhold", name, gnum, NULL), 0);
+	ck_assert_int_eq(child_expect(&h, "got one"), 0);
+	start_at(&c, "queue.done", 0, "qget", name, NULL);
+	ck_assert_int_eq(child_expect(&c, "got"), 3);
+	ck_assert_int_eq(child_end(&c), 128 + SIGKILL);
+	ck_assert_int_eq(sp_queue_join(q, MS(300)), -ETIMEDOUT);
+	ck_assert_uint_eq(sp_queue_unfinished(q), 1);
+	gun_fire(g);
+	ck_assert_int_eq(child_expect(&h, "done"), 0);
+	ck_assert_int_eq(child_end(&h), 0);
+	ck_assert_int_eq(sp_queue_join(q, MS(5000)), 0);
+	ck_assert_uint_eq(sp_queue_unfinished(q), 0);
+	close(g[0]);
+	close(g[1]);
+	sp_queue_close(q);
+}
+END_TEST
+
+/* Issue 10, finding 4, without a crash: a task got through one handle and
+ * marked done through another, then the getter closes: the task is done
+ * once, not given up as well, and join() waits for the task another
+ * consumer process still holds. */
+START_TEST(task_done_other_handle)
+{
+	sp_queue *q = make(SP_QUEUE_JOINABLE), *a, *b;
+	struct child h;
+	char gnum[16], buf[16];
+	int g[2];
+
+	ck_assert_int_eq(sp_queue_open(name, 0, NULL, &a), 0);
+	ck_assert_int_eq(sp_queue_open(name, 0, NULL, &b), 0);
+	ck_assert_int_eq(sp_queue_put(q, "one", 3, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_queue_put(q, "two", 3, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_queue_get(a, buf, sizeof(buf), SP_NOWAIT), 3);
+	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
+	ck_assert_int_eq(child_start(&h, "tool_data", "qhold", name, gnum, NULL), 0);
+	ck_assert_int_eq(child_expect(&h, "got two"), 0);
+	ck_assert_int_eq(sp_queue_task_done(b), 0);
+	sp_queue_close(a);
+	ck_assert_int_eq(sp_queue_join(q, MS(300)), -ETIMEDOUT);
+	ck_assert_uint_eq(sp_queue_unfinished(q), 1);
+	gun_fire(g);
+	ck_assert_int_eq(child_expect(&h, "done"), 0);
+	ck_assert_int_eq(child_end(&h), 0);
+	ck_assert_int_eq(sp_queue_join(q, MS(5000)), 0);
+	ck_assert_int_eq(sp_queue_task_done(b), -EINVAL);
+	close(g[0]);
+	close(g[1]);
+	sp_queue_close(b);
+	sp_queue_close(q);
+}
+END_TEST
+
+/* A putter killed after it reserved room, before its commit (a message
+ * longer than the ring copies inside its claim): no task was put, so
+ * join() returns (it timed out: the task was counted and never came). */
+START_TEST(crash_putter_before_commit)
+{
+	struct sp_queue_opts o = { .capacity = 16384, .flags = SP_QUEUE_JOINABLE };
+	struct child c;
+	char buf[16];
+	sp_queue *q;
+
+	ck_assert_int_eq(sp_queue_open(name, SP_CREATE, &o, &q), 0);
+	start_at(&c, "commit.before", 0, "qput", name, "3000");
+	ck_assert_int_eq(child_end(&c), 128 + SIGKILL);
+	ck_assert_int_eq(sp_queue_join(q, MS(2000)), 0);
+	ck_assert_uint_eq(sp_queue_unfinished(q), 0);
+	/* The queue goes on: the dead claim is stepped over. */
+	ck_assert_int_eq(sp_queue_put(q, "x", 1, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), MS(5000)), 1);
+	ck_assert_int_eq(sp_queue_task_done(q), 0);
+	ck_assert_int_eq(sp_queue_join(q, SP_NOWAIT), 0);
+	sp_queue_close(q);
+}
+END_TEST
+
+/* A getter killed after it counted its task, before it released the
+ * message: the message is redelivered, and the task is unfinished until
+ * its new getter marks it done (join() returned while we held it). */
+START_TEST(crash_getter_before_release)
+{
+	sp_queue *q = make(SP_QUEUE_JOINABLE);
+	struct child c;
+	char buf[16];
+
+	ck_assert_int_eq(sp_queue_put(q, "job", 3, SP_NOWAIT), 0);
+	start_at(&c, "queue.counted", 0, "qget", name, NULL);
+	ck_assert_int_eq(child_end(&c), 128 + SIGKILL);
+	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), MS(5000)), 3);
+	ck_assert_int_eq(sp_queue_join(q, MS(300)), -ETIMEDOUT);
+	ck_assert_uint_eq(sp_queue_unfinished(q), 1);
+	ck_assert_int_eq(sp_queue_task_done(q), 0);
+	ck_assert_int_eq(sp_queue_join(q, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_queue_task_done(q), -EINVAL);
+	sp_queue_close(q);
+}
+END_TEST
+
+/* Issue 10, finding 5: a putter stopped inside the ring's claim, past
+ * every shut-down check, when the queue is shut down.  No getter may be
+ * told "shut down and drained" while that put can still succeed (a getter
+ * was, and the message the put then accepted was never delivered).  Once it
+ * resumes: either its put succeeded and a getter gets the message, or it
+ * failed with -ESHUTDOWN. */
+START_TEST(shutdown_put_in_flight)
+{
+	sp_queue *q = make(0);
+	struct child c;
+	char buf[16];
+	int rc;
+
+	start_at(&c, "claim.locked", 1, "qput", name, "1");
+	ck_assert_int_eq(sp_queue_shutdown(q), 0);
+	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), MS(100)), -ETIMEDOUT);
+	resume(&c);
+	rc = child_expect(&c, "put");
+	ck_assert_int_eq(child_end(&c), 0);
+	if (rc == 0)
+		ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), MS(5000)), 1);
+	else
+		ck_assert_int_eq(rc, -ESHUTDOWN);
+	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), SP_FOREVER), -ESHUTDOWN);
+	ck_assert_int_eq(sp_queue_put(q, "y", 1, SP_NOWAIT), -ESHUTDOWN);
+	sp_queue_close(q);
+}
+END_TEST
+
+/* The other side of finding 5: a putter stopped before it looked at the
+ * shut-down flag; a getter is told "shut down and drained"; the put, once
+ * resumed, must fail. */
+START_TEST(shutdown_put_after_drained)
+{
+	sp_queue *q = make(0);
+	struct child c;
+	char buf[16];
+
+	start_at(&c, "queue.put", 1, "qput", name, "1");
+	ck_assert_int_eq(sp_queue_shutdown(q), 0);
+	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), SP_NOWAIT), -ESHUTDOWN);
+	resume(&c);
+	ck_assert_int_eq(child_expect(&c, "put"), -ESHUTDOWN);
+	ck_assert_int_eq(child_end(&c), 0);
+	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), SP_NOWAIT), -ESHUTDOWN);
+	sp_queue_close(q);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -247,6 +442,12 @@ static Suite *queue_suite(void)
 	tcase_add_test(crash, crash_consumer_holding);
 	tcase_add_test(crash, crash_blocked_getter);
 	tcase_add_test(crash, crash_blocked_putter);
+	tcase_add_test(crash, crash_in_task_done);
+	tcase_add_test(crash, task_done_other_handle);
+	tcase_add_test(crash, crash_putter_before_commit);
+	tcase_add_test(crash, crash_getter_before_release);
+	tcase_add_test(crash, shutdown_put_in_flight);
+	tcase_add_test(crash, shutdown_put_after_drained);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, lim);
 	suite_add_tcase(s, crash);

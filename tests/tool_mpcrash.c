@@ -12,6 +12,9 @@
  *   dict NAME KEY VALUE      set a key, print "set RC"
  *   list NAME ITEM           append an item, print "append RC"
  *   barrier NAME MS          wait (MS < 0: forever), print "barrier RC"
+ *   qput NAME LEN            put one message of LEN bytes ('p'), print "put RC"
+ *   qget NAME                get one message, print "got LEN", mark it done
+ *                            (JoinableQueue), print "done RC"
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +23,7 @@
 
 #include "shared/dict.h"
 #include "shared/list.h"
+#include "shared/queue.h"
 #include "shared/sync.h"
 #include "testutil.h"
 
@@ -91,13 +95,44 @@ static int cmd_barrier(char **a)
 	return 0;
 }
 
+static int cmd_qput(char **a)
+{
+	size_t len = (size_t)atol(a[1]);
+	char *m = malloc(len + 1);
+	sp_queue *q;
+	int rc = sp_queue_open(a[0], 0, NULL, &q);
+
+	if (rc || !m)
+		return printf("open %d\n", rc ? rc : -ENOMEM), free(m), 1;
+	memset(m, 'p', len);
+	printf("put %d\n", sp_queue_put(q, m, len, SP_FOREVER));
+	sp_queue_close(q);
+	free(m);
+	return 0;
+}
+
+static int cmd_qget(char **a)
+{
+	char m[256];
+	sp_queue *q;
+	int rc = sp_queue_open(a[0], 0, NULL, &q);
+
+	if (rc)
+		return printf("open %d\n", rc), 1;
+	printf("got %zd\n", sp_queue_get(q, m, sizeof(m), SP_FOREVER));
+	printf("done %d\n", sp_queue_task_done(q));
+	sp_queue_close(q);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int nargs;
 	int (*fn)(char **a);
 } cmds[] = {
 	{ "semundo", 1, cmd_semundo }, { "semplain", 1, cmd_semplain }, { "dict", 3, cmd_dict },
-	{ "list", 2, cmd_list }, { "barrier", 2, cmd_barrier },
+	{ "list", 2, cmd_list }, { "barrier", 2, cmd_barrier }, { "qput", 2, cmd_qput },
+	{ "qget", 1, cmd_qget },
 };
 
 int main(int argc, char **argv)

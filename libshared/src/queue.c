@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "atomics.h"
+#include "crashpoint.h"
 #include "shared/queue.h"
 #include "shared/sync.h"
 #include "sync_layout.h"
@@ -185,6 +186,7 @@ int sp_queue_put(sp_queue *q, const void *buf, size_t len, long long timeout_ns)
 	if (sp_seg_inherited(&q->y.seg))
 		return -ECHILD;
 
+	CRASH_POINT("queue.put");
 	if (shut(q))
 		return -ESHUTDOWN;
 	if (!q->joinable) {
@@ -238,6 +240,7 @@ ssize_t sp_queue_get(sp_queue *q, void *buf, size_t size, long long timeout_ns)
 		/* Single writer (us); relaxed: read by reapers only after they
 		 * saw us dead. */
 		store_relaxed(&me->a, load_relaxed(&me->a) + 1);
+		CRASH_POINT("queue.counted");
 	}
 	rc = sp_ring_release(q->ring, &m);
 	return rc ? rc : (ssize_t)len;
@@ -282,6 +285,7 @@ int sp_queue_task_done(sp_queue *q)
 		 * give_up): the task's work happens before a joiner sees
 		 * the count fall. */
 	} while (!cas_weak_acq_rel(&b->count, &cur, cur - 1));
+	CRASH_POINT("queue.done");
 	a = load_relaxed(&me->a);
 	if (a)
 		store_relaxed(&me->a, a - 1);
