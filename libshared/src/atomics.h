@@ -23,6 +23,9 @@
 #define cas_weak_acquire(p, e, v) \
 	atomic_compare_exchange_weak_explicit((p), (e), (v), memory_order_acquire, \
 					      memory_order_relaxed)
+#define cas_weak_relaxed(p, e, v) \
+	atomic_compare_exchange_weak_explicit((p), (e), (v), memory_order_relaxed, \
+					      memory_order_relaxed)
 #define cas_weak_acq_rel(p, e, v) \
 	atomic_compare_exchange_weak_explicit((p), (e), (v), memory_order_acq_rel, \
 					      memory_order_relaxed)
@@ -36,6 +39,9 @@
 #define fetch_and_relaxed(p, v) atomic_fetch_and_explicit((p), (v), memory_order_relaxed)
 #define exchange_relaxed(p, v) atomic_exchange_explicit((p), (v), memory_order_relaxed)
 #define exchange_seq_cst(p, v) atomic_exchange_explicit((p), (v), memory_order_seq_cst)
+/* A full (StoreLoad) fence, for the Dekker pairs that need one on both
+ * sides and cannot use fence.h's asymmetric pair. */
+#define fence_seq_cst() atomic_thread_fence(memory_order_seq_cst)
 
 /* One load of a plain (not atomic) field of shared memory, which a peer
  * may change at any time: the compiler may neither repeat nor merge it, so

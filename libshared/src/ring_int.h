@@ -277,6 +277,13 @@ static inline void bias_regrab(sp_ring *r, unsigned role)
 /* ring_read.c: moves rd_release past finished records (see there). */
 int sp_ring_advance(sp_ring *r);
 
+/* ring_stat.c: counts, up to limit, the records put (committed) and not
+ * yet released, whether waiting or held by a reader, by a walk of
+ * [rd_release, wr_claim) (the JoinableQueue's join, queue.c): exact for
+ * the records below the wr_claim it reads first.  Returns 0 and *n, or
+ * -EBADMSG, -ECHILD. */
+int sp_ring_unreleased(sp_ring *r, uint64_t limit, uint64_t *n);
+
 /* ring_write.c: abandons this handle's reservations, at close. */
 void sp_ring_abandon_mine(sp_ring *r);
 

@@ -111,3 +111,43 @@ int sp_ring_full(sp_ring *r)
 
 	return w < rel || w - rel + RING_REC_HDR > r->cap;
 }
+
+int sp_ring_unreleased(sp_ring *r, uint64_t limit, uint64_t *n)
+{
+	struct sp_ring_body *b = r->b;
+	/* Acquire: the RELEASED marks below rd_release (read by the reader
+	 * that moved it) and the headers below wr_claim are visible. */
+	uint64_t q = load_acquire(&b->rd_release), w = load_acquire(&b->wr_claim);
+	uint64_t c, rel, stride, k = 0;
+
+	if (sp_seg_inherited(&r->seg))
+		return -ECHILD;
+	/* Positions from shared memory: checked before they bound a walk. */
+	if (q > w || w - q > r->cap || ((q | w) & 7))
+		return -EBADMSG;
+	while (q < w && k < limit) {
+		c = read_header(r, q, w, &stride);
+		/* The header is meaningful only while rd_release has not passed
+		 * q (the space may be reused then); once it has, everything
+		 * below it is finished, so go on from there.  Each step moves q
+		 * forward, so the walk ends within (w - q) / 16 steps. */
+		rel = load_acquire(&b->rd_release);
+		if (rel > q) {
+			if (rel & 7)
+				return -EBADMSG;
+			q = rel;
+			continue;
+		}
+		if (!c)
+			return -EBADMSG;
+		/* COMMITTED: not yet taken (or being taken); TAKEN: held by a
+		 * reader, or to be adopted from a dead one.  CLAIMED is a put
+		 * under way (or a dead writer's, to be abandoned): not yet
+		 * a record anyone may count on. */
+		if (CTL_STATE(c) == REC_COMMITTED || CTL_STATE(c) == REC_TAKEN)
+			k++;
+		q += stride;
+	}
+	*n = k;
+	return 0;
+}

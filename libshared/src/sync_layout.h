@@ -34,8 +34,17 @@ enum sync_type {
 };
 
 struct sync_ent {
-	_Atomic uint32_t token;  /* 0: whose entry (0: none) */
-	_Atomic uint32_t a;      /* 4 */
+	union {
+		struct {
+			_Atomic uint32_t token;  /* 0: whose entry (0: none) */
+			_Atomic uint32_t a;      /* 4 */
+		};
+		/* QUEUE only, which never uses token and a apart: both as
+		 * one word, token | a << 32 (token at +0, a at +4 on the
+		 * little-endian machines Linux runs this on), so that an
+		 * entry changes hands and counts in one atomic step. */
+		_Atomic uint64_t ta;             /* 0 */
+	};
 	_Atomic uint32_t b;      /* 8 */
 	_Atomic uint32_t c;      /* 12 */
 };
@@ -50,7 +59,8 @@ struct sync_body {
 	_Atomic uint32_t seq;      /*  28: see the table (futex word) */
 	_Atomic uint32_t waiters;  /*  32: sleepers on count or seq (a hint) */
 	_Atomic uint32_t broken;   /*  36: queue shut down */
-	uint8_t pad0_[24];         /*  40 */
+	_Atomic uint64_t joining[2]; /* 40: QUEUE: slots asleep in join() (bit i % 64 of word i / 64) */
+	uint8_t pad0_[8];          /*  56 */
 	struct sp_jnl jnl;         /*  64: undo journal of the internal mutex */
 	uint8_t pad1_[56];         /* 328 */
 	struct sync_ent ent[SP_SEG_MAX_SLOTS]; /* 384: per participant slot */
@@ -98,11 +108,17 @@ _Static_assert(offsetof(struct sync_body, magic) == offsetof(struct sync_geom, m
  *          written by its owner before the CAS that counts it, and else
  *          only by CAS from "round | BAR_WAITING"; ent[i].c by CAS (reset:
  *          store).  seq, broken, lock are unused.
- * QUEUE    count = unfinished tasks (futex word for join); broken = shut
- *          down; flags = queue flags; ent[i] = {token, a = tasks this
- *          handle took and has not marked done}.  Lock rules: count by
- *          atomic add; ent[i].a only by its owner; ent[i].token by CAS
- *          (claiming a dead handle's entry).
+ * QUEUE    broken = shut down; flags = queue flags; ent[i] = {ta = the
+ *          handle's token | tasks it got and nobody has marked done << 32,
+ *          b = 1 while the handle is inside a put (futex word for a getter
+ *          waiting to tell "drained")}; seq = join()'s futex word;
+ *          joining = slots asleep in join() (queue.c).  count and lock are
+ *          unused.  Lock rules: no mutex; ent[i].ta moves by CAS or atomic
+ *          add only, so every change of it (a task counted, a task done,
+ *          the entry given up and taken over) is one atomic step; ent[i].b
+ *          is written only by its owner (and reset by the next handle of
+ *          slot i before it takes ta); joining bits are set and cleared by
+ *          their joiner and taken (cleared) by wakers.
  */
 enum { COND_IDLE = 0, COND_WAITING = 1, COND_NOTIFIED = 2 };
 enum { BAR_WAITING = 1, BAR_PASSED = 2, BAR_BROKEN = 3 };

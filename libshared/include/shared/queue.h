@@ -34,13 +34,18 @@ extern "C" {
  * Shutting down (Python's close(), with the semantics of Python 3.13's
  * Queue.shutdown()): after sp_queue_shutdown() by any process, every put
  * fails with -ESHUTDOWN, and gets return what is left and then fail with
- * -ESHUTDOWN (a getter blocked on the empty queue wakes up with it).
+ * -ESHUTDOWN (a getter blocked on the empty queue wakes up with it).  Once
+ * a getter has been told -ESHUTDOWN, no put succeeds: a put under way when
+ * the shutdown came delivers its message (getters wait for it, within
+ * their timeout) or fails.
  *
  * JoinableQueue (SP_QUEUE_JOINABLE at creation): every put adds an
  * unfinished task; sp_queue_task_done() finishes one and sp_queue_join()
  * waits until none is left.  A handle that closes or dies with tasks it got
  * and did not finish gives them up: they are subtracted from the count
  * (they will never be done), so join() does not hang on a dead consumer.
+ * A process killed anywhere makes join() neither return while a task is
+ * unfinished nor wait for one that does not exist.
  *
  * Common errors: -EBADMSG (corrupt shared memory), -EMSGSIZE, -EINVAL.
  * A handle is not for several threads at once (its ring handle is not, see
@@ -81,8 +86,10 @@ int sp_queue_shutdown(sp_queue *q);
 /* Returns 1 if the queue has been shut down. */
 int sp_queue_is_shutdown(sp_queue *q);
 
-/* Marks one task done.  Returns 0, -EINVAL (more task_done than puts:
- * Python's ValueError), -ENOTSUP (not a JoinableQueue).  Never blocks. */
+/* Marks one task done: one this handle got, or if it got none, one got
+ * through another handle.  Returns 0, -EINVAL (no task got and not yet
+ * marked done: Python's ValueError), -ENOTSUP (not a JoinableQueue).
+ * Never blocks. */
 int sp_queue_task_done(sp_queue *q);
 /* Waits until every task put has been marked done (or given up by a dead
  * or closed consumer).  Returns 0, -EAGAIN, -ETIMEDOUT, -ENOTSUP. */
