@@ -35,6 +35,8 @@ static void usage(FILE *out, int status)
 	      "     --name <path>         path given to the standard input (default stdin)\n"
 	      "     --lz4[=<level>]       compress chunks in transit (1-12, default 1)\n"
 	      "     --chunk <size>        content bytes per record (default 1M)\n"
+	      "     --read-ahead <n>      files of a directory opened and read ahead\n"
+	      "                             of the one being sent (default 32; 0 off)\n"
 	      "     --progress            show progress when stderr is a terminal\n"
 	      "     --stats[=<file>]      write a JSON summary to <file> or stdout\n"
 	      " -q, --quiet               print no summary and no warnings\n"
@@ -163,7 +165,7 @@ struct args {
 	const char *dir;        /* -C */
 };
 
-enum { OPT_NO_RECURSION = 256, OPT_NAME, OPT_LZ4, OPT_CHUNK };
+enum { OPT_NO_RECURSION = 256, OPT_NAME, OPT_LZ4, OPT_CHUNK, OPT_READ_AHEAD };
 
 /* Reads the options into p and a; a usage error exits. */
 static void parse_args(int argc, char **argv, struct producer *p, struct args *a)
@@ -178,6 +180,7 @@ static void parse_args(int argc, char **argv, struct producer *p, struct args *a
 		{ "name", required_argument, NULL, OPT_NAME },
 		{ "lz4", optional_argument, NULL, OPT_LZ4 },
 		{ "chunk", required_argument, NULL, OPT_CHUNK },
+		{ "read-ahead", required_argument, NULL, OPT_READ_AHEAD },
 		PROG_STD_LONGOPTS,
 	};
 	uint64_t sz;
@@ -219,6 +222,11 @@ static void parse_args(int argc, char **argv, struct producer *p, struct args *a
 			if (prog_parse_bytes(optarg, &sz) < 0 || sz < 1 || sz > (1u << 30))
 				prog_die_usage("--chunk", "expected a size from 1 to 1G");
 			p->chunk = (size_t)sz;
+			break;
+		case OPT_READ_AHEAD:
+			if (prog_parse_int(optarg, 0, 1000, &v) < 0)
+				prog_die_usage("--read-ahead", "expected a number from 0 to 1000");
+			p->ahead = (size_t)v;
 			break;
 		default:
 			prog_std_option(c, usage);
@@ -351,7 +359,7 @@ static void report(const struct producer *p, int status)
 int main(int argc, char **argv)
 {
 	struct producer p = { .o = PROG_OPTS_INIT(DEFAULT_CAPACITY), .recurse = 1,
-			      .stdin_name = "stdin", .chunk = DEFAULT_CHUNK };
+			      .stdin_name = "stdin", .chunk = DEFAULT_CHUNK, .ahead = DEFAULT_AHEAD };
 	struct args a = { 0 };
 	FILE *list;
 	int status;

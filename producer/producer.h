@@ -12,6 +12,7 @@
 
 #define PROG "producer"
 #define DEFAULT_CHUNK (1u << 20)
+#define DEFAULT_AHEAD 32        /* --read-ahead */
 #define DEFAULT_CAPACITY (16u << 20)
 #define STREAM_CAPACITY (4u << 20)      /* when the only path is - */
 
@@ -32,6 +33,8 @@ struct producer {
 	char *buf;              /* chunk + 1 bytes: raw content */
 	char *zbuf;             /* chunk bytes: compressed content */
 	int counting;           /* pre-walk for --progress totals: send nothing */
+	size_t ahead;           /* files to open and read ahead (walk.c), 0: none */
+	size_t ahead_open;      /* descriptors opened ahead and not yet sent */
 
 	/* Counters. */
 	uint64_t files, dirs, links, records, bytes, bytes_sent, failed, skipped;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -272,6 +273,41 @@ static int send_abort(struct producer *p, struct sp_batch_rec *rec, uint32_t npa
 	return put_record(p, &end, NULL, 0, ABORT_WAIT_NS);
 }
 
+/*
+ * Reads a file of size bytes (as fstat says) whole into buf, and asks for
+ * one byte more, which tells a file that grew since: returns size if that
+ * byte was not there, more if it was, less if the file shrank, or -errno.
+ * One readv() does both for a file that reads in one go, as files do: a
+ * read of a regular file returns less than asked at its end, so a file
+ * read whole costs one system call, not two.  A read cut short elsewhere
+ * (a signal, a network file system) goes on in steps.
+ */
+static ssize_t read_whole(int fd, char *buf, size_t size)
+{
+	char extra;
+	struct iovec iov[2] = { { buf, size }, { &extra, 1 } };
+	ssize_t n, more;
+
+	do
+		n = readv(fd, iov, 2);
+	while (n < 0 && errno == EINTR && !prog_stop);
+	if (n < 0)
+		return -errno;
+	if (n > 0 && (size_t)n < size) {
+		more = prog_read_full(fd, buf + n, size - (size_t)n);
+		if (more < 0)
+			return more;
+		n += more;
+		if ((size_t)n == size) {
+			more = prog_read_full(fd, &extra, 1);
+			if (more < 0)
+				return more;
+			n += more;
+		}
+	}
+	return n;
+}
+
 int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 	      const struct stat *st)
 {
@@ -299,8 +335,7 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 	if (size <= chunk) {
 		/* One self-contained record.  Without --lz4 the file is read
 		 * straight into its reservation (a read from the page cache
-		 * holds it for microseconds).  One more byte read tells a file
-		 * that grew since fstat. */
+		 * holds it for microseconds). */
 		struct sp_msg m, *held = NULL;
 		char *buf = p->buf;
 
@@ -311,13 +346,7 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 			held = &m;
 			buf = sp_batch_payload(m.data, path_len);
 		}
-		n = prog_read_full(fd, buf, (size_t)size);
-		if (n >= 0 && (uint64_t)n == size) {
-			char extra;
-			ssize_t e = prog_read_full(fd, &extra, 1);
-
-			n = e < 0 ? e : n + e;
-		}
+		n = read_whole(fd, buf, (size_t)size);
 		if (n < 0 || (uint64_t)n != size || fstat(fd, &st2) < 0 || changed(st, &st2)) {
 			if (held)
 				sp_ring_cancel(p->ring, held);

@@ -81,6 +81,45 @@ static void failed(struct producer *p, const char *shown, const char *what, int 
 	p->failed++;
 }
 
+/* Opens and sends the regular file `name` of directory dfd (AT_FDCWD for
+ * arguments), as listed or stat'ed: what is opened is stat'ed, and sent
+ * only if it is still a regular file. */
+static int open_listed(const struct producer *p, int dfd, const char *name)
+{
+	return openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK |
+				 (p->follow ? 0 : O_NOFOLLOW));
+}
+
+static int send_listed_file(struct producer *p, int dfd, const char *name, char *shown,
+			    char *rel, int fd)
+{
+	struct stat st;
+	int rc;
+
+	if (fd < 0)
+		fd = open_listed(p, dfd, name);
+	if (fd < 0) {
+		/* ELOOP: a link now stands where the file was listed. */
+		if (errno == ELOOP && !p->follow) {
+			prog_warn(shown, "file replaced while the batch was being sent");
+			p->failed++;
+		} else {
+			failed(p, shown, "cannot open", errno);
+		}
+		return 0;
+	}
+	/* The object may have been replaced since it was listed. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		prog_warn(shown, "file replaced while the batch was being sent");
+		p->failed++;
+		close(fd);
+		return 0;
+	}
+	rc = send_file(p, fd, shown, rel, &st);
+	close(fd);
+	return rc;
+}
+
 /* Sends the object `name` found in directory dfd (AT_FDCWD for arguments),
  * already lstat'ed (stat'ed with -L) into st. */
 static int send_entry(struct producer *p, int dfd, const char *name, char *shown, char *rel,
@@ -94,23 +133,7 @@ static int send_entry(struct producer *p, int dfd, const char *name, char *shown
 	if (S_ISREG(st->st_mode)) {
 		if (p->counting)
 			return send_file(p, -1, shown, rel, st);
-		fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow);
-		if (fd < 0) {
-			failed(p, shown, "cannot open", errno);
-			return 0;
-		}
-		struct stat fst;
-
-		/* The object may have been replaced since it was listed. */
-		if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode)) {
-			prog_warn(shown, "file replaced while the batch was being sent");
-			p->failed++;
-			close(fd);
-			return 0;
-		}
-		rc = send_file(p, fd, shown, rel, &fst);
-		close(fd);
-		return rc;
+		return send_listed_file(p, dfd, name, shown, rel, -1);
 	}
 	if (S_ISLNK(st->st_mode)) {
 		char target[PATH_MAX];
@@ -164,9 +187,46 @@ static int send_entry(struct producer *p, int dfd, const char *name, char *shown
 	return 0;
 }
 
+/* A directory entry as listed: its name and the type readdir() gave it. */
+struct dent {
+	char *name;
+	unsigned char type;     /* DT_REG, DT_DIR, ..., DT_UNKNOWN */
+	int fd;                 /* opened ahead (read_ahead()), or -1 */
+};
+
+/*
+ * Read-ahead.  On a disk, reading files one after the other waits for each
+ * read in turn, one request in the disk's queue at a time.  So, before a
+ * file is sent, the regular files that follow it in its directory (up to
+ * p->ahead of them, and AHEAD_MAX open at once in the whole walk) are
+ * opened and the kernel is asked to start reading their first chunk
+ * (POSIX_FADV_WILLNEED starts the reads and returns at once): their reads
+ * queue together and overlap the sending of the ones before.  A file
+ * opened ahead is sent from that descriptor when its turn comes.
+ */
+#define AHEAD_MAX 256
+
+static void read_ahead(struct producer *p, int dfd, struct dent *names, size_t n, size_t i,
+		       size_t *next)
+{
+	if (*next < i)
+		*next = i;
+	for (; *next < n && *next <= i + p->ahead && p->ahead_open < AHEAD_MAX; ++*next) {
+		struct dent *e = &names[*next];
+
+		if (e->type != DT_REG)
+			continue;
+		e->fd = open_listed(p, dfd, e->name);
+		if (e->fd < 0)
+			continue;       /* opened again at its turn, to report it */
+		posix_fadvise(e->fd, 0, (off_t)p->chunk, POSIX_FADV_WILLNEED);
+		p->ahead_open++;
+	}
+}
+
 static int by_name(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct dent *)a)->name, ((const struct dent *)b)->name);
 }
 
 /* Walks the open directory dfd in name order.  shown and rel are PATH_MAX
@@ -176,7 +236,7 @@ static int walk_dir(struct producer *p, int dfd, char *shown, char *rel,
 {
 	int dup_fd = dup(dfd);
 	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-	char **names = NULL;
+	struct dent *names = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *e;
 	int rc = 0;
@@ -192,14 +252,16 @@ static int walk_dir(struct producer *p, int dfd, char *shown, char *rel,
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
 		if (n == cap) {
-			char **nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names));
+			struct dent *nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof(*names));
 
 			if (!nn)
 				break;
 			names = nn;
 		}
-		if (!(names[n] = strdup(e->d_name)))
+		if (!(names[n].name = strdup(e->d_name)))
 			break;
+		names[n].type = e->d_type;
+		names[n].fd = -1;
 		n++;
 		errno = 0;
 	}
@@ -209,9 +271,20 @@ static int walk_dir(struct producer *p, int dfd, char *shown, char *rel,
 	if (n)
 		qsort(names, n, sizeof(*names), by_name);
 
+	size_t next = 0;        /* names[next..] are not opened ahead yet */
+
 	for (size_t i = 0; i < n && rc >= 0 && !p->fatal; i++) {
-		long s_old = push(shown, names[i]);
-		long r_old = push(rel, names[i]);
+		const char *name = names[i].name;
+		int fd;
+
+		if (p->ahead && !p->counting)
+			read_ahead(p, dfd, names, n, i, &next);
+		fd = names[i].fd;
+		names[i].fd = -1;
+		if (fd >= 0)
+			p->ahead_open--;
+		long s_old = push(shown, name);
+		long r_old = push(rel, name);
 		struct stat st;
 
 		if (s_old < 0 || r_old < 0) {
@@ -219,18 +292,29 @@ static int walk_dir(struct producer *p, int dfd, char *shown, char *rel,
 				shown[s_old] = 0;
 			if (r_old >= 0)
 				rel[r_old] = 0;
-			failed(p, shown, names[i], ENAMETOOLONG);
+			failed(p, shown, name, ENAMETOOLONG);
 			continue;
 		}
-		if (fstatat(dfd, names[i], &st, p->follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+		/* A regular file as listed is opened without a stat first:
+		 * send_file() stats what it opened, which it must do anyway
+		 * (the name may have changed hands since the listing).  One
+		 * system call less per file. */
+		if (names[i].type == DT_REG && !p->counting)
+			rc = send_listed_file(p, dfd, name, shown, rel, fd);
+		else if (fstatat(dfd, name, &st, p->follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
 			failed(p, shown, "cannot stat", errno);
 		else
-			rc = send_entry(p, dfd, names[i], shown, rel, &st, up);
+			rc = send_entry(p, dfd, name, shown, rel, &st, up);
 		shown[s_old] = 0;
 		rel[r_old] = 0;
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
+	for (size_t i = 0; i < n; i++) {
+		if (names[i].fd >= 0) {
+			close(names[i].fd);     /* opened ahead, never sent: stopped */
+			p->ahead_open--;
+		}
+		free(names[i].name);
+	}
 	free(names);
 	return rc;
 }
