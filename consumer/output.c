@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 /*
@@ -60,13 +61,60 @@
  */
 
 /*
- * The directory last walked to, kept open: files of one directory come
- * together, so most files skip the walk.  The descriptor stays valid
- * whatever happens to names later; it was reached without any link.
+ * The directories last walked to, kept open, one per component of the path
+ * down to the last one: files of one directory come together, so most
+ * files skip the walk, and going back up from a subdirectory to the files
+ * of its parent (the walk sends them in name order, directories among
+ * them) reuses the parent, as does going on to a sibling: only the
+ * components that differ are opened.  A descriptor stays valid whatever
+ * happens to names later; each was reached without any link.  Levels past
+ * CACHE_DEPTH are walked and not kept, but for the last.
+ *
+ * With each, whether files made in it take their mode as given: 1 if it
+ * has a default ACL (which, not the umask, then shapes a new file's mode),
+ * 0 if not, -1 not known yet (looked up with the first file that asks).
  */
-static char cache_dir[PATH_MAX];
-static size_t cache_len;
-static int cache_fd = -1;
+#define CACHE_DEPTH 32
+
+static char cache_dir[PATH_MAX];     /* the components kept, as in the path */
+static size_t cache_len;             /* bytes of cache_dir the last walk reached */
+static size_t cache_end[CACHE_DEPTH];   /* where component k ends in cache_dir */
+static int cache_fd[CACHE_DEPTH];    /* the directory of components 0..k */
+static int cache_acl[CACHE_DEPTH];
+static int cache_depth;              /* levels kept */
+static int deep_fd = -1;             /* the last walk's directory, past CACHE_DEPTH */
+static int deep_acl = -1;
+static int root_acl = -1;
+static int *cur_acl = &root_acl;     /* the flag of the directory parent_dir returned */
+
+/* Drops the kept levels from depth on, and the deep directory. */
+static void cache_cut(int depth)
+{
+	while (cache_depth > depth)
+		close(cache_fd[--cache_depth]);
+	if (deep_fd >= 0)
+		close(deep_fd);
+	deep_fd = -1;
+}
+
+/* Opens the directory `name` in fd, making it if missing.  Returns a
+ * descriptor or -errno. */
+static int open_sub(struct worker *w, int fd, const char *name)
+{
+	int nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (nfd < 0 && errno == ENOENT) {
+		/* Another worker may create it at the same moment. */
+		if (mkdirat(fd, name, 0777) < 0) {
+			if (errno != EEXIST)
+				return -errno;
+		} else if (w->opt->sync && fsync(fd) < 0) {
+			return -errno;
+		}
+		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	}
+	return nfd < 0 ? -errno : nfd;
+}
 
 /*
  * Returns a descriptor (owned by the cache: do not close it) of the
@@ -78,67 +126,97 @@ static int cache_fd = -1;
 static int parent_dir(struct worker *w, const char *path, const char **base)
 {
 	const char *last = strrchr(path, '/');
-	size_t dlen = last ? (size_t)(last - path) : 0;
+	size_t dlen = last ? (size_t)(last - path) : 0, at = 0;
 	char name[NAME_MAX + 1];
-	const char *s = path;
-	int fd;
+	int fd, k = 0;
 
 	*base = last ? last + 1 : path;
 	if (strlen(*base) > NAME_MAX)
 		return -ENAMETOOLONG;
-	if (dlen == 0)
+	if (dlen == 0) {
+		cur_acl = &root_acl;
 		return w->pool->rootfd;
-	if (cache_fd >= 0 && cache_len == dlen && memcmp(cache_dir, path, dlen) == 0)
-		return cache_fd;
+	}
+	if (cache_len == dlen && memcmp(cache_dir, path, dlen) == 0 &&
+	    (deep_fd >= 0 || cache_depth > 0))
+		return deep_fd >= 0 ? deep_fd : cache_fd[cache_depth - 1];
 
-	fd = w->pool->rootfd;
-	while (s < path + dlen) {
-		const char *slash = strchr(s, '/');
-		size_t n = (size_t)(slash - s);
+	/* The kept levels that lead to this directory too. */
+	cache_len = 0;
+	while (k < cache_depth && cache_end[k] <= dlen &&
+	       (cache_end[k] == dlen || path[cache_end[k]] == '/') &&
+	       memcmp(cache_dir, path, cache_end[k]) == 0)
+		k++;
+	cache_cut(k);
+	fd = k ? cache_fd[k - 1] : w->pool->rootfd;
+	at = k ? cache_end[k - 1] + 1 : 0;
+	while (at < dlen) {
+		const char *slash = memchr(path + at, '/', dlen - at);
+		size_t end = slash ? (size_t)(slash - path) : dlen;
 		int nfd;
 
-		if (n > NAME_MAX) {
-			if (fd != w->pool->rootfd)
-				close(fd);
-			return -ENAMETOOLONG;
+		if (end - at > NAME_MAX) {
+			nfd = -ENAMETOOLONG;
+		} else {
+			memcpy(name, path + at, end - at);
+			name[end - at] = 0;
+			nfd = open_sub(w, fd, name);
 		}
-		memcpy(name, s, n);
-		name[n] = 0;
-		nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (nfd < 0 && errno == ENOENT) {
-			/* Another worker may create it at the same moment. */
-			if (mkdirat(fd, name, 0777) < 0) {
-				int err = errno;
-
-				if (err != EEXIST) {
-					if (fd != w->pool->rootfd)
-						close(fd);
-					return -err;
-				}
-			} else if (w->opt->sync && fsync(fd) < 0) {
-				int err = errno;
-
-				if (fd != w->pool->rootfd)
-					close(fd);
-				return -err;
-			}
-			nfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* A level past the kept ones is let go once the next is open. */
+		if (fd == deep_fd) {
+			close(deep_fd);
+			deep_fd = -1;
 		}
-		int err = errno;
-
-		if (fd != w->pool->rootfd)
-			close(fd);
 		if (nfd < 0)
-			return -err;
+			return nfd;
+		if (at > 0)
+			cache_dir[at - 1] = '/';
+		memcpy(cache_dir + at, path + at, end - at);
+		if (cache_depth < CACHE_DEPTH) {
+			cache_end[cache_depth] = end;
+			cache_acl[cache_depth] = -1;
+			cache_fd[cache_depth++] = nfd;
+		} else {
+			deep_fd = nfd;
+			deep_acl = -1;
+		}
 		fd = nfd;
-		s = slash + 1;
+		at = end + 1;
 	}
-	if (cache_fd >= 0)
-		close(cache_fd);
-	cache_fd = fd;
 	cache_len = dlen;
-	memcpy(cache_dir, path, dlen);
+	cur_acl = deep_fd >= 0 ? &deep_acl : &cache_acl[cache_depth - 1];
 	return fd;
+}
+
+/* This process's umask, read once (a worker is one thread). */
+static mode_t file_umask(void)
+{
+	static mode_t mask = (mode_t)-1;
+
+	if (mask == (mode_t)-1) {
+		mask = umask(022);
+		umask(mask);
+	}
+	return mask;
+}
+
+/*
+ * Whether a file made with mode in directory dfd, the one parent_dir()
+ * returned last, has that mode already, so that no fchmod() is needed: no
+ * bit of it is in the umask, and the directory has no default ACL.  One
+ * system call per directory instead of one per file.
+ */
+static int mode_as_made(int dfd, mode_t mode)
+{
+	if (mode & file_umask())
+		return 0;
+	if (*cur_acl < 0) {
+		ssize_t n = fgetxattr(dfd, "system.posix_acl_default", NULL, 0);
+
+		/* None, or no ACLs on this file system: the umask rules. */
+		*cur_acl = !(n < 0 && (errno == ENODATA || errno == EOPNOTSUPP));
+	}
+	return !*cur_acl;
 }
 
 void note_write_error(struct worker *w, int err)
@@ -358,12 +436,13 @@ static int dest_name(const struct worker *w, const char *base, char dest[NAME_MA
 	return 0;
 }
 
-/* Gives a complete file its mode and time, and with --sync writes it to
- * the disk.  Returns 0 or an errno. */
-static int finish_content(const struct worker *w, int fd, const struct sp_batch_rec *r)
+/* Gives a complete file its mode (unless mode_set: it was made with it)
+ * and time, and with --sync writes it to the disk.  Returns 0 or an errno. */
+static int finish_content(const struct worker *w, int fd, const struct sp_batch_rec *r,
+			  int mode_set)
 {
 	/* Permission bits only: no set-id bits from a record. */
-	if (fchmod(fd, r->mode & 0777) < 0)
+	if (!mode_set && fchmod(fd, r->mode & 0777) < 0)
 		return errno;
 	set_times(fd, r);
 	if (w->opt->sync && fsync(fd) < 0)
@@ -383,7 +462,7 @@ int out_place_tmp(struct worker *w, int tmpdir, const char *tmpname, int tmpfd,
 	const char *base;
 	int pfd, err;
 
-	err = finish_content(w, tmpfd, r);
+	err = finish_content(w, tmpfd, r, 0);
 	if (close(tmpfd) < 0 && !err)
 		err = errno;    /* a delayed write error: the content is not safe */
 	if (err) {
@@ -431,7 +510,7 @@ static int unnamed_ok;
 
 /* Opens an unnamed file in directory dfd.  Returns a descriptor, -ENOSYS
  * when unnamed files are not to be had here, or -errno. */
-static int open_unnamed(int dfd)
+static int open_unnamed(int dfd, mode_t mode)
 {
 	int fd;
 
@@ -444,7 +523,9 @@ static int open_unnamed(int dfd)
 	}
 	if (unnamed_ok < 0)
 		return -ENOSYS;
-	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	/* With its final mode: nobody can open it by a name before it is
+	 * complete, and it then needs no fchmod() (mode_as_made()). */
+	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
 	if (fd >= 0)
 		return fd;
 	/* EISDIR: a kernel without O_TMPFILE read it as O_DIRECTORY. */
@@ -465,7 +546,7 @@ static int place_unnamed(struct worker *w, int dfd, int fd, const char *base,
 {
 	char dest[NAME_MAX + 1], proc[32], tmp[64];
 	const char *what = "write";
-	int err = finish_content(w, fd, r);
+	int err = finish_content(w, fd, r, mode_as_made(dfd, r->mode & 0777));
 
 	if (!err && dest_name(w, base, dest) < 0) {
 		err = ENAMETOOLONG;
@@ -602,7 +683,7 @@ int out_file(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		place_failed(w, path, "create directory", -dfd);
 		return 0;
 	}
-	fd = open_unnamed(dfd);
+	fd = open_unnamed(dfd, r->mode & 0777);
 	if (fd >= 0) {
 		n = write_content(w, fd, data, len, path);
 		if (n < 0)
@@ -648,7 +729,7 @@ int out_restore(struct worker *w, int srcfd, uint64_t size, const char *dtmp,
 		place_failed(w, path, "create directory", -dfd);
 		return -1;
 	}
-	fd = open_unnamed(dfd);
+	fd = open_unnamed(dfd, r->mode & 0777);
 	if (fd == -ENOSYS) {
 		/* O_TRUNC: a finisher that died here left a beginning. */
 		named = 1;
