@@ -140,6 +140,20 @@ for nt in 0 1; do
 	rm -rf "$out" "$T/outside-$nt"
 done
 
+# ---- A consumer under umask 077 still gives every file its mode: an
+# unnamed file is made with its mode, and the umask takes bits from it.
+r=t$$-umask
+out=$T/out-umask
+(umask 077; exec $TO $C -q -r "$r" -j 2 -o "$out") & cp=$!
+pids="$pids $cp"
+chmod 664 "$SRC/extra/with space"
+$TO $P -q -r "$r" -C "$SRC" .; prc=$?
+wait $cp; crc=$?
+check "umask 077: every file keeps its mode ($prc, $crc)" \
+	eval '[ "$prc$crc" = 00 ] && same_tree "$SRC" "$out" && [ "$(stat -c %a "$out/extra/with space")" = 664 ]'
+chmod 644 "$SRC/extra/with space"
+rm -rf "$out"
+
 # ---- --sync: the same tree, every file (parted ones too) fsynced before
 # it is named; counted with strace where there is one.  LeakSanitizer
 # cannot run under ptrace, so a sanitizer build's consumer skips its leak
