@@ -100,7 +100,10 @@ TEST_SRC  := $(sort $(wildcard tests/check_*.c))
 TESTS     := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 TOOL_SRC  := $(sort $(wildcard tests/tool_*.c))
 TOOLS     := $(TOOL_SRC:tests/%.c=$(B)/tests/%)
-TUTIL_OBJ := $(patsubst %.c,$(B)/%.o,$(wildcard tests/testutil.c))
+# The tests' one helper library (tests/testutil.h), linked by every check_*
+# and tool_* program before libprog.a, whose clock and I/O it uses.
+TUTIL_SRC := $(sort $(wildcard tests/util/*.c))
+TUTIL_A   := $(B)/tests/libtestutil.a
 SHTESTS   := $(sort $(wildcard tests/test_*.sh))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SRC  := $(filter-out tests/fuzz/fuzz_main.c,$(FUZZ_SRC))
@@ -158,7 +161,7 @@ $(CP_A): $(CP_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/tests/tool_crash $(B)/tests/tool_mpcrash: $(B)/tests/%: $(B)/tests/%.o $(TUTIL_OBJ) $(BATCH_A) $(PROG_A) $(CP_A)
+$(B)/tests/tool_crash $(B)/tests/tool_mpcrash: $(B)/tests/%: $(B)/tests/%.o $(TUTIL_A) $(BATCH_A) $(PROG_A) $(CP_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LZ4_LIBS) $(LDLIBS)
 
@@ -175,6 +178,11 @@ $(PROG_A): $(PROG_SRC:%.c=$(B)/%.o)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
 $(BATCH_A): $(BATCH_SRC:%.c=$(B)/%.o)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(TUTIL_SRC:%.c=$(B)/%.o): APP_INC += -Itests
+$(TUTIL_A): $(TUTIL_SRC:%.c=$(B)/%.o)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && $(AR) rcs $@ $^
 
@@ -211,11 +219,11 @@ $(PROGS): $(B)/%: $$(addprefix $(B)/obj/,$$(addsuffix .o,$$(basename $$(wildcard
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 
-$(B)/tests/check_%: $(B)/tests/check_%.o $(TUTIL_OBJ) $(BK_A) $(BATCH_A) $(PROG_A) $(LIB_A)
+$(B)/tests/check_%: $(B)/tests/check_%.o $(TUTIL_A) $(BK_A) $(BATCH_A) $(PROG_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 
-$(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_OBJ) $(BK_A) $(BATCH_A) $(PROG_A) $(LIB_A)
+$(B)/tests/tool_%: $(B)/tests/tool_%.o $(TUTIL_A) $(BK_A) $(BATCH_A) $(PROG_A) $(LIB_A)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(HIREDIS_LIBS) $(LZ4_LIBS) $(LDLIBS)
 

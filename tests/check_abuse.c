@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,43 +25,22 @@
 #define BOUND 10000000000LL      /* the longest any wait here may take */
 #define QUIET 100000000LL        /* "nothing arrives" is judged over 100 ms */
 
-extern char **environ;
-
-/* A tool_crash child with its stdin and stdout on pipes. */
-struct child {
-	pid_t pid;
-	FILE *out;
-	int in;
-};
-
+/* Starts tool_crash with args (6 at the most), its stdin and stdout on
+ * pipes. */
 static void spawn_tool(struct child *c, char *const args[])
 {
 	char tool[256];
 	char *argv[8] = { (char *)tu_tool("tool_crash", tool, sizeof(tool)) };
-	posix_spawn_file_actions_t fa;
-	int in[2], out[2];
 
 	for (int i = 0; args[i] && i < 6; i++)
 		argv[i + 1] = args[i];
-	ck_assert_int_eq(pipe2(in, O_CLOEXEC), 0);
-	ck_assert_int_eq(pipe2(out, O_CLOEXEC), 0);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	ck_assert_int_eq(posix_spawn(&c->pid, argv[0], &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(in[0]);
-	close(out[1]);
-	c->in = in[1];
-	c->out = fdopen(out[0], "r");
-	ck_assert_ptr_nonnull(c->out);
+	ck_assert_int_eq(child_spawnv_io(c, argv), 0);
 }
 
+/* End of file on its stdin (the tool goes on), then its exit status. */
 static int finish_tool(struct child *c)
 {
-	close(c->in);           /* end of file: the tool goes on */
-	fclose(c->out);
-	return tu_wait(c->pid);
+	return child_end(c);
 }
 
 static void put_seq(sp_ring *r, long seq)
@@ -361,29 +339,20 @@ END_TEST
 static void flip_start(struct child *c, const char *name, unsigned off, int width,
 		       unsigned long long a, unsigned long long b)
 {
-	char tool[256], o[24], w[8], va[24], vb[24], line[32];
-	char *argv[] = { (char *)tu_tool("tool_flip", tool, sizeof(tool)), (char *)name, o, w, va,
-			 vb, NULL };
-	int fd;
+	char o[24], w[8], va[24], vb[24], line[32];
 
 	snprintf(o, sizeof(o), "%u", off);
 	snprintf(w, sizeof(w), "%d", width);
 	snprintf(va, sizeof(va), "%llu", a);
 	snprintf(vb, sizeof(vb), "%llu", b);
-	c->pid = tu_spawn(argv, &fd);
-	ck_assert_int_gt(c->pid, 0);
-	c->in = -1;
-	c->out = fdopen(fd, "r");
-	ck_assert_ptr_nonnull(c->out);
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), c->out));
-	ck_assert_str_eq(line, "flipping\n");
+	ck_assert_int_eq(child_start(c, "tool_flip", name, o, w, va, vb, NULL), 0);
+	ck_assert_ptr_nonnull(child_line(c, line, sizeof(line)));
+	ck_assert_str_eq(line, "flipping");
 }
 
 static void flip_stop(struct child *c)
 {
-	kill(c->pid, SIGKILL);
-	fclose(c->out);
-	ck_assert_int_eq(tu_wait(c->pid), 128 + SIGKILL);
+	ck_assert_int_eq(child_kill(c), 128 + SIGKILL);
 }
 
 /* Maps NAME's segment as a peer would (*size: its length). */

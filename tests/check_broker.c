@@ -13,7 +13,6 @@
 #include "batch.h"
 #include "testutil.h"
 
-#define MS(n) ((long long)(n) * 1000000LL)
 
 static char dir[256];
 static pid_t server;

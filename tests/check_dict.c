@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "mputil.h"
 #include "shared/dict.h"
 #include "testutil.h"
 

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mputil.h"
 #include "shared/iplock.h"
 #include "testutil.h"
 

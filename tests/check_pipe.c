@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mputil.h"
 #include "shared/pipe.h"
 #include "testutil.h"
 

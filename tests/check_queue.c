@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "mputil.h"
 #include "shared/queue.h"
 #include "testutil.h"
 

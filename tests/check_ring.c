@@ -19,7 +19,6 @@
 #include "shared/version.h"
 #include "testutil.h"
 
-#define MS 1000000LL
 #define SEC 1000000000LL
 /* A bound on waits that must succeed: generous, the machine is shared.  The
  * TCase timeouts are the real limit; this only gives a clearer message. */
@@ -71,14 +70,6 @@ static void setup(void)
 static void teardown(void)
 {
 	unlink_registered();
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SEC + ts.tv_nsec;
 }
 
 /* The two objects ring.h lists for a name, as paths under /dev/shm. */
@@ -208,39 +199,6 @@ static struct sp_ring_stat stat_of(sp_ring *r)
 	return st;
 }
 
-static ssize_t read_full(int fd, void *buf, size_t n)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t k = read(fd, (char *)buf + got, n - got);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return -errno;
-		if (k == 0)
-			break;
-		got += (size_t)k;
-	}
-	return (ssize_t)got;
-}
-
-static void write_full(int fd, const void *buf, size_t n)
-{
-	size_t done = 0;
-
-	while (done < n) {
-		ssize_t k = write(fd, (const char *)buf + done, n - done);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return;
-		done += (size_t)k;
-	}
-}
-
 /* Forks a child of the test.  Children never use Check's assertions and
  * always leave with _exit(), so that no atexit handler (our unlinking) runs
  * in them; Check kills the test's process group afterwards anyway. */
@@ -290,7 +248,7 @@ static int victim_fork(struct victim *v)
 /* Child: says it is ready, then waits to be killed. */
 static void victim_ready(struct victim *v)
 {
-	write_full(v->fd, "r", 1);
+	prog_write_full(v->fd, "r", 1);
 	for (;;)
 		pause();
 }
@@ -301,7 +259,7 @@ static void victim_wait(struct victim *v, const char *what)
 {
 	char c;
 
-	if (read_full(v->fd, &c, 1) != 1)
+	if (prog_read_full(v->fd, &c, 1) != 1)
 		ck_abort_msg("%s: child exited with status %d before it was ready", what,
 			     tu_wait(v->pid));
 }
@@ -383,12 +341,12 @@ static void blocker_start(struct blocker *b, const char *name, enum blk_op op, s
 		out.rc = sp_ring_open(name, 0, NULL, &r);
 		if (out.rc) {
 			out.stage = 1;
-			write_full(res[1], &out, sizeof(out));
+			prog_write_full(res[1], &out, sizeof(out));
 			_exit(0);
 		}
 		if (spin >= 0)
 			sp_ring_set_spin(r, spin);
-		write_full(ready[1], "r", 1);
+		prog_write_full(ready[1], "r", 1);
 		switch (op) {
 		case BLK_GET:
 			out.rc = sp_ring_get(r, out.data, sizeof(out.data), SP_FOREVER);
@@ -412,7 +370,7 @@ static void blocker_start(struct blocker *b, const char *name, enum blk_op op, s
 			break;
 		}
 		out.stage = 2;
-		write_full(res[1], &out, sizeof(out));
+		prog_write_full(res[1], &out, sizeof(out));
 		sp_ring_close(r);
 		_exit(0);
 	}
@@ -421,11 +379,11 @@ static void blocker_start(struct blocker *b, const char *name, enum blk_op op, s
 	b->res_fd = res[0];
 	/* The child has attached once it says so; a child that failed to
 	 * attach says why through the result pipe. */
-	if (read_full(ready[0], &c, 1) != 1) {
+	if (prog_read_full(ready[0], &c, 1) != 1) {
 		struct blk_res out;
 
 		memset(&out, 0, sizeof(out));
-		read_full(b->res_fd, &out, sizeof(out));
+		prog_read_full(b->res_fd, &out, sizeof(out));
 		ck_abort_msg("blocker could not attach: %s", errstr(out.rc));
 	}
 	close(ready[0]);
@@ -433,7 +391,7 @@ static void blocker_start(struct blocker *b, const char *name, enum blk_op op, s
 
 static void blocker_finish(struct blocker *b, struct blk_res *out)
 {
-	ssize_t n = read_full(b->res_fd, out, sizeof(*out));
+	ssize_t n = prog_read_full(b->res_fd, out, sizeof(*out));
 
 	close(b->res_fd);
 	ck_assert_msg(n == (ssize_t)sizeof(*out), "blocker said nothing (read %zd)", n);
@@ -945,7 +903,7 @@ static void assert_file(const char *path, const void *data, size_t len)
 
 	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
 	ck_assert_ptr_nonnull(buf);
-	n = read_full(fd, buf, len + 1);
+	n = prog_read_full(fd, buf, len + 1);
 	close(fd);
 	ck_assert_msg(n == (ssize_t)len && !memcmp(buf, data, len),
 		      "%s was changed by a refused open (%zd bytes now, %zu before)", path, n, len);
@@ -1750,8 +1708,8 @@ END_TEST
 		int64_t t0_ = now_ns(), el_;                                            \
 		ck_rc(call, want);                                                      \
 		el_ = now_ns() - t0_;                                                   \
-		ck_assert_msg(el_ >= (ms) * MS, "%s gave up after %.3f ms, before %d ms", \
-			      #call, (double)el_ / MS, (int)(ms));                      \
+		ck_assert_msg(el_ >= MS(ms), "%s gave up after %.3f ms, before %d ms", \
+			      #call, (double)el_ / MS(1), (int)(ms));                      \
 	} while (0)
 
 START_TEST(test_empty_timeout)
@@ -1762,14 +1720,14 @@ START_TEST(test_empty_timeout)
 	sp_ring *r;
 
 	r = ring_new(name, sizeof(name), "etime", SMALL_CAP, 1);
-	ck_timed(sp_ring_get(r, buf, sizeof(buf), 50 * MS), -ETIMEDOUT, 50);
-	ck_timed(sp_ring_peek(r, &m, 50 * MS), -ETIMEDOUT, 50);
+	ck_timed(sp_ring_get(r, buf, sizeof(buf), MS(50)), -ETIMEDOUT, 50);
+	ck_timed(sp_ring_peek(r, &m, MS(50)), -ETIMEDOUT, 50);
 	ck_timed(sp_ring_get(r, buf, sizeof(buf), 1), -ETIMEDOUT, 0);
 	/* However long the spin, the timeout bounds the wait. */
 	sp_ring_set_spin(r, 0);
-	ck_timed(sp_ring_get(r, buf, sizeof(buf), 50 * MS), -ETIMEDOUT, 50);
+	ck_timed(sp_ring_get(r, buf, sizeof(buf), MS(50)), -ETIMEDOUT, 50);
 	sp_ring_set_spin(r, 10 * SEC);
-	ck_timed(sp_ring_peek(r, &m, 50 * MS), -ETIMEDOUT, 50);
+	ck_timed(sp_ring_peek(r, &m, MS(50)), -ETIMEDOUT, 50);
 	ck_rc(sp_ring_get(r, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
 	sp_ring_set_spin(r, SP_RING_DEFAULT_SPIN_NS);
 	/* A record behind an uncommitted reservation is not ready either. */
@@ -1781,7 +1739,7 @@ START_TEST(test_empty_timeout)
 		put_pattern(r, 8, 1, SP_NOWAIT);
 		ck_assert_int_eq(sp_ring_empty(r), 1);
 		ck_rc(sp_ring_get(r, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
-		ck_timed(sp_ring_get(r, buf, sizeof(buf), 50 * MS), -ETIMEDOUT, 50);
+		ck_timed(sp_ring_get(r, buf, sizeof(buf), MS(50)), -ETIMEDOUT, 50);
 		pattern(res.data, 20, 2);
 		ck_rc(sp_ring_commit(w, &res, 20), 0);
 		get_pattern(r, 20, 2, SP_NOWAIT);
@@ -1823,8 +1781,8 @@ START_TEST(test_full)
 	ck_rc(sp_ring_put(r, buf, 0, SP_NOWAIT), -EAGAIN);
 	ck_rc(sp_ring_put(r, buf, 10, SP_NOWAIT), -EAGAIN);
 	ck_rc(sp_ring_reserve(r, 0, &m, SP_NOWAIT), -EAGAIN);
-	ck_timed(sp_ring_put(r, buf, 0, 50 * MS), -ETIMEDOUT, 50);
-	ck_timed(sp_ring_reserve(r, 1, &m, 50 * MS), -ETIMEDOUT, 50);
+	ck_timed(sp_ring_put(r, buf, 0, MS(50)), -ETIMEDOUT, 50);
+	ck_timed(sp_ring_reserve(r, 1, &m, MS(50)), -ETIMEDOUT, 50);
 	/* Failed puts changed nothing. */
 	ck_assert_uint_eq(stat_of(r).recs_in, n);
 	/* One out, one in, and full again. */
@@ -2096,7 +2054,7 @@ START_TEST(test_seal_two_writers)
 	get_pattern(rd, 12, 2, SP_NOWAIT);
 	get_pattern(rd, 13, 3, SP_NOWAIT);
 	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
-	ck_timed(sp_ring_get(rd, buf, sizeof(buf), 20 * MS), -ETIMEDOUT, 20);
+	ck_timed(sp_ring_get(rd, buf, sizeof(buf), MS(20)), -ETIMEDOUT, 20);
 	put_pattern(b, 14, 4, SP_NOWAIT);
 	put_pattern(b, 15, 5, SP_NOWAIT);
 	ck_rc(sp_ring_seal(b), 0);
@@ -2113,7 +2071,7 @@ START_TEST(test_seal_two_writers)
 	get_pattern(rd, 14, 4, SP_NOWAIT);
 	get_pattern(rd, 15, 5, SP_FOREVER);
 	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_NOWAIT), -EPIPE);
-	ck_rc(sp_ring_get(rd, buf, sizeof(buf), 50 * MS), -EPIPE);
+	ck_rc(sp_ring_get(rd, buf, sizeof(buf), MS(50)), -EPIPE);
 	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_FOREVER), -EPIPE);
 	ck_rc(sp_ring_peek(rd, &m, SP_FOREVER), -EPIPE);
 	ck_rc(sp_ring_get(a, buf, sizeof(buf), SP_NOWAIT), -EPIPE);
@@ -2245,7 +2203,7 @@ START_TEST(test_seal_dead_writer)
 	ck_assert_int_eq(sp_ring_closed(rd), 0);
 	get_pattern(rd, 9, 9, SP_NOWAIT);
 	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
-	ck_timed(sp_ring_get(rd, buf, sizeof(buf), 30 * MS), -ETIMEDOUT, 30);
+	ck_timed(sp_ring_get(rd, buf, sizeof(buf), MS(30)), -ETIMEDOUT, 30);
 	/* The second expected seal, from a live handle, closes it. */
 	ck_rc(sp_ring_seal(rd), 0);
 	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_FOREVER), -EPIPE);
@@ -2275,11 +2233,11 @@ START_TEST(test_seal_own_peeks)
 	ck_rc(sp_ring_peek(rd, &m2, SP_NOWAIT), 0);
 	ck_rc(sp_ring_peek(other, &m3, SP_NOWAIT), 0);
 	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_NOWAIT), -EAGAIN);
-	ck_timed(sp_ring_get(rd, buf, sizeof(buf), 20 * MS), -ETIMEDOUT, 20);
+	ck_timed(sp_ring_get(rd, buf, sizeof(buf), MS(20)), -ETIMEDOUT, 20);
 	ck_rc(sp_ring_release(other, &m3), 0);
 	/* Only rd's own are left. */
 	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_NOWAIT), -EPIPE);
-	ck_rc(sp_ring_get(rd, buf, sizeof(buf), 20 * MS), -EPIPE);
+	ck_rc(sp_ring_get(rd, buf, sizeof(buf), MS(20)), -EPIPE);
 	ck_rc(sp_ring_get(rd, buf, sizeof(buf), SP_FOREVER), -EPIPE);
 	ck_rc(sp_ring_peek(rd, &m3, SP_FOREVER), -EPIPE);
 	/* For the other handle they are rd's, which may yet come back. */
@@ -2538,7 +2496,7 @@ START_TEST(test_nowait_poller_recovers)
 			sched_yield();
 	} while (n == -EAGAIN && now_ns() - t0 < 2 * SEC);
 	ck_assert_msg(n >= 0, "%ld polls with SP_NOWAIT over %.0f ms: still %s", polls,
-		      (double)(now_ns() - t0) / MS, errstr(n));
+		      (double)(now_ns() - t0) / MS(1), errstr(n));
 	if (_i == 2) {
 		ck_assert_int_eq(n, 20);
 		check_pattern(buf, 20, 2, "record behind the dead writer's");

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mputil.h"
 #include "shared/shm.h"
 #include "shared/sync.h"
 #include "testutil.h"

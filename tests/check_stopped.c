@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mputil.h"
 #include "shared/dict.h"
 #include "shared/list.h"
 #include "shared/ring.h"

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "mputil.h"
 #include "shared/sync.h"
 #include "shared/value.h"
 #include "testutil.h"

@@ -4,7 +4,6 @@
 #include <signal.h>
 #include <string.h>
 
-#include "mputil.h"
 #include "shared/value.h"
 #include "testutil.h"
 

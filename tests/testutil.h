@@ -1,9 +1,25 @@
-/* testutil.h: helpers shared by the Check suites: unique names, cleanup, spawning tools. */
+/* testutil.h: the tests' one helper library (build/tests/libtestutil.a): names, cleanup, tool processes, suites, skips. */
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
+
+#include "prog.h"
+
+/*
+ * Linked by every check_* and tool_* program, before libprog.a, whose
+ * clock and whole writes the tests use too (prog_now_ns, prog_write_full)
+ * rather than copies of their own.  Its files: names.c (names, cleanup,
+ * tool paths), spawn.c (spawning and waiting), child.c (tool processes
+ * and their steps, start guns), suite.c (TCases, running a suite, skips:
+ * the only file that needs Check), redis.c (a redis-server of the test's
+ * own), probe.c (what the machine allows).
+ */
+
+/* ---- names.c ---------------------------------------------------------- */
 
 /* Call first in main(): remembers the runner's pid, so every name below is
  * unique to this run, and arranges tu_cleanup() at exit. */
@@ -20,6 +36,12 @@ int tu_cleanup(void);
 /* Path of a helper program built beside the tests: "$B/tests/NAME". */
 const char *tu_tool(const char *name, char *buf, size_t size);
 
+/* For helper tools: dies with the test that spawned it (PR_SET_PDEATHSIG),
+ * so a timed-out test leaves no process behind. */
+void tu_tool_init(void);
+
+/* ---- spawn.c ---------------------------------------------------------- */
+
 /* Spawns argv[0] (a path) with argv; its stdout goes to *out_fd (a pipe, the
  * caller reads it) when out_fd is not NULL.  The child is killed if the
  * calling process dies.  Returns the pid or -errno. */
@@ -35,12 +57,94 @@ int tu_wait(pid_t pid);
 /* Reads all of fd into a malloc'd NUL-terminated buffer (closes fd). */
 char *tu_slurp(int fd, size_t *len);
 
+/* ---- child.c: tool processes that say their steps on stdout ------------ */
 
+/* A tool process, its stdout and, if asked for, its stdin. */
+struct child {
+	pid_t pid;
+	FILE *out;
+	int in;      /* where we write its stdin, or -1 */
+};
+
+/* Starts tests/TOOL with the arguments given (NULL-terminated, 14 at the
+ * most).  Returns 0 or -errno. */
+int child_start(struct child *c, const char *tool, ...);
+
+/* Starts argv (argv[0] a path) as a child.  Returns 0 or -errno. */
+int child_spawnv(struct child *c, char *const argv[]);
+/* The same, with the child's stdin on a pipe too (c->in). */
+int child_spawnv_io(struct child *c, char *const argv[]);
+
+/* Reads the child's next line (without its newline) into buf.  Returns buf,
+ * or NULL at end of file. */
+char *child_line(struct child *c, char *buf, size_t size);
+
+/* Reads the next line, which must start with `word`, and returns the
+ * number after it (or -99999 if the line is missing or different). */
+int child_expect(struct child *c, const char *word);
+
+/* Closes its stdin (end of file) and stdout, waits for the child; returns
+ * its exit status (128+signal if killed). */
+int child_end(struct child *c);
+
+/* Kills the child (SIGKILL) and waits for it. */
+int child_kill(struct child *c);
+
+/* A start gun: a pipe whose read end (g[0]) children inherit, as a number
+ * on their command line.  Writing a byte lets one child go; closing g[1]
+ * lets all go.  Returns 0 or -errno. */
+int gun_make(int g[2], char *num, size_t size);
+void gun_fire(int g[2]);
+
+/* Waits (up to 10 s, polling /proc) until process pid sleeps in a futex
+ * wait, that is, is blocked inside one of our waits.  Where the kernel
+ * hides wait channels (wchan reads "0"), a sleeping state is taken
+ * instead.  Returns 1 or 0. */
+int wait_blocked(pid_t pid);
+
+/* The tests' clock is the programs' (libprog's CLOCK_MONOTONIC), under
+ * the short name the suites use, as long long for their "%lld". */
+static inline long long now_ns(void)
+{
+	return (long long)prog_now_ns();
+}
+
+#define MS(x) ((long long)(x) * 1000000LL)
+
+/* ---- suite.c: TCases, running a suite, skips ---------------------------- */
+
+/* What a suite needs of the machine; tu_run() skips the suite without it. */
+enum {
+	TU_NEED_SHM = 1,     /* room in a writable /dev/shm (TU_SHM_ROOM bytes) */
+	TU_NEED_REDIS = 2,   /* a redis-server to run (tu_redis_available) */
+};
+#define TU_SHM_ROOM (8u << 20)
+
+/* Check's types, without making every tool include check.h. */
+typedef struct Suite Suite;
+typedef struct TCase TCase;
+
+/* A TCase of s named name, bounded by timeout seconds, with the checked
+ * fixture setup/teardown (either may be NULL). */
+TCase *tu_tcase(Suite *s, const char *name, double timeout, void (*setup)(void),
+		void (*teardown)(void));
+
+/* If the machine lacks something of needs, says "PROG: skipped: why" on
+ * stderr and returns 1 (the caller returns 77 at once); else 0. */
+int tu_skip(unsigned needs);
+
+/* Runs every test of s (and frees it).  Returns main()'s exit status: 0 if
+ * all passed, 1 if any failed, 77 (skipped) without what needs asks for. */
+int tu_run(Suite *s, unsigned needs);
+
+/* ---- probe.c: what the machine allows --------------------------------- */
 
 /* Can a ring side be biased here (membarrier there, and its registration
  * allowed)?  Asks a lone writer of a ring of its own, once per process:
  * 1 yes, 0 no, -errno if that ring could not be made. */
 int tu_bias_possible(void);
+
+/* ---- redis.c ---------------------------------------------------------- */
 
 /* Is there a redis-server to run (on PATH, or $SP_REDIS_SERVER)? */
 int tu_redis_available(void);
@@ -56,7 +160,4 @@ pid_t tu_redis_start(const char *dir, char *const extra[], int timeout_ms);
 /* Stops it (SIGKILL) and reaps it. */
 void tu_redis_stop(pid_t pid);
 
-/* For helper tools: dies with the test that spawned it (PR_SET_PDEATHSIG),
- * so a timed-out test leaves no process behind. */
-void tu_tool_init(void);
 #endif
