@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """mpqueue.py: times multiprocessing.Queue (or, with --queue shmpipe, the shmpipe package's
-Queue) moving fixed-size records from one producer process to one consumer process, printed
-in ring_bench's format for bench/run.sh (transport "mpqueue" or "shmqueue").
+Queue; with --queue pipe, a one-way multiprocessing.Pipe) moving fixed-size records from one
+producer process to one consumer process, printed in ring_bench's format for bench/run.sh
+(transport "mpqueue", "shmqueue" or "mppipe").
 
 Each record is a bytes object of --size bytes carrying its sequence number (from 1) in its
 first 8 bytes and, from 16 bytes up, the complement in its last 8; the consumer checks
@@ -77,6 +78,29 @@ def consumer(q, ready, go, n, size, out):
     out.send(("ok", t_end))
 
 
+class PipeQueue:
+    """A one-way multiprocessing.Pipe with the Queue methods the two sides call: the
+    producer sends on one end, the consumer receives on the other (pickled, as a Queue)."""
+
+    def __init__(self, ctx):
+        self.r, self.w = ctx.Pipe(duplex=False)
+
+    def put(self, obj):
+        self.w.send(obj)
+
+    def get(self, timeout=None):
+        if timeout is not None and not self.r.poll(timeout):
+            raise Exception("empty")
+        return self.r.recv()
+
+    def close(self):
+        self.r.close()
+        self.w.close()
+
+    def join_thread(self):
+        pass
+
+
 def run_once(ctx, make_queue, n, size, timeout):
     """One run of n records.  Returns its seconds."""
     q = make_queue()
@@ -136,8 +160,9 @@ def main():
     ap.add_argument("-S", "--seconds", type=float, default=0.5, help="length of a run (0.5)")
     ap.add_argument("-n", "--count", type=int, default=0, help="records per run, no calibration")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds a run may take (60)")
-    ap.add_argument("--queue", choices=("mp", "shmpipe"), default="mp",
-                    help="multiprocessing.Queue (mp) or shmpipe.Queue (shmpipe)")
+    ap.add_argument("--queue", choices=("mp", "shmpipe", "pipe"), default="mp",
+                    help="multiprocessing.Queue (mp), shmpipe.Queue (shmpipe) or a one-way "
+                    "multiprocessing.Pipe (pipe)")
     ap.add_argument("--csv", action="store_true", help="also print a CSV line")
     ap.add_argument("-q", "--quiet", action="store_true", help="no header line")
     a = ap.parse_args()
@@ -157,6 +182,8 @@ def main():
             print("%s: shmpipe.Queue: %s" % (PROG, e), file=sys.stderr)
             return EX_SOFTWARE
         make_queue, what, transport = shmpipe.Queue, "shmpipe.Queue", "shmqueue"
+    elif a.queue == "pipe":
+        make_queue, what, transport = (lambda: PipeQueue(ctx)), "multiprocessing.Pipe", "mppipe"
     else:
         make_queue, what, transport = ctx.Queue, "multiprocessing.Queue", "mpqueue"
     try:

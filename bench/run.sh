@@ -143,12 +143,17 @@ echo "run.sh: $mode run; results go to $out"
 		failed="$failed ring_bench"
 	fi
 	if command -v python3 >/dev/null 2>&1; then
-		step "mpqueue.py" python3 "$dir/mpqueue.py" --csv --size 64 $mpq_opts
-		# The same, with the shmpipe package's Queue over this build's library.
+		# multiprocessing.Queue, a one-way multiprocessing.Pipe and the shmpipe package's
+		# Queue over this build's library, interleaved, at 64 B and 64 KiB.
 		case $B in /*) splib=$B/libshared.so.0 ;; *) splib=$PWD/$B/libshared.so.0 ;; esac
-		step "mpqueue.py --queue shmpipe" env SHMPIPE_LIBRARY="$splib" \
-			PYTHONPATH="$dir/../python/src${PYTHONPATH:+:$PYTHONPATH}" \
-			python3 "$dir/mpqueue.py" --csv --size 64 --queue shmpipe $mpq_opts
+		for size in 64 65536; do
+			step "mpqueue.py --size $size" python3 "$dir/mpqueue.py" --csv --size $size $mpq_opts
+			step "mpqueue.py --size $size --queue pipe" python3 "$dir/mpqueue.py" --csv \
+				--size $size --queue pipe $mpq_opts
+			step "mpqueue.py --size $size --queue shmpipe" env SHMPIPE_LIBRARY="$splib" \
+				PYTHONPATH="$dir/../python/src${PYTHONPATH:+:$PYTHONPATH}" \
+				python3 "$dir/mpqueue.py" --csv --size $size --queue shmpipe $mpq_opts
+		done
 	else
 		skip "mpqueue.py" "no python3: multiprocessing.Queue not measured"
 	fi
@@ -198,6 +203,7 @@ function rr(p, m, o, s) {
 		return ""
 	return mps[p, m, s] / mps[p, o, s]
 }
+function xr(r) { return r == "" ? "-" : sprintf("%.2fx", r) }
 function why(p, o, s) { return has(na, p SUBSEP o SUBSEP s) ? "n/a: " na[p, o, s] : "not measured" }
 function ratio_target(label, p, s, o, want, unit,    r, z) {
 	r = rr(p, "ring-copy", o, s); z = rr(p, "ring-zc", o, s)
@@ -223,7 +229,10 @@ END {
 	r = rr("1x1", "shmqueue", "mpqueue", 64)
 	if (r == "") row("64 B, 1x1: shmpipe.Queue >= 3x multiprocessing.Queue", "not measured", "-", "n/a")
 	else row("64 B, 1x1: shmpipe.Queue >= 3x multiprocessing.Queue", sprintf("%.2fx: shmqueue %s msg/s vs mpqueue %s msg/s",
-	    r, rate(mps["1x1", "shmqueue", 64]), rate(mps["1x1", "mpqueue", 64])), "same run", r >= 3 ? "PASS" : "MISS")
+	    r, rate(mps["1x1", "shmqueue", 64]), rate(mps["1x1", "mpqueue", 64])),
+	    sprintf("vs mppipe %s; 64 KiB: vs mpqueue %s, vs mppipe %s", xr(rr("1x1", "shmqueue", "mppipe", 64)),
+	    xr(rr("1x1", "shmqueue", "mpqueue", 65536)), xr(rr("1x1", "shmqueue", "mppipe", 65536))),
+	    r >= 3 ? "PASS" : "MISS")
 	# 64 KiB: against the best kernel transport of this run.
 	best = ""; bv = 0; skipped = ""
 	split("pipe socketpair mq", ks, " ")
