@@ -2,6 +2,7 @@
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -88,6 +89,63 @@ START_TEST(put_get)
 	ck_assert_int_eq(sp_queue_task_done(q), -ENOTSUP);
 	ck_assert_int_eq(sp_queue_join(q, SP_NOWAIT), -ENOTSUP);
 	sp_queue_close(r);
+	sp_queue_close(q);
+}
+END_TEST
+
+/* maxsize counts messages (Python's Queue(maxsize)): a put waits while
+ * that many are in the queue, whatever room the ring has for bytes. */
+START_TEST(bounded)
+{
+	struct sp_queue_opts o = { .capacity = 65536, .maxsize = 2 };
+	sp_queue *q, *r;
+	char buf[64];
+
+	ck_assert_int_eq(sp_queue_open(name, SP_CREATE, &o, &q), 0);
+	ck_assert_int_eq(sp_queue_open(name, 0, NULL, &r), 0);
+	ck_assert_uint_eq(sp_queue_maxsize(r), 2);
+	ck_assert_int_eq(sp_queue_full(r), 0);
+	ck_assert_int_eq(sp_queue_put(q, "a", 1, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_queue_put(r, "b", 1, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_queue_full(q), 1);
+	ck_assert_uint_eq(sp_queue_size(q), 2);
+	ck_assert_int_eq(sp_queue_put(q, "c", 1, SP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(sp_queue_put(r, "c", 1, MS(20)), -ETIMEDOUT);
+	ck_assert_int_eq(sp_queue_get(r, buf, sizeof(buf), SP_NOWAIT), 1);
+	ck_assert_int_eq(buf[0], 'a');
+	ck_assert_int_eq(sp_queue_full(q), 0);
+	ck_assert_int_eq(sp_queue_put(q, "c", 1, SP_NOWAIT), 0);
+	ck_assert_int_eq(sp_queue_put(q, "d", 1, SP_NOWAIT), -EAGAIN);
+	/* A shutdown wakes a putter waiting for room (here: fails it). */
+	ck_assert_int_eq(sp_queue_shutdown(r), 0);
+	ck_assert_int_eq(sp_queue_put(q, "d", 1, MS(5000)), -ESHUTDOWN);
+	sp_queue_close(r);
+	sp_queue_close(q);
+}
+END_TEST
+
+/* A putter (exec'd) blocked on a full bounded queue goes on as we get:
+ * all its messages arrive, never more than maxsize at once. */
+START_TEST(bounded_blocked_putter)
+{
+	struct sp_queue_opts o = { .capacity = 65536, .maxsize = 2 };
+	struct child c;
+	sp_queue *q;
+	char buf[64];
+
+	ck_assert_int_eq(sp_queue_open(name, SP_CREATE, &o, &q), 0);
+	ck_assert_int_eq(child_start(&c, "tool_data", "qput", name, "6", NULL), 0);
+	ck_assert(wait_blocked(c.pid));
+	for (int i = 0; i < 6; i++) {
+		char want[8];
+		int n = snprintf(want, sizeof(want), "m%d", i);
+
+		ck_assert_uint_le(sp_queue_size(q), 2);
+		ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), MS(10000)), n);
+		ck_assert_int_eq(memcmp(buf, want, (size_t)n), 0);
+	}
+	ck_assert_int_eq(child_expect(&c, "done"), 0);
+	ck_assert_int_eq(child_end(&c), 0);
 	sp_queue_close(q);
 }
 END_TEST
@@ -435,6 +493,8 @@ static Suite *queue_suite(void)
 	tcase_set_timeout(crash, 20);
 	tcase_add_test(core, put_get);
 	tcase_add_test(core, shutdown);
+	tcase_add_test(core, bounded);
+	tcase_add_test(core, bounded_blocked_putter);
 	tcase_add_test(core, readers);
 	tcase_add_test(core, joinable);
 	tcase_add_test(lim, limits);

@@ -8,6 +8,7 @@
 #include "crashpoint.h"
 #include "fence.h"
 #include "ring_int.h"
+#include "rmutex.h"
 #include "shared/queue.h"
 #include "shared/sync.h"
 #include "sync_layout.h"
@@ -176,7 +177,8 @@ int sp_queue_open(const char *name, unsigned flags, const struct sp_queue_opts *
 		return -ENOMEM;
 	/* The side segment first: SP_EXCL applies to it, so of two racing
 	 * creators exactly one wins. */
-	rc = sp_sync_open(&q->y, side, flags, opts->mode, SYNC_QUEUE, opts->flags, 0);
+	rc = sp_sync_open(&q->y, side, flags, opts->mode, SYNC_QUEUE, opts->flags,
+			  opts->maxsize);
 	if (rc) {
 		free(q);
 		return rc;
@@ -240,14 +242,12 @@ static int shut(sp_queue *q)
 	return load_acquire(&q->y.b->broken) != 0;
 }
 
-int sp_queue_put(sp_queue *q, const void *buf, size_t len, long long timeout_ns)
+/* One put, waiting as the ring's room allows. */
+static int put_once(sp_queue *q, const void *buf, size_t len, long long timeout_ns)
 {
 	struct sync_body *b = q->y.b;
 	struct sync_ent *me = &b->ent[q->y.idx];
 	int rc;
-
-	if (sp_seg_inherited(&q->y.seg))
-		return -ECHILD;
 
 	CRASH_POINT("queue.put");
 	/* Announce the put, then look at the flag (see "Shutdown" above).
@@ -266,6 +266,61 @@ int sp_queue_put(sp_queue *q, const void *buf, size_t len, long long timeout_ns)
 	if (shut(q))
 		sp_wake(&me->b, SP_WAKE_ALL);
 	return rc == -EPIPE ? -ESHUTDOWN : rc;
+}
+
+/* A put to a queue of at most maxsize messages.  Puts are admitted one at
+ * a time under the side segment's internal mutex (rmutex.h), which holds
+ * it for a size check and a put that does not wait: the messages in the
+ * queue (committed, not released: sp_ring_size(), from counters that only
+ * getters lower meanwhile) then never exceed maxsize.  Out of room (items
+ * or bytes), the put sleeps on `gets`, which every get bumps after its
+ * release; a getter killed between the two costs a sleeper one slice. */
+static int put_bounded(sp_queue *q, const void *buf, size_t len, long long timeout_ns)
+{
+	struct sync_body *b = q->y.b;
+	struct sp_wait w;
+	int rc;
+
+	sp_wait_start(&w, timeout_ns);
+	for (;;) {
+		/* Acquire: pairs with a getter's release bump, so a size read
+		 * after it sees that getter's release counted. */
+		uint32_t g = load_acquire(&b->gets);
+
+		if (shut(q))
+			return -ESHUTDOWN;
+		rc = sp_rmutex_enter(&q->y.seg, &b->lock, &w);
+		/* A dead holder left nothing half done: the mutex guards no
+		 * data, only admission. */
+		if (rc && rc != -EOWNERDEAD)
+			return rc;
+		rc = sp_ring_size(q->ring) < q->y.g.param ? put_once(q, buf, len, SP_NOWAIT)
+							 : -EAGAIN;
+		sp_rmutex_unlock(&q->y.seg, &b->lock);
+		if (rc != -EAGAIN)
+			return rc;
+		rc = sp_wait_sleep(&w, &b->gets, g);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int sp_queue_put(sp_queue *q, const void *buf, size_t len, long long timeout_ns)
+{
+	if (sp_seg_inherited(&q->y.seg))
+		return -ECHILD;
+	return q->y.g.param ? put_bounded(q, buf, len, timeout_ns)
+			    : put_once(q, buf, len, timeout_ns);
+}
+
+/* After a get's release, in a bounded queue: wakes the putters waiting for
+ * room.  Release: orders the get's release before the bump (put_bounded). */
+static void got(sp_queue *q)
+{
+	if (q->y.g.param) {
+		fetch_add_release(&q->y.b->gets, 1);
+		sp_wake(&q->y.b->gets, SP_WAKE_ALL);
+	}
 }
 
 /* A live handle other than ours inside a put: its flag word, or NULL. */
@@ -371,7 +426,10 @@ ssize_t sp_queue_get(sp_queue *q, void *buf, size_t size, long long timeout_ns)
 		CRASH_POINT("queue.counted");
 	}
 	rc = sp_ring_release(q->ring, &m);
-	return rc ? rc : (ssize_t)len;
+	if (rc)
+		return rc;
+	got(q);
+	return (ssize_t)len;
 }
 
 int sp_queue_shutdown(sp_queue *q)
@@ -384,6 +442,7 @@ int sp_queue_shutdown(sp_queue *q)
 	 * flag (see "Shutdown" above). */
 	store_release(&q->y.b->broken, 1);
 	sp_ring_seal(q->ring);
+	got(q);   /* putters waiting for room see the flag */
 	return 0;
 }
 
@@ -510,5 +569,12 @@ unsigned sp_queue_unfinished(sp_queue *q)
 
 size_t sp_queue_size(sp_queue *q) { return sp_ring_size(q->ring); }
 int sp_queue_empty(sp_queue *q) { return sp_ring_empty(q->ring); }
-int sp_queue_full(sp_queue *q) { return sp_ring_full(q->ring); }
+int sp_queue_full(sp_queue *q)
+{
+	if (q->y.g.param && !sp_seg_inherited(&q->y.seg) && sp_ring_size(q->ring) >= q->y.g.param)
+		return 1;
+	return sp_ring_full(q->ring);
+}
+
+unsigned sp_queue_maxsize(const sp_queue *q) { return q->y.g.param; }
 size_t sp_queue_max_msg(const sp_queue *q) { return sp_ring_max_record(q->ring); }

@@ -60,7 +60,8 @@ struct sync_body {
 	_Atomic uint32_t waiters;  /*  32: sleepers on count or seq (a hint) */
 	_Atomic uint32_t broken;   /*  36: queue shut down */
 	_Atomic uint64_t joining[2]; /* 40: QUEUE: slots asleep in join() (bit i % 64 of word i / 64) */
-	uint8_t pad0_[8];          /*  56 */
+	_Atomic uint32_t gets;     /*  56: QUEUE: gets so far, bounded queues (futex word) */
+	uint8_t pad0_[4];          /*  60 */
 	struct sp_jnl jnl;         /*  64: undo journal of the internal mutex */
 	uint8_t pad1_[56];         /* 328 */
 	struct sync_ent ent[SP_SEG_MAX_SLOTS]; /* 384: per participant slot */
@@ -108,17 +109,21 @@ _Static_assert(offsetof(struct sync_body, magic) == offsetof(struct sync_geom, m
  *          written by its owner before the CAS that counts it, and else
  *          only by CAS from "round | BAR_WAITING"; ent[i].c by CAS (reset:
  *          store).  seq, broken, lock are unused.
- * QUEUE    broken = shut down; flags = queue flags; ent[i] = {ta = the
- *          handle's token | tasks it got and nobody has marked done << 32,
- *          b = 1 while the handle is inside a put (futex word for a getter
- *          waiting to tell "drained")}; seq = join()'s futex word;
- *          joining = slots asleep in join() (queue.c).  count and lock are
- *          unused.  Lock rules: no mutex; ent[i].ta moves by CAS or atomic
- *          add only, so every change of it (a task counted, a task done,
- *          the entry given up and taken over) is one atomic step; ent[i].b
- *          is written only by its owner (and reset by the next handle of
- *          slot i before it takes ta); joining bits are set and cleared by
- *          their joiner and taken (cleared) by wakers.
+ * QUEUE    broken = shut down; flags = queue flags; param = maxsize (0:
+ *          none); ent[i] = {ta = the handle's token | tasks it got and
+ *          nobody has marked done << 32, b = 1 while the handle is inside a
+ *          put (futex word for a getter waiting to tell "drained")}; seq =
+ *          join()'s futex word; joining = slots asleep in join() (queue.c);
+ *          lock = the admission mutex of a bounded queue's puts; gets =
+ *          bumped after each get of a bounded queue (futex word for putters
+ *          waiting for room).  count is unused.  Lock rules: ent[i].ta moves
+ *          by CAS or atomic add only, so every change of it (a task counted,
+ *          a task done, the entry given up and taken over) is one atomic
+ *          step; ent[i].b is written only by its owner (and reset by the next
+ *          handle of slot i before it takes ta); joining bits are set and
+ *          cleared by their joiner and taken (cleared) by wakers; lock is
+ *          held by a bounded put for its size check and a put that does not
+ *          wait, never across a sleep; gets by atomic add.
  */
 enum { COND_IDLE = 0, COND_WAITING = 1, COND_NOTIFIED = 2 };
 enum { BAR_WAITING = 1, BAR_PASSED = 2, BAR_BROKEN = 3 };

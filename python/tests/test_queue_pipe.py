@@ -39,6 +39,28 @@ def test_queue_full(name):
     assert q.full() or q.qsize() > 0
 
 
+def test_queue_maxsize_counts_items(name):
+    """Queue(maxsize) as Python's: put waits (block) or raises Full once maxsize items are
+    in, whatever room the ring has; a get makes room for a putter blocked in another
+    thread; an attached Queue has the creator's maxsize."""
+    q = shmpipe.Queue(2, name=name)
+    other = shmpipe.Queue(name=name, create=False)
+    assert other.maxsize == 2 and not q.full()
+    q.put(1)
+    q.put(2)
+    assert q.full() and q.qsize() == 2
+    with pytest.raises(queue.Full):
+        q.put_nowait(3)
+    with pytest.raises(queue.Full):
+        other.put(3, timeout=0.02)
+    done = []
+    t = threading.Thread(target=lambda: done.append(other.put(3, timeout=30)))
+    t.start()
+    assert q.get(timeout=30) == 1            # makes room: the thread's put goes in
+    t.join(30)
+    assert done == [None] and q.get(timeout=30) == 2 and q.get(timeout=30) == 3
+
+
 def test_queue_large_message_spills(name):
     q = shmpipe.Queue(name=name, capacity=4096)
     big = bytes(range(256)) * 1000

@@ -28,6 +28,14 @@ extern "C" {
  * message: the ring hands it to another getter.  Unlike Python's Queue, a
  * process killed while using the queue cannot corrupt it.
  *
+ * Bounded (maxsize at creation, Python's Queue(maxsize)): a put waits while
+ * maxsize messages are in the queue (put and not yet got), as it waits
+ * while the ring has no room for its bytes; sp_queue_full() says either.
+ * Puts to a bounded queue are admitted one at a time (a robust internal
+ * mutex, taken for a check and a put that does not wait), so the count is
+ * exact: maxsize is never exceeded, except by one for the instant a
+ * putter's handle is being closed (its counts move to the retired totals).
+ *
  * Waits take timeout_ns as in ring.h (SP_NOWAIT: -EAGAIN, Python's
  * Empty/Full; SP_FOREVER; or nanoseconds of CLOCK_MONOTONIC: -ETIMEDOUT).
  *
@@ -59,6 +67,7 @@ struct sp_queue_opts {
 	uint64_t capacity;   /* ring data bytes, power of two; 0: default */
 	unsigned flags;      /* SP_QUEUE_JOINABLE */
 	unsigned mode;       /* permission bits; 0: 0600 */
+	uint32_t maxsize;    /* messages at most in the queue; 0: as many as fit */
 };
 
 /* Opens or creates the queue NAME (opts may be NULL for defaults; ignored
@@ -102,6 +111,8 @@ size_t sp_queue_size(sp_queue *q);
 int sp_queue_empty(sp_queue *q);
 int sp_queue_full(sp_queue *q);
 size_t sp_queue_max_msg(const sp_queue *q);
+/* The creator's maxsize (0: unbounded). */
+unsigned sp_queue_maxsize(const sp_queue *q);
 
 #ifdef __cplusplus
 }

@@ -79,7 +79,8 @@ def _proto(name, restype, *argtypes):
 
 
 class QueueOpts(ctypes.Structure):
-    _fields_ = [("capacity", c_uint64), ("flags", c_uint), ("mode", c_uint)]
+    _fields_ = [("capacity", c_uint64), ("flags", c_uint), ("mode", c_uint),
+                ("maxsize", c_uint32)]
 
 
 class PipeOpts(ctypes.Structure):
@@ -164,6 +165,7 @@ _proto("sp_queue_size", c_size_t, H)
 _proto("sp_queue_empty", c_int, H)
 _proto("sp_queue_full", c_int, H)
 _proto("sp_queue_max_msg", c_size_t, H)
+_proto("sp_queue_maxsize", c_uint, H)
 _proto("sp_pipe_create", c_int, S, c_uint, POINTER(PipeOpts))
 _proto("sp_pipe_open", c_int, S, c_uint, c_uint, POINTER(PipeOpts), P)
 _proto("sp_pipe_close", None, H)

@@ -35,7 +35,8 @@ class Queue(Named):
     thread, and a put() that returned is visible to every process.
 
     maxsize counts items as in Python (0: no limit but the ring's capacity, bytes, which bounds
-    what fits at once; a put() waits for room either way).  close() closes this process's
+    what fits at once; a put() waits for room either way); it is the creator's, and an
+    attaching Queue's maxsize argument is ignored.  close() closes this process's
     handles; shutdown() shuts the queue down for every process (Python 3.13's semantics).
     put_bytes()/get_bytes() move raw messages for programs in other languages.
     """
@@ -47,10 +48,9 @@ class Queue(Named):
     def __init__(self, maxsize=0, *, name=None, create=True, capacity=None, ctx=None):
         if maxsize < 0:
             maxsize = 0
-        if maxsize:
-            raise NotImplementedError("maxsize needs the library's item count")
-        self._maxsize = maxsize
-        self._opts = _lib.QueueOpts(capacity or DEFAULT_CAPACITY, self._flags, 0)
+        if maxsize > 0xFFFFFFFF:
+            raise ValueError("maxsize must be less than 2**32")
+        self._opts = _lib.QueueOpts(capacity or DEFAULT_CAPACITY, self._flags, 0, maxsize)
         self._closed = False
         self._setup(name, create)
 
@@ -62,13 +62,14 @@ class Queue(Named):
         h.extra = (buf, n, memoryview(buf).cast("B"))
         return h
 
-    def _state(self):
-        return (self._maxsize,)
-
     def _restore(self, state):
-        self._maxsize, = state
         self._opts = None
         self._closed = False
+
+    @property
+    def maxsize(self):
+        """The creator's maxsize (0: unbounded)."""
+        return self._hq().call(L.sp_queue_maxsize)
 
     def _hq(self):
         if self._closed:
