@@ -479,6 +479,65 @@ START_TEST(shutdown_put_after_drained)
 }
 END_TEST
 
+/* A putter killed inside the ring's claim (its put flag left set, the
+ * claim lock held): a getter after the shutdown is not held up by it. */
+START_TEST(shutdown_putter_killed_in_put)
+{
+	sp_queue *q = make(0);
+	struct child c;
+	char buf[16];
+
+	start_at(&c, "claim.locked", 0, "qput", name, "1");
+	ck_assert_int_eq(child_end(&c), 128 + SIGKILL);
+	ck_assert_int_eq(sp_queue_shutdown(q), 0);
+	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), MS(5000)), -ESHUTDOWN);
+	ck_assert_int_eq(sp_queue_put(q, "y", 1, SP_NOWAIT), -ESHUTDOWN);
+	sp_queue_close(q);
+}
+END_TEST
+
+/* Finding 5 without crash points: two putter and two getter processes at
+ * full speed on a small queue, shut down while they run, a few times over:
+ * every put that succeeded is got, and every call ends with -ESHUTDOWN. */
+START_TEST(shutdown_race_stress)
+{
+	for (int round = 0; round < 8; round++) {
+		struct child p[2], g[2];
+		long put = 0, got = 0, k;
+		int rc;
+		char line[64];
+		sp_queue *q;
+
+		teardown();
+		q = make(0);
+		for (int i = 0; i < 2; i++) {
+			ck_assert_int_eq(child_start(&p[i], "tool_data", "qflood", name, NULL), 0);
+			ck_assert_int_eq(child_start(&g[i], "tool_data", "qdrain", name, NULL), 0);
+		}
+		for (int i = 0; i < 2; i++) {
+			ck_assert_int_eq(child_expect(&p[i], "running"), 0);
+			ck_assert_int_eq(child_expect(&g[i], "running"), 0);
+		}
+		ck_assert_int_eq(sp_queue_shutdown(q), 0);
+		for (int i = 0; i < 2; i++) {
+			ck_assert_ptr_nonnull(child_line(&p[i], line, sizeof(line)));
+			ck_assert_int_eq(sscanf(line, "put %ld %d", &k, &rc), 2);
+			ck_assert_int_eq(rc, -ESHUTDOWN);
+			put += k;
+			ck_assert_ptr_nonnull(child_line(&g[i], line, sizeof(line)));
+			ck_assert_int_eq(sscanf(line, "got %ld %d", &k, &rc), 2);
+			ck_assert_int_eq(rc, -ESHUTDOWN);
+			got += k;
+			ck_assert_int_eq(child_end(&p[i]), 0);
+			ck_assert_int_eq(child_end(&g[i]), 0);
+		}
+		ck_assert_msg(put == got, "round %d: %ld puts succeeded, %ld messages got", round,
+			      put, got);
+		sp_queue_close(q);
+	}
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -507,6 +566,8 @@ static Suite *queue_suite(void)
 	tcase_add_test(crash, crash_getter_before_release);
 	tcase_add_test(crash, shutdown_put_in_flight);
 	tcase_add_test(crash, shutdown_put_after_drained);
+	tcase_add_test(crash, shutdown_putter_killed_in_put);
+	tcase_add_test(core, shutdown_race_stress);
 	suite_add_tcase(s, core);
 	suite_add_tcase(s, lim);
 	suite_add_tcase(s, crash);

@@ -25,6 +25,10 @@
  *   qhold NAME GUNFD         get one message, print it, gun, task_done
  *   qwait NAME               print "waiting", get (forever), print the rc
  *   qputwait NAME            print "waiting", put (forever), print the rc
+ *   qflood NAME              put until a put fails, printing "running" after
+ *                            the first, then "put K RC" (K puts succeeded)
+ *   qdrain NAME              get until a get fails, printing "running" after
+ *                            the first, then "got K RC" (K messages)
  *   pend NAME END GUNFD      open a pipe end, print "open", gun, close
  *   precv NAME END N         receive N messages, print each, then receive
  *                            until end of file and print that rc
@@ -307,6 +311,35 @@ static int cmd_dset(char **a)
 	return 0;
 }
 
+static int cmd_qflood(char **a)
+{
+	sp_queue *q = qopen(a[0]);
+	long k = 0;
+	int rc;
+
+	while ((rc = sp_queue_put(q, "flood", 5, SP_FOREVER)) == 0)
+		if (++k == 1)
+			printf("running\n");
+	printf("put %ld %d\n", k, rc);
+	sp_queue_close(q);
+	return 0;
+}
+
+static int cmd_qdrain(char **a)
+{
+	sp_queue *q = qopen(a[0]);
+	char m[64];
+	long k = 0;
+	ssize_t rc;
+
+	while ((rc = sp_queue_get(q, m, sizeof(m), SP_FOREVER)) >= 0)
+		if (++k == 1)
+			printf("running\n");
+	printf("got %ld %zd\n", k, rc);
+	sp_queue_close(q);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int nargs;
@@ -314,7 +347,7 @@ static const struct {
 } cmds[] = {
 	{ "vlock", 2, cmd_vlock }, { "vadd", 3, cmd_vadd }, { "qput", 2, cmd_qput },
 	{ "qget", 2, cmd_qget }, { "qhold", 2, cmd_qhold }, { "qwait", 1, cmd_qwait },
-	{ "qputwait", 1, cmd_qputwait }, { "pend", 3, cmd_pend }, { "precv", 3, cmd_precv },
+	{ "qputwait", 1, cmd_qputwait }, { "qflood", 1, cmd_qflood }, { "qdrain", 1, cmd_qdrain }, { "pend", 3, cmd_pend }, { "precv", 3, cmd_precv },
 	{ "psend", 3, cmd_psend }, { "shmhold", 2, cmd_shmhold }, { "dhammer", 1, cmd_dhammer },
 	{ "lhammer", 1, cmd_lhammer }, { "dset", 3, cmd_dset },
 };
