@@ -1011,8 +1011,8 @@ START_TEST(test_garbage_resized)
 END_TEST
 
 /* A ring from another layout version (a bit flipped in the uint32 at offset
- * 8: the first flip turns version 3 into 2, the layout with semaphore
- * doorbells), or without the magic (a bit flipped in the uint64 at offset
+ * 8: the first flip turns version 4 into 5, the third into 132), or
+ * without the magic (a bit flipped in the uint64 at offset
  * 0): not a ring of this version, -EPROTO.  Restoring the bit makes it
  * usable again. */
 static const struct {

@@ -61,9 +61,12 @@ struct sp_seg_hdr {
 _Static_assert(sizeof(struct sp_seg_hdr) == 128, "segment header layout");
 
 #define SP_SEG_MAGIC 0x65706970706d6873ull /* "shmpipe" little-endian */
-/* The layout version of every kind: 3 since the ring's doorbells became
- * futex words in its body (2 had named semaphores beside it). */
-#define SP_SEG_VERSION 3u
+/* The layout version of every kind: 4 since a queue's side segment counts
+ * each handle's tasks with its token in one word and has no shared count
+ * (3 counted both, and a process of each would miscount); 3 since the
+ * ring's doorbells became futex words in its body (2 had named semaphores
+ * beside it). */
+#define SP_SEG_VERSION 4u
 #define SP_SEG_INIT 1u
 #define SP_SEG_READY 2u
 #define SP_SEG_MAX_SLOTS 128u
