@@ -260,11 +260,14 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 			doorbell(r, ROLE_READER, 1);
 	}
 	/* Records taken by readers that died: walk [rd_release, rd_claim),
-	 * within one capacity (see sp_ring_advance). */
+	 * within one capacity.  rd_release, read after rd_claim, may have
+	 * passed it since (nothing to walk then), but is never less than it
+	 * was when we read rd_claim, and rd_claim was then within a capacity
+	 * of it: further is a corrupt position. */
 	claim = load_acquire(&b->rd_claim);
 	q = load_acquire(&b->rd_release);
-	if (q > claim || claim - q > r->cap)
-		return load_acquire(&b->rd_release) == q ? -EBADMSG : -EAGAIN;
+	if (q < claim && claim - q > r->cap)
+		return -EBADMSG;
 	for (; q < claim; q += stride) {
 		c = read_header(r, q, claim, &stride);
 		/* The header is meaningful only if rd_release has not passed q. */
