@@ -66,6 +66,11 @@ static inline uint64_t stride_of(uint64_t size)
 	return RING_REC_HDR + ((size + 7) & ~(uint64_t)7);
 }
 
+/* Is a position read from the segment impossible for not being a multiple
+ * of 8?  (Only a corrupt peer writes one; its record's words would be
+ * misaligned atomics.) */
+#define POS_ODD(p) (((p) & 7) != 0)
+
 /* memcpy for the records the hot path copies: up to 64 bytes by two
  * overlapping fixed-size moves, which the compiler inlines, sparing a call
  * through the PLT and the library's size dispatch; longer ones by memcpy. */
@@ -101,10 +106,12 @@ static inline int ring_closed(sp_ring *r)
 }
 
 /* Reads and checks the header at q, a position the caller knows is below
- * wr_claim and not yet released.  Returns the ctl word, or 0 if the header
- * is impossible (corrupt), q included: a position is a multiple of 8, and
- * one that is not (a corrupt rd_claim, say) is refused before its words are
- * touched as atomics.  *stride gets the record's length in the ring.
+ * wr_claim and not yet released, and a multiple of 8: every position is
+ * (strides are), so the callers check those they read from the segment,
+ * before any record's words are touched as atomics there, and the strides
+ * they add keep them aligned (POS_ODD).  Returns the ctl word, or 0 if the
+ * header is impossible (corrupt).  *stride gets the record's length in the
+ * ring.
  *
  * Both loads are acquires.  ctl's pairs with the commit's release, so the
  * payload is visible once COMMITTED is.  size's is for the callers that
@@ -126,8 +133,6 @@ static inline uint64_t read_header(const sp_ring *r, uint64_t q, uint64_t limit,
 	unsigned st;
 
 	*stride = 0;
-	if (q & 7)
-		return 0;
 	c = load_acquire(&h->ctl);
 	size = load_acquire(&h->size);
 	st = CTL_STATE(c);

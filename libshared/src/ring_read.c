@@ -24,14 +24,14 @@ int sp_ring_advance(sp_ring *r)
 		unsigned n;
 
 		claim = load_acquire(&b->rd_claim);
-		/* The walk is bounded by the capacity: rd_release <= rd_claim <=
-		 * rd_release + capacity always, and rd_claim, read after q0,
-		 * is at least q0.  Past the bound, with rd_release still q0,
+		/* The walk starts aligned and is bounded by the capacity:
+		 * rd_release <= rd_claim <= rd_release + capacity always, and
+		 * rd_claim, read after q0, is at least q0.  Past the bound, with rd_release still q0,
 		 * a peer corrupted the positions: refuse rather than free
 		 * space on their word.  (The lap tags read_header checks would
 		 * stop a walk over a segment that holds still within a lap as
 		 * well; the bound also holds against one rewritten as we go.) */
-		if (claim < q0 || claim - q0 > r->cap) {
+		if (POS_ODD(q0) || claim < q0 || claim - q0 > r->cap) {
 			if (load_acquire(&b->rd_release) != q0)
 				continue;
 			return -EBADMSG;
@@ -80,7 +80,7 @@ static int drained(sp_ring *r, uint64_t q)
 	/* The walk is bounded: [rel, q) lies within one capacity, or the
 	 * positions are impossible (and not drained: the next repair pass
 	 * reports them). */
-	if (rel > q || q - rel > r->cap)
+	if (POS_ODD(rel) || rel > q || q - rel > r->cap)
 		return 0;
 	for (p = rel; p < q; p += stride) {
 		c = read_header(r, p, q, &stride);
@@ -122,7 +122,13 @@ static inline __attribute__((always_inline)) int try_take(sp_ring *r, struct sp_
 		/* Acquire: pairs with the CAS of the reader before us, so the
 		 * headers it stepped over are not read stale. */
 		q = load_acquire(&b->rd_claim);
-		if (q >= r->wr_cache) {
+		if (q >= r->wr_cache || POS_ODD(q)) {
+			if (POS_ODD(q)) {
+				/* Never a stale value: rd_claim only ever holds
+				 * multiples of 8 unless corrupted. */
+				rc = -EBADMSG;
+				break;
+			}
 			/* Acquire: headers below wr_claim are whole. */
 			r->wr_cache = load_acquire(&b->wr_claim);
 			if (q == r->wr_cache) {
@@ -250,7 +256,7 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 	/* A dead writer's claim at the head of the queue. */
 	q = load_acquire(&b->rd_claim);
 	w = load_acquire(&b->wr_claim);
-	if (q < w && w - q <= r->cap) {
+	if (q < w && w - q <= r->cap && !POS_ODD(q)) {
 		c = read_header(r, q, w, &stride);
 		/* A CLAIMED record at rd_claim holds rd_claim there, so if
 		 * rd_claim is still q the header we read is the real one. */
@@ -266,7 +272,7 @@ static int recover_for_reader(sp_ring *r, struct sp_msg *m, size_t maxlen)
 	 * of it: further is a corrupt position. */
 	claim = load_acquire(&b->rd_claim);
 	q = load_acquire(&b->rd_release);
-	if (q < claim && claim - q > r->cap)
+	if (POS_ODD(q) || (q < claim && claim - q > r->cap))
 		return -EBADMSG;
 	for (; q < claim; q += stride) {
 		c = read_header(r, q, claim, &stride);

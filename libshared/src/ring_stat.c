@@ -91,7 +91,7 @@ int sp_ring_empty(sp_ring *r)
 	if (sp_seg_inherited(&r->seg))
 		return -ECHILD;
 
-	if (q >= w)
+	if (q >= w || POS_ODD(q))
 		return 1;
 	c = read_header(r, q, w, &stride);
 	return !c || CTL_STATE(c) != REC_COMMITTED;

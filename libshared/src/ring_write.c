@@ -116,14 +116,13 @@ static inline __attribute__((always_inline)) int try_claim(sp_ring *r, size_t le
 	CRASH_POINT("claim.locked");
 	p = load_relaxed(&b->wr_claim);
 	rel = r->rel_cache;
-	/* A position is a multiple of 8 (every stride is): a wr_claim that is
-	 * not was written by a corrupt peer, and the record's words would be
-	 * misaligned atomics.  The test shares the branch of the room check,
-	 * so the hot path pays an or. */
-	if (((p & 7) | (rel > p)) || p + need - rel > r->cap) {
+	/* An odd wr_claim (POS_ODD) takes the slow branch with the room
+	 * check: p << 61 keeps p's low three bits, as the top ones, so the
+	 * hot path pays a shift and an or. */
+	if (rel > p || ((p + need - rel) | (p << 61)) > r->cap) {
 		/* Acquire: as above. */
 		rel = r->rel_cache = load_acquire(&b->rd_release);
-		if ((p & 7) || rel > p || p - rel > r->cap) {
+		if (POS_ODD(p) || rel > p || p - rel > r->cap) {
 			own ? bias_exit(r, sd) : claim_unlock(&b->wr_lock);
 			return -EBADMSG;
 		}
@@ -319,9 +318,10 @@ void sp_ring_abandon_mine(sp_ring *r)
 
 	w = load_acquire(&b->wr_claim);
 	q = load_acquire(&b->rd_claim);
-	/* Bounded: [rd_claim, wr_claim) lies within one capacity, or a peer
-	 * corrupted the positions and there is nothing of ours to find. */
-	if (q > w || w - q > r->cap)
+	/* Bounded: [rd_claim, wr_claim) lies within one capacity, and starts
+	 * aligned, or a peer corrupted the positions and there is nothing of
+	 * ours to find. */
+	if (POS_ODD(q) || q > w || w - q > r->cap)
 		w = q;
 	for (; q < w && r->reserved; q += stride) {
 		c = read_header(r, q, w, &stride);
