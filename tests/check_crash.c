@@ -786,9 +786,8 @@ END_TEST
 static Suite *crash_suite(void)
 {
 	Suite *s = suite_create("crash");
-	TCase *tc = tcase_create("points"), *fk;
+	TCase *tc = tu_tcase(s, "points", 60, NULL, NULL), *fk;
 
-	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, writer_dies, 0, sizeof(writer_points) / sizeof(*writer_points));
 	tcase_add_loop_test(tc, reader_dies, 0, sizeof(reader_points) / sizeof(*reader_points));
 	tcase_add_loop_test(tc, creator_dies, 0, sizeof(create_points) / sizeof(*create_points));
@@ -796,26 +795,16 @@ static Suite *crash_suite(void)
 	tcase_add_test(tc, owner_stopped);
 	tcase_add_test(tc, revoke_without_membarrier);
 	tcase_add_test(tc, reader_dies_after_close);
-	suite_add_tcase(s, tc);
-	fk = tcase_create("fork");
-	tcase_set_timeout(fk, 30);
+	fk = tu_tcase(s, "fork", 30, NULL, NULL);
 	tcase_add_loop_test(fk, forker_dies, 0, sizeof(forks) / sizeof(*forks));
 	tcase_add_loop_test(fk, forked_child_calls, 0, sizeof(use_what) / sizeof(*use_what));
 	tcase_add_test(fk, every_kind_refuses_a_child);
 	tcase_add_test(fk, descriptors_close_on_exec);
-	suite_add_tcase(s, fk);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(crash_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(crash_suite(), TU_NEED_SHM);
 }

@@ -299,35 +299,20 @@ END_TEST
 static Suite *iplock_suite(void)
 {
 	Suite *s = suite_create("iplock");
-	TCase *core = tcase_create("core"), *crash = tcase_create("crash"),
-	      *foreign = tcase_create("foreign");
+	TCase *core = tu_tcase(s, "core", 20, setup, teardown);
+	TCase *crash = tu_tcase(s, "crash", 20, setup, teardown);
+	TCase *foreign = tu_tcase(s, "foreign", 30, setup, teardown);
 
-	tcase_add_checked_fixture(core, setup, teardown);
-	tcase_add_checked_fixture(crash, setup, teardown);
-	tcase_add_checked_fixture(foreign, setup, teardown);
-	tcase_set_timeout(core, 20);
-	tcase_set_timeout(crash, 20);
-	tcase_set_timeout(foreign, 30);
 	tcase_add_test(core, modes);
 	tcase_add_test(core, procs);
 	tcase_add_test(crash, crash_holder);
 	tcase_add_test(foreign, flock_tool);
 	tcase_add_test(foreign, fasteners_tool);
-	suite_add_tcase(s, core);
-	suite_add_tcase(s, crash);
-	suite_add_tcase(s, foreign);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(iplock_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(iplock_suite(), TU_NEED_SHM);
 }

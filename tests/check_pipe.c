@@ -217,15 +217,10 @@ END_TEST
 static Suite *pipe_suite(void)
 {
 	Suite *s = suite_create("pipe");
-	TCase *core = tcase_create("core"), *lim = tcase_create("limits"),
-	      *crash = tcase_create("crash");
+	TCase *core = tu_tcase(s, "core", 20, setup, teardown);
+	TCase *lim = tu_tcase(s, "limits", 10, setup, teardown);
+	TCase *crash = tu_tcase(s, "crash", 20, setup, teardown);
 
-	tcase_add_checked_fixture(core, setup, teardown);
-	tcase_add_checked_fixture(lim, setup, teardown);
-	tcase_add_checked_fixture(crash, setup, teardown);
-	tcase_set_timeout(core, 20);
-	tcase_set_timeout(lim, 10);
-	tcase_set_timeout(crash, 20);
 	tcase_add_test(core, duplex);
 	tcase_add_test(core, oneway);
 	tcase_add_test(core, procs);
@@ -234,21 +229,11 @@ static Suite *pipe_suite(void)
 	tcase_add_test(lim, attach_creates_nothing);
 	tcase_add_test(crash, crash_peer);
 	tcase_add_test(crash, crash_blocked_reader);
-	suite_add_tcase(s, core);
-	suite_add_tcase(s, lim);
-	suite_add_tcase(s, crash);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(pipe_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(pipe_suite(), TU_NEED_SHM);
 }

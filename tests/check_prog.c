@@ -242,12 +242,10 @@ END_TEST
 static Suite *prog_suite(void)
 {
 	Suite *s = suite_create("prog");
-	TCase *parse = tcase_create("parse"), *out = tcase_create("output"),
-	      *opts = tcase_create("options");
+	TCase *parse = tu_tcase(s, "parse", 10, NULL, NULL);
+	TCase *out = tu_tcase(s, "output", 10, NULL, NULL);
+	TCase *opts = tu_tcase(s, "options", 10, NULL, NULL);
 
-	tcase_set_timeout(parse, 10);
-	tcase_set_timeout(out, 10);
-	tcase_set_timeout(opts, 10);
 	tcase_add_test(parse, test_parse_bytes);
 	tcase_add_test(parse, test_parse_numbers);
 	tcase_add_test(out, test_printable);
@@ -260,21 +258,11 @@ static Suite *prog_suite(void)
 	tcase_add_exit_test(opts, test_option_bad_capacity, EX_USAGE);
 	tcase_add_exit_test(opts, test_option_bad_producers, EX_USAGE);
 	tcase_add_exit_test(opts, test_ring_required, EX_USAGE);
-	suite_add_tcase(s, parse);
-	suite_add_tcase(s, out);
-	suite_add_tcase(s, opts);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(prog_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(prog_suite(), 0);
 }

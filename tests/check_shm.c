@@ -145,29 +145,17 @@ END_TEST
 static Suite *shm_suite(void)
 {
 	Suite *s = suite_create("shm");
-	TCase *core = tcase_create("core"), *crash = tcase_create("crash");
+	TCase *core = tu_tcase(s, "core", 10, setup, teardown);
+	TCase *crash = tu_tcase(s, "crash", 20, setup, teardown);
 
-	tcase_add_checked_fixture(core, setup, teardown);
-	tcase_add_checked_fixture(crash, setup, teardown);
-	tcase_set_timeout(core, 10);
-	tcase_set_timeout(crash, 20);
 	tcase_add_test(core, basic);
 	tcase_add_test(core, listing);
 	tcase_add_test(crash, crash_stale);
-	suite_add_tcase(s, core);
-	suite_add_tcase(s, crash);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(shm_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(shm_suite(), TU_NEED_SHM);
 }

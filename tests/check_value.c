@@ -158,35 +158,20 @@ END_TEST
 static Suite *value_suite(void)
 {
 	Suite *s = suite_create("value");
-	TCase *core = tcase_create("core"), *limits_tc = tcase_create("limits"),
-	      *crash = tcase_create("crash");
+	TCase *core = tu_tcase(s, "core", 30, setup, teardown);
+	TCase *limits_tc = tu_tcase(s, "limits", 10, setup, teardown);
+	TCase *crash = tu_tcase(s, "crash", 20, setup, teardown);
 
-	tcase_add_checked_fixture(core, setup, teardown);
-	tcase_add_checked_fixture(limits_tc, setup, teardown);
-	tcase_add_checked_fixture(crash, setup, teardown);
-	tcase_set_timeout(core, 30);
-	tcase_set_timeout(limits_tc, 10);
-	tcase_set_timeout(crash, 20);
 	tcase_add_test(core, types);
 	tcase_add_test(core, doubles_bytes);
 	tcase_add_test(core, procs_atomic_add);
 	tcase_add_test(limits_tc, limits);
 	tcase_add_test(crash, crash_lock_holder);
-	suite_add_tcase(s, core);
-	suite_add_tcase(s, limits_tc);
-	suite_add_tcase(s, crash);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(value_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(value_suite(), TU_NEED_SHM);
 }
