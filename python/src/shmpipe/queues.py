@@ -83,8 +83,7 @@ class Queue(Named):
     # the receive buffer.  What they skip is only repeated work: the busy count that close-at-exit
     # looks at is kept, and a call the library ends with -EINTR goes the slow way (_retry).
 
-    def _send(self, data, block, timeout):
-        h = self._hq()
+    def _send(self, h, data, block, timeout):
         ns = SP_FOREVER if block and timeout is None else _lib.timeout_ns(block, timeout)
         t0 = _monotonic_ns() if ns > 0 else 0
         h.busy += 1
@@ -125,7 +124,7 @@ class Queue(Named):
 
     def put_bytes(self, data, block=True, timeout=None):
         """Puts one raw message (bytes-like, up to max_message() bytes)."""
-        self._send(bytes(data), block, timeout)
+        self._send(self._hq(), bytes(data), block, timeout)
 
     def get_bytes(self, block=True, timeout=None):
         """Gets the next message as bytes, as it was put."""
@@ -137,11 +136,12 @@ class Queue(Named):
 
     def put(self, obj, block=True, timeout=None):
         data = _dumps(obj, _PROTOCOL)
-        if len(data) <= self._hq().extra[1]:
-            return self._send(data, block, timeout)
+        h = self._hq()
+        if len(data) <= h.extra[1]:
+            return self._send(h, data, block, timeout)
         data = _spill(data)
         try:
-            self._send(data, block, timeout)
+            self._send(h, data, block, timeout)
         except BaseException:
             _unspill(data, keep=False)
             raise
