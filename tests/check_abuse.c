@@ -610,43 +610,28 @@ END_TEST
 static Suite *abuse_suite(void)
 {
 	Suite *s = suite_create("abuse");
-	TCase *stop = tcase_create("stopped"), *users = tcase_create("users"),
-	      *space = tcase_create("space"), *sig = tcase_create("signals"),
-	      *peer = tcase_create("hostile");
+	TCase *stop = tu_tcase(s, "stopped", 30, NULL, NULL);
+	TCase *users = tu_tcase(s, "users", 20, NULL, NULL);
+	TCase *space = tu_tcase(s, "space", 20, NULL, NULL);
+	TCase *sig = tu_tcase(s, "signals", 60, NULL, NULL);
+	TCase *peer = tu_tcase(s, "hostile", 30, NULL, NULL);
 
-	tcase_set_timeout(stop, 30);
-	tcase_set_timeout(users, 20);
-	tcase_set_timeout(space, 20);
 	tcase_add_test(stop, stopped_reader_keeps_its_record);
 	tcase_add_test(stop, stopped_writer_is_waited_for);
 	tcase_add_test(users, other_user);
 	tcase_add_test(space, dev_shm_full);
-	suite_add_tcase(s, stop);
-	suite_add_tcase(s, users);
-	suite_add_tcase(s, space);
-	tcase_set_timeout(sig, 60);
 	tcase_add_test(sig, created_under_signals);
 	tcase_add_test(sig, created_through_eintr);
-	suite_add_tcase(s, sig);
-	tcase_set_timeout(peer, 30);
 	tcase_add_test(peer, header_flips_while_attaching);
 	tcase_add_test(peer, journal_flips_between_passes);
 	tcase_add_test(peer, dict_changes_after_find);
 	tcase_add_test(peer, ring_odd_positions);
 	tcase_add_test(peer, ring_claim_past_capacity);
-	suite_add_tcase(s, peer);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(abuse_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(abuse_suite(), TU_NEED_SHM);
 }

@@ -541,15 +541,10 @@ END_TEST
 static Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
-	TCase *core = tcase_create("core"), *lim = tcase_create("limits"),
-	      *crash = tcase_create("crash");
+	TCase *core = tu_tcase(s, "core", 30, setup, teardown);
+	TCase *lim = tu_tcase(s, "limits", 10, setup, teardown);
+	TCase *crash = tu_tcase(s, "crash", 20, setup, teardown);
 
-	tcase_add_checked_fixture(core, setup, teardown);
-	tcase_add_checked_fixture(lim, setup, teardown);
-	tcase_add_checked_fixture(crash, setup, teardown);
-	tcase_set_timeout(core, 30);
-	tcase_set_timeout(lim, 10);
-	tcase_set_timeout(crash, 20);
 	tcase_add_test(core, put_get);
 	tcase_add_test(core, shutdown);
 	tcase_add_test(core, bounded);
@@ -568,21 +563,11 @@ static Suite *queue_suite(void)
 	tcase_add_test(crash, shutdown_put_after_drained);
 	tcase_add_test(crash, shutdown_putter_killed_in_put);
 	tcase_add_test(core, shutdown_race_stress);
-	suite_add_tcase(s, core);
-	suite_add_tcase(s, lim);
-	suite_add_tcase(s, crash);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(queue_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(queue_suite(), TU_NEED_SHM);
 }

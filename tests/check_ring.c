@@ -40,36 +40,14 @@ static const char *errstr(long long rc)
 			      #expr, rc_, errstr(rc_), want_, errstr(want_));          \
 	} while (0)
 
-/* Names made by this test, removed by the teardown, and at exit if the test
- * fails (a failed assertion exits the test's process without teardown);
- * tu_cleanup() catches whatever a crash leaves. */
-#define MAX_NAMES 64
-static char reg_names[MAX_NAMES][SP_NAME_MAX + 1];
-static int reg_n;
-
-static char *new_name(char *buf, size_t size, const char *tag)
-{
-	tu_name(buf, size, tag);
-	if (reg_n < MAX_NAMES)
-		snprintf(reg_names[reg_n++], sizeof(reg_names[0]), "%s", buf);
-	return buf;
-}
-
-static void unlink_registered(void)
-{
-	for (int i = 0; i < reg_n; i++)
-		sp_ring_unlink(reg_names[i]);
-	reg_n = 0;
-}
-
-static void setup(void)
-{
-	reg_n = 0;
-}
-
+/* Every object a test made (its names are tu_name's) is removed when the
+ * test ends: by the teardown, and at exit if an assertion ends the test's
+ * process first (its forked children leave with _exit(), never running
+ * it).  Check runs one test at a time, so all of this run's objects are the
+ * test's own. */
 static void teardown(void)
 {
-	unlink_registered();
+	tu_cleanup();
 }
 
 /* The two objects ring.h lists for a name, as paths under /dev/shm. */
@@ -116,7 +94,7 @@ static sp_ring *ring_new(char *name, size_t size, const char *tag, uint64_t cap,
 	sp_ring *r = NULL;
 	int rc;
 
-	new_name(name, size, tag);
+	tu_name(name, size, tag);
 	rc = sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r);
 	ck_assert_msg(rc == 0 && r, "create %s: %s", name, errstr(rc));
 	return r;
@@ -199,20 +177,6 @@ static struct sp_ring_stat stat_of(sp_ring *r)
 	return st;
 }
 
-/* Forks a child of the test.  Children never use Check's assertions and
- * always leave with _exit(), so that no atexit handler (our unlinking) runs
- * in them; Check kills the test's process group afterwards anyway. */
-static pid_t fork_child(void)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	fflush(stderr);
-	pid = fork();
-	ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
-	return pid;
-}
-
 static void wait_child_ok(pid_t pid, const char *what)
 {
 	int st = tu_wait(pid);
@@ -234,7 +198,8 @@ static int victim_fork(struct victim *v)
 	int p[2];
 
 	ck_assert(pipe(p) == 0);
-	v->pid = fork_child();
+	v->pid = tu_fork();
+	ck_assert_int_ge(v->pid, 0);
 	if (v->pid == 0) {
 		close(p[0]);
 		v->fd = p[1];
@@ -320,7 +285,8 @@ static void blocker_start(struct blocker *b, const char *name, enum blk_op op, s
 	char c;
 
 	ck_assert(pipe(ready) == 0 && pipe(res) == 0);
-	b->pid = fork_child();
+	b->pid = tu_fork();
+	ck_assert_int_ge(b->pid, 0);
 	if (b->pid == 0) {
 		struct blk_res out;
 		struct sp_msg m;
@@ -483,11 +449,10 @@ START_TEST(test_name_max_length)
 	size_t n;
 	sp_ring *r;
 
-	new_name(name, sizeof(name), "max");
+	tu_name(name, sizeof(name), "max");
 	n = strlen(name);
 	memset(name + n, 'x', SP_NAME_MAX - n);
 	name[SP_NAME_MAX] = 0;
-	snprintf(reg_names[reg_n - 1], sizeof(reg_names[0]), "%s", name);
 	ck_rc(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
 	ck_assert_str_eq(sp_ring_name(r), name);
 	assert_objects(name, 1);
@@ -514,7 +479,7 @@ START_TEST(test_open_missing)
 	char name[64];
 	sp_ring *r = NULL;
 
-	new_name(name, sizeof(name), "missing");
+	tu_name(name, sizeof(name), "missing");
 	ck_rc(sp_ring_open(name, 0, NULL, &r), -ENOENT);
 	ck_rc(sp_ring_open(name, 0, &o, &r), -ENOENT);
 	/* A failed attach leaves nothing behind. */
@@ -575,7 +540,7 @@ START_TEST(test_capacity_invalid)
 	char name[64];
 	sp_ring *r = NULL;
 
-	new_name(name, sizeof(name), "cap");
+	tu_name(name, sizeof(name), "cap");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sp_ring_opts o = { .capacity = bad[i] };
 		int rc = sp_ring_open(name, SP_CREATE, &o, &r);
@@ -606,7 +571,7 @@ START_TEST(test_capacity_valid)
 	ck_assert_uint_eq(st.writers, 1);
 	sp_ring_close(r);
 	/* No options, and zeroed options: the defaults. */
-	new_name(name, sizeof(name), "cdef");
+	tu_name(name, sizeof(name), "cdef");
 	ck_rc(sp_ring_open(name, SP_CREATE | SP_EXCL, NULL, &r), 0);
 	st = stat_of(r);
 	ck_assert_uint_eq(st.capacity, SP_RING_DEFAULT_CAPACITY);
@@ -616,7 +581,7 @@ START_TEST(test_capacity_valid)
 	get_pattern(r, SP_RING_DEFAULT_CAPACITY / 4, 11, SP_NOWAIT);
 	sp_ring_close(r);
 	ck_rc(sp_ring_unlink(name), 0);
-	new_name(name, sizeof(name), "czero");
+	tu_name(name, sizeof(name), "czero");
 	ck_rc(sp_ring_open(name, SP_CREATE | SP_EXCL, &zero, &r), 0);
 	st = stat_of(r);
 	ck_assert_uint_eq(st.capacity, SP_RING_DEFAULT_CAPACITY);
@@ -642,7 +607,7 @@ static void check_modes(const char *tag, unsigned mode, mode_t umask_, unsigned 
 	sp_ring *r;
 	int rc;
 
-	new_name(name, sizeof(name), tag);
+	tu_name(name, sizeof(name), tag);
 	old = umask(umask_);
 	rc = sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r);
 	umask(old);
@@ -685,7 +650,7 @@ START_TEST(test_mode_invalid)
 	char name[64];
 	sp_ring *r = NULL;
 
-	new_name(name, sizeof(name), "mbad");
+	tu_name(name, sizeof(name), "mbad");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct sp_ring_opts o = { .capacity = SMALL_CAP, .mode = bad[i] };
 		int rc = sp_ring_open(name, SP_CREATE, &o, &r);
@@ -808,12 +773,13 @@ START_TEST(test_create_race)
 		uint32_t id;
 		sp_ring *r;
 
-		new_name(name, sizeof(name), "race");
+		tu_name(name, sizeof(name), "race");
 		ck_assert(pipe(gun) == 0);
 		/* Only the read end may live on in the exec'd tools. */
 		ck_assert(fcntl(gun[1], F_SETFD, FD_CLOEXEC) == 0);
 		for (int i = 0; i < RACE_FORKS; i++) {
-			pids[i] = fork_child();
+			pids[i] = tu_fork();
+			ck_assert_int_ge(pids[i], 0);
 			if (pids[i] == 0) {
 				struct sp_ring_opts o = { .capacity = RACE_CAP };
 				sp_ring *c;
@@ -939,7 +905,7 @@ START_TEST(test_garbage_random_file)
 	char name[64], path[256];
 
 	ck_assert_ptr_nonnull(junk);
-	new_name(name, sizeof(name), "junk");
+	tu_name(name, sizeof(name), "junk");
 	pattern(junk, LEN, 0xdead);
 	write_file(obj_path(path, sizeof(path), name, 0), junk, LEN);
 	assert_refused(name, "random bytes");
@@ -1077,7 +1043,7 @@ START_TEST(test_garbage_blank)
 					    "ring truncated to zero", "ring zeroed" };
 	char name[64], path[256];
 
-	new_name(name, sizeof(name), "blank");
+	tu_name(name, sizeof(name), "blank");
 	obj_path(path, sizeof(path), name, 0);
 	if (_i < 2) {
 		size_t len = _i == 0 ? 0 : 16384;
@@ -2721,28 +2687,18 @@ END_TEST
 
 /* ---- suite ------------------------------------------------------------------ */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *ring_suite(void)
 {
 	Suite *s = suite_create("ring");
 	TCase *tc;
 
-	tc = tcase(s, "names", 10);
+	tc = tu_tcase(s, "names", 10, NULL, teardown);
 	tcase_add_test(tc, test_name_check_valid);
 	tcase_add_test(tc, test_name_check_invalid);
 	tcase_add_test(tc, test_name_open_invalid);
 	tcase_add_test(tc, test_name_max_length);
 
-	tc = tcase(s, "lifecycle", 20);
+	tc = tu_tcase(s, "lifecycle", 20, NULL, teardown);
 	tcase_add_test(tc, test_version);
 	tcase_add_test(tc, test_open_missing);
 	tcase_add_test(tc, test_create_excl);
@@ -2757,10 +2713,10 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_second_handle);
 	tcase_add_test(tc, test_max_participants);
 
-	tc = tcase(s, "create-race", 60);
+	tc = tu_tcase(s, "create-race", 60, NULL, teardown);
 	tcase_add_test(tc, test_create_race);
 
-	tc = tcase(s, "garbage", 20);
+	tc = tu_tcase(s, "garbage", 20, NULL, teardown);
 	tcase_add_test(tc, test_garbage_random_file);
 	tcase_add_test(tc, test_garbage_random_ring);
 	tcase_add_loop_test(tc, test_garbage_resized, 0,
@@ -2768,7 +2724,7 @@ static Suite *ring_suite(void)
 	tcase_add_loop_test(tc, test_garbage_version, 0, (int)(sizeof(flips) / sizeof(flips[0])));
 	tcase_add_loop_test(tc, test_garbage_blank, 0, 4);
 
-	tc = tcase(s, "records", 30);
+	tc = tu_tcase(s, "records", 30, NULL, teardown);
 	tcase_add_test(tc, test_roundtrip_lengths);
 	tcase_add_test(tc, test_msgsize);
 	tcase_add_test(tc, test_get_small_buffer);
@@ -2778,23 +2734,23 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_fifo_one_writer);
 	tcase_add_test(tc, test_fifo_two_handles);
 
-	tc = tcase(s, "wrap", 30);
+	tc = tu_tcase(s, "wrap", 30, NULL, teardown);
 	tcase_add_loop_test(tc, test_wrap_every_offset, 0, 2);
 
-	tc = tcase(s, "limits", 20);
+	tc = tu_tcase(s, "limits", 20, NULL, teardown);
 	tcase_add_test(tc, test_empty_nowait);
 	tcase_add_test(tc, test_empty_timeout);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_counters);
 	tcase_add_test(tc, test_used_quiet);
 
-	tc = tcase(s, "wakeup", 30);
+	tc = tu_tcase(s, "wakeup", 30, NULL, teardown);
 	tcase_add_loop_test(tc, test_wake_reader, 0, 4);
 	tcase_add_test(tc, test_wake_writer);
 	tcase_add_test(tc, test_wait_llong_max);
 	tcase_add_test(tc, test_dead_sleeper);
 
-	tc = tcase(s, "seal", 30);
+	tc = tu_tcase(s, "seal", 30, NULL, teardown);
 	tcase_add_test(tc, test_seal_two_writers);
 	tcase_add_test(tc, test_seal_idempotent);
 	tcase_add_test(tc, test_seal_busy);
@@ -2803,7 +2759,7 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_seal_dead_writer);
 	tcase_add_test(tc, test_seal_own_peeks);
 
-	tc = tcase(s, "close", 30);
+	tc = tu_tcase(s, "close", 30, NULL, teardown);
 	tcase_add_test(tc, test_close_peeked);
 	tcase_add_test(tc, test_close_reserved);
 	tcase_add_test(tc, test_close_reserved_sleeper);
@@ -2811,7 +2767,7 @@ static Suite *ring_suite(void)
 	tcase_add_test(tc, test_crash_reserved);
 	tcase_add_loop_test(tc, test_nowait_poller_recovers, 0, 3);
 
-	tc = tcase(s, "processes", 60);
+	tc = tu_tcase(s, "processes", 60, NULL, teardown);
 	tcase_add_test(tc, test_bias_lone);
 	tcase_add_test(tc, test_bias_revoked);
 	tcase_add_loop_test(tc, test_processes, 0, (int)(sizeof(mp_cfgs) / sizeof(mp_cfgs[0])));
@@ -2820,19 +2776,8 @@ static Suite *ring_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	if (access("/dev/shm", W_OK) != 0) {
-		fprintf(stderr, "check_ring: /dev/shm is not writable: skipped\n");
-		return 77;
-	}
 	/* In a test's process: remove its rings even when an assertion ends it. */
-	atexit(unlink_registered);
-	sr = srunner_create(ring_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	atexit(teardown);
+	return tu_run(ring_suite(), TU_NEED_SHM);
 }

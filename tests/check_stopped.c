@@ -563,10 +563,8 @@ END_TEST
 static Suite *stopped_suite(void)
 {
 	Suite *s = suite_create("stopped");
-	TCase *tc = tcase_create("stopped");
+	TCase *tc = tu_tcase(s, "stopped", 30, setup, teardown);
 
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, sem_undo);
 	tcase_add_test(tc, sem_plain);
 	tcase_add_test(tc, dict);
@@ -578,19 +576,11 @@ static Suite *stopped_suite(void)
 	tcase_add_test(tc, ring_claim);
 	tcase_add_test(tc, ring_forged_lock);
 	tcase_add_test(tc, ring_one_deadline);
-	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(stopped_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(stopped_suite(), TU_NEED_SHM);
 }

@@ -856,15 +856,10 @@ END_TEST
 static Suite *sync_suite(void)
 {
 	Suite *s = suite_create("sync");
-	TCase *core = tcase_create("core"), *limits = tcase_create("limits"),
-	      *crash = tcase_create("crash");
+	TCase *core = tu_tcase(s, "core", 30, setup, teardown);
+	TCase *limits = tu_tcase(s, "limits", 10, setup, teardown);
+	TCase *crash = tu_tcase(s, "crash", 30, setup, teardown);
 
-	tcase_add_checked_fixture(core, setup, teardown);
-	tcase_add_checked_fixture(limits, setup, teardown);
-	tcase_add_checked_fixture(crash, setup, teardown);
-	tcase_set_timeout(core, 30);
-	tcase_set_timeout(limits, 10);
-	tcase_set_timeout(crash, 30);
 	tcase_add_test(core, lock_basic);
 	tcase_add_test(core, lock_procs);
 	tcase_add_test(core, lock_exclusion);
@@ -899,21 +894,11 @@ static Suite *sync_suite(void)
 	tcase_add_test(crash, crash_barrier_waiter);
 	tcase_add_test(crash, crash_barrier_party);
 	tcase_add_test(crash, crash_sem_hammer);
-	suite_add_tcase(s, core);
-	suite_add_tcase(s, limits);
-	suite_add_tcase(s, crash);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
 	tu_init();
-	sr = srunner_create(sync_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return tu_run(sync_suite(), TU_NEED_SHM);
 }

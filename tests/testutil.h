@@ -51,6 +51,12 @@ pid_t tu_spawn(char *const argv[], int *out_fd);
  * (the caller writes *in_fd, and closes it to give the child end of file). */
 pid_t tu_spawn_io(char *const argv[], int *in_fd, int *out_fd);
 
+/* Forks a child of the test, stdout and stderr flushed first so that nothing
+ * buffered is written twice.  The child never uses Check's assertions and
+ * leaves with _exit(), so that no atexit handler of the test's (its
+ * cleanup) runs in it.  Returns the pid (0 in the child) or -errno. */
+pid_t tu_fork(void);
+
 /* Waits for pid; returns its exit status, 128+signal if killed, or -errno. */
 int tu_wait(pid_t pid);
 

@@ -57,6 +57,16 @@ out:
 	return pid;
 }
 
+pid_t tu_fork(void)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	return pid < 0 ? -errno : pid;
+}
+
 int tu_wait(pid_t pid)
 {
 	int st;
