@@ -16,7 +16,8 @@
  * tool paths), spawn.c (spawning and waiting), child.c (tool processes
  * and their steps, start guns), suite.c (TCases, running a suite, skips:
  * the only file that needs Check), redis.c (a redis-server of the test's
- * own), probe.c (what the machine allows).
+ * own), probe.c (what the machine allows), tool.c (what the helper tools
+ * share).
  */
 
 /* ---- names.c ---------------------------------------------------------- */
@@ -116,6 +117,43 @@ static inline long long now_ns(void)
 }
 
 #define MS(x) ((long long)(x) * 1000000LL)
+
+/* ---- tool.c: what the helper tools (tests/tool_*.c) share ------------- */
+
+/* One command of a tool: its name, how many arguments it takes, and the
+ * function that runs it (given those arguments; returns the exit status). */
+struct tu_cmd {
+	const char *name;
+	int nargs;
+	int (*fn)(char **a);
+};
+
+/* A tool's main(): tu_tool_init(), stdout line-buffered (the test reads the
+ * steps as they come), then runs the command argv[1] with argv[2..].  An
+ * unknown command or a wrong count says "PROG: bad arguments" and returns
+ * 64 (EX_USAGE). */
+int tu_tool_main(const char *prog, const struct tu_cmd *cmds, size_t n, int argc, char **argv);
+#define TU_TOOL_MAIN(prog, cmds) \
+	int main(int argc, char **argv) \
+	{ \
+		return tu_tool_main(prog, cmds, sizeof(cmds) / sizeof(cmds[0]), argc, argv); \
+	}
+
+/* Waits for the start gun (gun_make): reads one byte, or end of file, from
+ * the inherited descriptor numbered fd. */
+void tu_gun_wait(const char *fd);
+
+/* A time-out given in milliseconds on a tool's command line, in
+ * nanoseconds: negative is SP_FOREVER, "max" LLONG_MAX. */
+long long tu_ms(const char *s);
+
+/* What a tool does after opening an object: if rc is not 0, prints
+ * "open RC" (the step the test reads) and exits 1. */
+void tu_opened(int rc);
+
+/* Commands more than one tool has, for their tables (struct tu_cmd). */
+/* dset NAME KEY VALUE: sets one key of a Dict, prints "set RC" (3 args). */
+int tu_cmd_dset(char **a);
 
 /* ---- suite.c: TCases, running a suite, skips ---------------------------- */
 

@@ -41,23 +41,13 @@
  *   dset NAME KEY VALUE      set one key
  */
 
-static void gun(const char *fd)
-{
-	char c;
-
-	while (read(atoi(fd), &c, 1) < 0 && errno == EINTR)
-		;
-}
-
 static int cmd_vlock(char **a)
 {
 	sp_value *v;
-	int rc = sp_value_open(a[0], 0, NULL, &v);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_value_open(a[0], 0, NULL, &v));
 	printf("locked %d\n", sp_value_lock(v, SP_FOREVER));
-	gun(a[1]);
+	tu_gun_wait(a[1]);
 	printf("unlocked %d\n", sp_value_unlock(v));
 	sp_value_close(v);
 	return 0;
@@ -67,10 +57,8 @@ static int cmd_vadd(char **a)
 {
 	long n = atol(a[1]), d = atol(a[2]);
 	sp_value *v;
-	int rc = sp_value_open(a[0], 0, NULL, &v);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_value_open(a[0], 0, NULL, &v));
 	for (long i = 0; i < n; i++)
 		sp_value_add(v, 0, d, NULL);
 	printf("done\n");
@@ -81,27 +69,56 @@ static int cmd_vadd(char **a)
 static sp_queue *qopen(const char *name)
 {
 	sp_queue *q;
-	int rc = sp_queue_open(name, 0, NULL, &q);
 
-	if (rc) {
-		printf("open %d\n", rc);
-		exit(1);
-	}
+	tu_opened(sp_queue_open(name, 0, NULL, &q));
 	return q;
+}
+
+/* A put to a queue or a send to a pipe, blocking as long as it takes. */
+typedef int put_fn(void *obj, const void *m, size_t len);
+
+static int queue_put(void *q, const void *m, size_t len)
+{
+	return sp_queue_put(q, m, len, SP_FOREVER);
+}
+
+static int pipe_send(void *p, const void *m, size_t len)
+{
+	return sp_pipe_send(p, m, len, SP_FOREVER);
+}
+
+/* Puts the messages "<c>0" .. "<c><n-1>" (n = the argument given); at the
+ * first that fails, prints "WHAT RC" and returns 1, else returns 0. */
+static int put_numbered(put_fn *put, void *obj, char c, const char *n, const char *what)
+{
+	char m[32];
+
+	for (long i = 0; i < atol(n); i++) {
+		int len = snprintf(m, sizeof(m), "%c%ld", c, i), rc = put(obj, m, (size_t)len);
+
+		if (rc)
+			return printf("%s %d\n", what, rc), 1;
+	}
+	return 0;
+}
+
+/* Prints a message received, "got MSG" (m has room for its NUL), and
+ * returns 1; or if len says the receive failed, "WHAT LEN" and 0. */
+static int say_got(char *m, ssize_t len, const char *what)
+{
+	if (len < 0)
+		return printf("%s %zd\n", what, len), 0;
+	m[len] = 0;
+	printf("got %s\n", m);
+	return 1;
 }
 
 static int cmd_qput(char **a)
 {
 	sp_queue *q = qopen(a[0]);
-	long n = atol(a[1]);
-	char m[32];
 
-	for (long i = 0; i < n; i++) {
-		int len = snprintf(m, sizeof(m), "m%ld", i), rc = sp_queue_put(q, m, (size_t)len, SP_FOREVER);
-
-		if (rc)
-			return printf("put %d\n", rc), 1;
-	}
+	if (put_numbered(queue_put, q, 'm', a[1], "put"))
+		return 1;
 	printf("done\n");
 	sp_queue_close(q);
 	return 0;
@@ -114,12 +131,8 @@ static int cmd_qget(char **a)
 	char m[256];
 
 	for (long i = 0; i < n; i++) {
-		ssize_t len = sp_queue_get(q, m, sizeof(m) - 1, SP_FOREVER);
-
-		if (len < 0)
-			return printf("get %zd\n", len), 1;
-		m[len] = 0;
-		printf("got %s\n", m);
+		if (!say_got(m, sp_queue_get(q, m, sizeof(m) - 1, SP_FOREVER), "get"))
+			return 1;
 		sp_queue_task_done(q);
 	}
 	printf("done\n");
@@ -131,13 +144,10 @@ static int cmd_qhold(char **a)
 {
 	sp_queue *q = qopen(a[0]);
 	char m[256];
-	ssize_t len = sp_queue_get(q, m, sizeof(m) - 1, SP_FOREVER);
 
-	if (len < 0)
-		return printf("get %zd\n", len), 1;
-	m[len] = 0;
-	printf("got %s\n", m);
-	gun(a[1]);
+	if (!say_got(m, sp_queue_get(q, m, sizeof(m) - 1, SP_FOREVER), "get"))
+		return 1;
+	tu_gun_wait(a[1]);
 	printf("done %d\n", sp_queue_task_done(q));
 	sp_queue_close(q);
 	return 0;
@@ -167,12 +177,8 @@ static int cmd_qputwait(char **a)
 static sp_pipe *popen_end(const char *name, const char *end)
 {
 	sp_pipe *p;
-	int rc = sp_pipe_open(name, 0, (unsigned)atoi(end), NULL, &p);
 
-	if (rc) {
-		printf("open %d\n", rc);
-		exit(1);
-	}
+	tu_opened(sp_pipe_open(name, 0, (unsigned)atoi(end), NULL, &p));
 	return p;
 }
 
@@ -181,7 +187,7 @@ static int cmd_pend(char **a)
 	sp_pipe *p = popen_end(a[0], a[1]);
 
 	printf("open\n");
-	gun(a[2]);
+	tu_gun_wait(a[2]);
 	sp_pipe_close(p);
 	return 0;
 }
@@ -191,17 +197,11 @@ static int cmd_precv(char **a)
 	sp_pipe *p = popen_end(a[0], a[1]);
 	long n = atol(a[2]);
 	char m[256];
-	ssize_t len;
 
-	for (long i = 0; i < n; i++) {
-		len = sp_pipe_recv(p, m, sizeof(m) - 1, SP_FOREVER);
-		if (len < 0)
-			return printf("recv %zd\n", len), 1;
-		m[len] = 0;
-		printf("got %s\n", m);
-	}
-	len = sp_pipe_recv(p, m, sizeof(m), SP_FOREVER);
-	printf("end %zd\n", len);
+	for (long i = 0; i < n; i++)
+		if (!say_got(m, sp_pipe_recv(p, m, sizeof(m) - 1, SP_FOREVER), "recv"))
+			return 1;
+	printf("end %zd\n", sp_pipe_recv(p, m, sizeof(m), SP_FOREVER));
 	sp_pipe_close(p);
 	return 0;
 }
@@ -209,15 +209,9 @@ static int cmd_precv(char **a)
 static int cmd_psend(char **a)
 {
 	sp_pipe *p = popen_end(a[0], a[1]);
-	long n = atol(a[2]);
-	char m[32];
 
-	for (long i = 0; i < n; i++) {
-		int len = snprintf(m, sizeof(m), "p%ld", i), rc = sp_pipe_send(p, m, (size_t)len, SP_FOREVER);
-
-		if (rc)
-			return printf("send %d\n", rc), 1;
-	}
+	if (put_numbered(pipe_send, p, 'p', a[2], "send"))
+		return 1;
 	printf("sent\n");
 	sp_pipe_close(p);
 	return 0;
@@ -226,13 +220,11 @@ static int cmd_psend(char **a)
 static int cmd_shmhold(char **a)
 {
 	sp_shm *m;
-	int rc = sp_shm_open(a[0], 0, 0, 0, &m);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_shm_open(a[0], 0, 0, 0, &m));
 	memcpy(sp_shm_data(m), "hi", 2);
 	printf("attached %zu\n", sp_shm_size(m));
-	gun(a[1]);
+	tu_gun_wait(a[1]);
 	sp_shm_close(m);
 	return 0;
 }
@@ -255,10 +247,8 @@ static int cmd_dhammer(char **a)
 {
 	sp_dict *d;
 	char key[32], val[256];
-	int rc = sp_dict_open(a[0], 0, NULL, &d);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_dict_open(a[0], 0, NULL, &d));
 	for (unsigned long i = 0;; i++) {
 		int kl = snprintf(key, sizeof(key), "key%lu", i % 40);
 
@@ -269,16 +259,15 @@ static int cmd_dhammer(char **a)
 		if (i == 200)
 			printf("running\n");
 	}
+	return 0;   /* not reached: the test kills it */
 }
 
 static int cmd_lhammer(char **a)
 {
 	sp_list *l;
 	char item[128], out[128];
-	int rc = sp_list_open(a[0], 0, NULL, &l);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_list_open(a[0], 0, NULL, &l));
 	for (unsigned long i = 0;; i++) {
 		size_t n = 0;
 		int u;
@@ -297,18 +286,7 @@ static int cmd_lhammer(char **a)
 		if (i == 200)
 			printf("running\n");
 	}
-}
-
-static int cmd_dset(char **a)
-{
-	sp_dict *d;
-	int rc = sp_dict_open(a[0], 0, NULL, &d);
-
-	if (rc)
-		return printf("open %d\n", rc), 1;
-	printf("set %d\n", sp_dict_set(d, a[1], strlen(a[1]), a[2], strlen(a[2])));
-	sp_dict_close(d);
-	return 0;
+	return 0;   /* not reached: the test kills it */
 }
 
 static int cmd_qflood(char **a)
@@ -340,26 +318,12 @@ static int cmd_qdrain(char **a)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int nargs;
-	int (*fn)(char **a);
-} cmds[] = {
+static const struct tu_cmd cmds[] = {
 	{ "vlock", 2, cmd_vlock }, { "vadd", 3, cmd_vadd }, { "qput", 2, cmd_qput },
 	{ "qget", 2, cmd_qget }, { "qhold", 2, cmd_qhold }, { "qwait", 1, cmd_qwait },
 	{ "qputwait", 1, cmd_qputwait }, { "qflood", 1, cmd_qflood }, { "qdrain", 1, cmd_qdrain }, { "pend", 3, cmd_pend }, { "precv", 3, cmd_precv },
 	{ "psend", 3, cmd_psend }, { "shmhold", 2, cmd_shmhold }, { "dhammer", 1, cmd_dhammer },
-	{ "lhammer", 1, cmd_lhammer }, { "dset", 3, cmd_dset },
+	{ "lhammer", 1, cmd_lhammer }, { "dset", 3, tu_cmd_dset },
 };
 
-int main(int argc, char **argv)
-{
-	tu_tool_init();
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc >= 2)
-		for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-			if (strcmp(argv[1], cmds[i].name) == 0 && argc == 2 + cmds[i].nargs)
-				return cmds[i].fn(argv + 2);
-	fprintf(stderr, "tool_data: bad arguments\n");
-	return 64;
-}
+TU_TOOL_MAIN("tool_data", cmds)

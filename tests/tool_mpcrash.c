@@ -21,26 +21,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/dict.h"
 #include "shared/list.h"
 #include "shared/queue.h"
 #include "shared/sync.h"
 #include "testutil.h"
 
-static long long ms(const char *s)
-{
-	long long v = atoll(s);
-
-	return v < 0 ? SP_FOREVER : v * 1000000LL;
-}
-
 static int cmd_semundo(char **a)
 {
 	sp_sem *s;
-	int rc = sp_sem_open(a[0], 0, NULL, &s);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_sem_open(a[0], 0, NULL, &s));
 	printf("acquired %d\n", sp_sem_acquire(s, SP_FOREVER));
 	printf("released %d\n", sp_sem_release(s, 1));
 	sp_sem_close(s);
@@ -50,34 +40,18 @@ static int cmd_semundo(char **a)
 static int cmd_semplain(char **a)
 {
 	sp_sem *s;
-	int rc = sp_sem_open(a[0], 0, NULL, &s);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_sem_open(a[0], 0, NULL, &s));
 	printf("released %d\n", sp_sem_release(s, 1));
 	sp_sem_close(s);
-	return 0;
-}
-
-static int cmd_dict(char **a)
-{
-	sp_dict *d;
-	int rc = sp_dict_open(a[0], 0, NULL, &d);
-
-	if (rc)
-		return printf("open %d\n", rc), 1;
-	printf("set %d\n", sp_dict_set(d, a[1], strlen(a[1]), a[2], strlen(a[2])));
-	sp_dict_close(d);
 	return 0;
 }
 
 static int cmd_list(char **a)
 {
 	sp_list *l;
-	int rc = sp_list_open(a[0], 0, NULL, &l);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_list_open(a[0], 0, NULL, &l));
 	printf("append %d\n", sp_list_append(l, a[1], strlen(a[1])));
 	sp_list_close(l);
 	return 0;
@@ -86,11 +60,9 @@ static int cmd_list(char **a)
 static int cmd_barrier(char **a)
 {
 	sp_barrier *b;
-	int rc = sp_barrier_open(a[0], 0, 0, 0, &b);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
-	printf("barrier %d\n", sp_barrier_wait(b, ms(a[1])));
+	tu_opened(sp_barrier_open(a[0], 0, 0, 0, &b));
+	printf("barrier %d\n", sp_barrier_wait(b, tu_ms(a[1])));
 	sp_barrier_close(b);
 	return 0;
 }
@@ -115,33 +87,18 @@ static int cmd_qget(char **a)
 {
 	char m[256];
 	sp_queue *q;
-	int rc = sp_queue_open(a[0], 0, NULL, &q);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_queue_open(a[0], 0, NULL, &q));
 	printf("got %zd\n", sp_queue_get(q, m, sizeof(m), SP_FOREVER));
 	printf("done %d\n", sp_queue_task_done(q));
 	sp_queue_close(q);
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	int nargs;
-	int (*fn)(char **a);
-} cmds[] = {
-	{ "semundo", 1, cmd_semundo }, { "semplain", 1, cmd_semplain }, { "dict", 3, cmd_dict },
+static const struct tu_cmd cmds[] = {
+	{ "semundo", 1, cmd_semundo }, { "semplain", 1, cmd_semplain }, { "dict", 3, tu_cmd_dset },
 	{ "list", 2, cmd_list }, { "barrier", 2, cmd_barrier }, { "qput", 2, cmd_qput },
 	{ "qget", 1, cmd_qget },
 };
 
-int main(int argc, char **argv)
-{
-	tu_tool_init();
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[1], cmds[i].name) == 0 && argc == 2 + cmds[i].nargs)
-			return cmds[i].fn(argv + 2);
-	fprintf(stderr, "tool_mpcrash: bad arguments\n");
-	return 64;
-}
+TU_TOOL_MAIN("tool_mpcrash", cmds)

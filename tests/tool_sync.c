@@ -39,40 +39,13 @@
  * MS is milliseconds (-1: SP_FOREVER, "max": LLONG_MAX nanoseconds).
  */
 
-static void gun(const char *fd)
-{
-	char c;
-
-	while (read(atoi(fd), &c, 1) < 0 && errno == EINTR)
-		;
-}
-
-static long long ms(const char *s)
-{
-	long long v;
-
-	if (strcmp(s, "max") == 0)
-		return LLONG_MAX;
-	v = atoll(s);
-
-	return v < 0 ? SP_FOREVER : v * 1000000LL;
-}
-
-static int usage(void)
-{
-	fprintf(stderr, "tool_sync: bad arguments\n");
-	return 64;
-}
-
 static int cmd_lock(char **a)
 {
 	sp_lock *l;
-	int rc = sp_lock_open(a[0], 0, 0, &l);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_lock_open(a[0], 0, 0, &l));
 	printf("acquired %d\n", sp_lock_acquire(l, SP_FOREVER));
-	gun(a[1]);
+	tu_gun_wait(a[1]);
 	printf("released %d\n", sp_lock_release(l));
 	sp_lock_close(l);
 	return 0;
@@ -81,14 +54,13 @@ static int cmd_lock(char **a)
 static int cmd_rlock(char **a)
 {
 	sp_rlock *l;
-	int rc = sp_rlock_open(a[0], 0, 0, &l), r1, r2;
+	int r1, r2;
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_rlock_open(a[0], 0, 0, &l));
 	r1 = sp_rlock_acquire(l, SP_FOREVER);
 	r2 = sp_rlock_acquire(l, SP_FOREVER);
 	printf("acquired %d %d %u\n", r1, r2, sp_rlock_count(l));
-	gun(a[1]);
+	tu_gun_wait(a[1]);
 	r1 = sp_rlock_release(l);
 	r2 = sp_rlock_release(l);
 	printf("released %d %d\n", r1, r2);
@@ -99,12 +71,10 @@ static int cmd_rlock(char **a)
 static int cmd_condhold(char **a)
 {
 	sp_cond *c;
-	int rc = sp_cond_open(a[0], 0, 0, &c);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_cond_open(a[0], 0, 0, &c));
 	printf("acquired %d\n", sp_cond_acquire(c, SP_FOREVER));
-	gun(a[1]);
+	tu_gun_wait(a[1]);
 	printf("released %d\n", sp_cond_release(c));
 	sp_cond_close(c);
 	return 0;
@@ -113,12 +83,10 @@ static int cmd_condhold(char **a)
 static int cmd_sem(char **a)
 {
 	sp_sem *s;
-	int rc = sp_sem_open(a[0], 0, NULL, &s);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_sem_open(a[0], 0, NULL, &s));
 	printf("acquired %d\n", sp_sem_acquire(s, SP_FOREVER));
-	gun(a[1]);
+	tu_gun_wait(a[1]);
 	printf("released %d\n", sp_sem_release(s, 1));
 	sp_sem_close(s);
 	return 0;
@@ -127,13 +95,10 @@ static int cmd_sem(char **a)
 static int cmd_lockwait(char **a)
 {
 	sp_lock *l;
-	int rc = sp_lock_open(a[0], 0, 0, &l);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_lock_open(a[0], 0, 0, &l));
 	printf("waiting\n");
-	rc = sp_lock_acquire(l, ms(a[1]));
-	printf("acquired %d\n", rc);
+	printf("acquired %d\n", sp_lock_acquire(l, tu_ms(a[1])));
 	sp_lock_close(l);
 	return 0;
 }
@@ -141,12 +106,10 @@ static int cmd_lockwait(char **a)
 static int cmd_semwait(char **a)
 {
 	sp_sem *s;
-	int rc = sp_sem_open(a[0], 0, NULL, &s);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_sem_open(a[0], 0, NULL, &s));
 	printf("waiting\n");
-	printf("acquired %d\n", sp_sem_acquire(s, ms(a[1])));
+	printf("acquired %d\n", sp_sem_acquire(s, tu_ms(a[1])));
 	sp_sem_close(s);
 	return 0;
 }
@@ -154,12 +117,10 @@ static int cmd_semwait(char **a)
 static int cmd_event(char **a)
 {
 	sp_event *e;
-	int rc = sp_event_open(a[0], 0, 0, &e);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_event_open(a[0], 0, 0, &e));
 	printf("waiting\n");
-	printf("event %d\n", sp_event_wait(e, ms(a[1])));
+	printf("event %d\n", sp_event_wait(e, tu_ms(a[1])));
 	sp_event_close(e);
 	return 0;
 }
@@ -167,13 +128,10 @@ static int cmd_event(char **a)
 static int cmd_cond(char **a)
 {
 	sp_cond *c;
-	int rc = sp_cond_open(a[0], 0, 0, &c);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
-	rc = sp_cond_acquire(c, SP_FOREVER);
-	printf("waiting %d\n", rc);
-	printf("cond %d\n", sp_cond_wait(c, ms(a[1])));
+	tu_opened(sp_cond_open(a[0], 0, 0, &c));
+	printf("waiting %d\n", sp_cond_acquire(c, SP_FOREVER));
+	printf("cond %d\n", sp_cond_wait(c, tu_ms(a[1])));
 	sp_cond_release(c);
 	sp_cond_close(c);
 	return 0;
@@ -182,12 +140,10 @@ static int cmd_cond(char **a)
 static int cmd_barrier(char **a)
 {
 	sp_barrier *b;
-	int rc = sp_barrier_open(a[0], 0, 0, 0, &b);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_barrier_open(a[0], 0, 0, 0, &b));
 	printf("waiting\n");
-	printf("barrier %d\n", sp_barrier_wait(b, ms(a[1])));
+	printf("barrier %d\n", sp_barrier_wait(b, tu_ms(a[1])));
 	sp_barrier_close(b);
 	return 0;
 }
@@ -197,15 +153,11 @@ static int cmd_barrierval(char **a)
 	sp_barrier *b;
 	sp_value *v;
 	int64_t x = -1;
-	int rc = sp_barrier_open(a[0], 0, 0, 0, &b);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
-	rc = sp_value_open(a[1], 0, NULL, &v);
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_barrier_open(a[0], 0, 0, 0, &b));
+	tu_opened(sp_value_open(a[1], 0, NULL, &v));
 	printf("waiting\n");
-	printf("barrier %d\n", sp_barrier_wait(b, ms(a[2])));
+	printf("barrier %d\n", sp_barrier_wait(b, tu_ms(a[2])));
 	sp_value_get(v, 0, &x);
 	printf("value %lld\n", (long long)x);
 	sp_value_close(v);
@@ -217,11 +169,10 @@ static int cmd_count(char **a)
 {
 	long n = atol(a[2]), use = atol(a[3]);
 	sp_value *v;
-	int rc = sp_value_open(a[1], 0, NULL, &v);
+	int rc;
 
 	(void)a[0];
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_value_open(a[1], 0, NULL, &v));
 	for (long i = 0; i < n; i++) {
 		int64_t x;
 
@@ -246,10 +197,10 @@ static int cmd_club(char **a)
 	long n = atol(a[2]);
 	sp_sem *s;
 	sp_value *v;
-	int rc = sp_sem_open(a[0], 0, NULL, &s);
+	int rc;
 
-	if (rc || (rc = sp_value_open(a[1], 0, NULL, &v)) != 0)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_sem_open(a[0], 0, NULL, &s));
+	tu_opened(sp_value_open(a[1], 0, NULL, &v));
 	for (long i = 0; i < n; i++) {
 		int64_t in, max;
 
@@ -273,13 +224,11 @@ static int cmd_club(char **a)
 static int cmd_iplock(char **a)
 {
 	sp_iplock *l;
-	int rc = sp_iplock_open(a[0], 0, &l);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
-	rc = sp_iplock_acquire(l, strcmp(a[1], "sh") == 0 ? SP_IPLOCK_SHARED : 0, SP_FOREVER);
-	printf("acquired %d\n", rc);
-	gun(a[2]);
+	tu_opened(sp_iplock_open(a[0], 0, &l));
+	printf("acquired %d\n", sp_iplock_acquire(l, strcmp(a[1], "sh") == 0 ? SP_IPLOCK_SHARED : 0,
+					       SP_FOREVER));
+	tu_gun_wait(a[2]);
 	printf("released %d\n", sp_iplock_release(l));
 	sp_iplock_close(l);
 	return 0;
@@ -288,11 +237,10 @@ static int cmd_iplock(char **a)
 static int cmd_iptry(char **a)
 {
 	sp_iplock *l;
-	int rc = sp_iplock_open(a[0], 0, &l);
+	int rc;
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
-	rc = sp_iplock_acquire(l, strcmp(a[1], "sh") == 0 ? SP_IPLOCK_SHARED : 0, ms(a[2]));
+	tu_opened(sp_iplock_open(a[0], 0, &l));
+	rc = sp_iplock_acquire(l, strcmp(a[1], "sh") == 0 ? SP_IPLOCK_SHARED : 0, tu_ms(a[2]));
 	printf("acquired %d\n", rc);
 	if (rc == 0)
 		sp_iplock_release(l);
@@ -303,23 +251,18 @@ static int cmd_iptry(char **a)
 static int cmd_semhammer(char **a)
 {
 	sp_sem *s;
-	int rc = sp_sem_open(a[0], 0, NULL, &s);
 
-	if (rc)
-		return printf("open %d\n", rc), 1;
+	tu_opened(sp_sem_open(a[0], 0, NULL, &s));
 	for (unsigned long i = 0;; i++) {
 		if (sp_sem_acquire(s, SP_FOREVER) == 0)
 			sp_sem_release(s, 1);
 		if (i == 200)
 			printf("running\n");
 	}
+	return 0;   /* not reached: the test kills it */
 }
 
-static const struct {
-	const char *name;
-	int nargs;
-	int (*fn)(char **a);
-} cmds[] = {
+static const struct tu_cmd cmds[] = {
 	{ "lock", 2, cmd_lock }, { "rlock", 2, cmd_rlock }, { "condhold", 2, cmd_condhold },
 	{ "sem", 2, cmd_sem }, { "lockwait", 2, cmd_lockwait }, { "semwait", 2, cmd_semwait },
 	{ "event", 2, cmd_event }, { "cond", 2, cmd_cond }, { "barrier", 2, cmd_barrier },
@@ -328,17 +271,4 @@ static const struct {
 	{ "iptry", 3, cmd_iptry }, { "semhammer", 1, cmd_semhammer },
 };
 
-int main(int argc, char **argv)
-{
-	tu_tool_init();
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 2)
-		return usage();
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (strcmp(argv[1], cmds[i].name) == 0) {
-			if (argc != 2 + cmds[i].nargs)
-				return usage();
-			return cmds[i].fn(argv + 2);
-		}
-	return usage();
-}
+TU_TOOL_MAIN("tool_sync", cmds)
