@@ -37,12 +37,6 @@ static void spawn_tool(struct child *c, char *const args[])
 	ck_assert_int_eq(child_spawnv_io(c, argv), 0);
 }
 
-/* End of file on its stdin (the tool goes on), then its exit status. */
-static int finish_tool(struct child *c)
-{
-	return child_end(c);
-}
-
 static void put_seq(sp_ring *r, long seq)
 {
 	unsigned char buf[REC];
@@ -89,7 +83,7 @@ START_TEST(stopped_reader_keeps_its_record)
 	ck_assert_int_eq(get_seq(r, QUIET), -ETIMEDOUT);
 	ck_assert_int_eq(get_seq(r, SP_NOWAIT), -EAGAIN);
 	ck_assert_int_eq(kill(c.pid, SIGCONT), 0);
-	ck_assert_int_eq(finish_tool(&c), 0);
+	ck_assert_int_eq(child_end(&c), 0);
 	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
 	ck_assert_uint_eq(st.recs_out, 3);
 	ck_assert_uint_eq(st.used, 0);
@@ -116,7 +110,7 @@ START_TEST(stopped_writer_is_waited_for)
 	put_seq(r, 8);
 	ck_assert_int_eq(get_seq(r, QUIET), -ETIMEDOUT);
 	ck_assert_int_eq(kill(c.pid, SIGCONT), 0);
-	ck_assert_int_eq(finish_tool(&c), 0);
+	ck_assert_int_eq(child_end(&c), 0);
 	ck_assert_int_eq(get_seq(r, BOUND), 7);
 	ck_assert_int_eq(get_seq(r, BOUND), 8);
 	sp_ring_close(r);
@@ -127,7 +121,7 @@ END_TEST
 /* Runs fn in a child turned into user nobody; returns fn's result. */
 static int as_nobody(const char *name)
 {
-	pid_t pid = fork();
+	pid_t pid = tu_fork();
 	sp_ring *r;
 	int st, rc;
 
@@ -142,9 +136,9 @@ static int as_nobody(const char *name)
 		}
 		_exit(rc == 0 ? 0 : rc == -EACCES ? 13 : 99);
 	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	return WEXITSTATUS(st);
+	st = tu_wait(pid);
+	ck_assert_msg(st >= 0 && st < 128, "the child as nobody: status %d", st);
+	return st;
 }
 
 /* A ring of another user is refused unless its mode lets us in. */
@@ -195,7 +189,7 @@ START_TEST(dev_shm_full)
 	pid_t pid;
 	int st;
 
-	pid = fork();
+	pid = tu_fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		sp_ring *r;
@@ -216,14 +210,13 @@ START_TEST(dev_shm_full)
 		sp_ring_close(r);
 		_exit(sp_ring_unlink("fits") == 0 && count_entries("/dev/shm") == 0 ? 0 : 4);
 	}
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	if (WEXITSTATUS(st) == 77) {
+	st = tu_wait(pid);
+	if (st == 77) {
 		fprintf(stderr, "check_abuse: dev_shm_full: cannot mount a small /dev/shm here "
 			"(needs root): not run\n");
 		return;
 	}
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	ck_assert_int_eq(st, 0);
 }
 END_TEST
 

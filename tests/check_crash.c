@@ -27,22 +27,13 @@
 
 static pid_t tool_pid;  /* the last tool run_tool ran */
 
-/* Can a ring side be biased here?  (-errno fails the test.) */
-static int bias_possible(void)
-{
-	int rc = tu_bias_possible();
-
-	ck_assert_msg(rc >= 0, "a ring to ask whether a side can be biased: %s", strerror(-rc));
-	return rc;
-}
-
 /* Was the side biased to the tool that died (its fast path is where the
  * crash point hit), where a side can be biased at all? */
 static void assert_biased_to_tool(sp_ring *r, int writer)
 {
 	struct sp_ring_stat st;
 
-	if (!bias_possible())
+	if (!tu_bias_checked())
 		return;
 	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
 	ck_assert_int_eq(writer ? st.writer_bias_pid : st.reader_bias_pid, tool_pid);
@@ -54,19 +45,16 @@ static void assert_biased_to_tool(sp_ring *r, int writer)
 static int run_tool(const char *label, int skip, char **out, const char *a1, const char *a2,
 		    const char *a3, const char *a4)
 {
-	char tool[256], sk[16];
+	char tool[256];
 	char *argv[] = { (char *)tu_tool("tool_crash", tool, sizeof(tool)), (char *)a1, (char *)a2,
 			 (char *)a3, (char *)a4, NULL };
 	int fd, st;
 	pid_t pid;
 
-	snprintf(sk, sizeof(sk), "%d", skip);
-	setenv("SP_CRASH_AT", label, 1);
-	setenv("SP_CRASH_SKIP", sk, 1);
+	tu_crash_env(label, skip, 0);
 	pid = tu_spawn(argv, out ? &fd : NULL);
 	tool_pid = pid;
-	unsetenv("SP_CRASH_AT");
-	unsetenv("SP_CRASH_SKIP");
+	tu_crash_env(NULL, 0, 0);
 	ck_assert_int_gt(pid, 0);
 	if (out)
 		*out = tu_slurp(fd, NULL);
@@ -213,18 +201,14 @@ START_TEST(owner_stopped)
 
 	tu_name(name, sizeof(name), "cs");
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
-	setenv("SP_CRASH_AT", "claim.header", 1);
-	setenv("SP_CRASH_SKIP", "3", 1);
-	setenv("SP_CRASH_SIG", "STOP", 1);
+	tu_crash_env("claim.header", 3, 1);
 	pid = tu_spawn(argv, NULL);
-	unsetenv("SP_CRASH_AT");
-	unsetenv("SP_CRASH_SKIP");
-	unsetenv("SP_CRASH_SIG");
+	tu_crash_env(NULL, 0, 0);
 	ck_assert_int_gt(pid, 0);
 	tool_pid = pid;
-	ck_assert_int_eq(waitpid(pid, &st, WUNTRACED), pid);
-	ck_assert_msg(WIFSTOPPED(st), "the tool did not stop (status %d)", st);
-	if (!bias_possible()) {
+	st = tu_wait_stopped(pid);
+	ck_assert_msg(st == 0, "the tool did not stop (status %d)", st);
+	if (!tu_bias_checked()) {
 		/* Unbiased, the tool holds the claim lock, which waits for a
 		 * stopped holder as long as it takes: not this test's case. */
 		ck_assert_int_eq(kill(pid, SIGCONT), 0);
@@ -710,10 +694,9 @@ START_TEST(every_kind_refuses_a_child)
 	char buf[16];
 	int64_t x;
 	pid_t pid;
-	int status;
 
 	every_open(&e);
-	pid = fork();
+	pid = tu_fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		int bad = every_call_refused(&e);
@@ -721,9 +704,7 @@ START_TEST(every_kind_refuses_a_child)
 		every_close(&e);
 		_exit(bad);
 	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert(WIFEXITED(status));
-	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(tu_wait(pid), 0);
 	ck_assert_int_eq(sp_ring_stat(e.r, &st), 0);
 	ck_assert_uint_eq(st.attached, 1);
 	ck_assert_uint_eq(st.dead, 0);

@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 
 #include "shared/queue.h"
 #include "testutil.h"
@@ -26,25 +25,15 @@ static void teardown(void)
 	sp_queue_unlink(name);
 }
 
-/* Starts tool_mpcrash (linked with crash points) with up to two
+/* Starts tool_mpcrash (linked with crash points) with up to three
  * arguments, killed at `label` or, with `stop`, stopped there; in that case
  * returns once it has stopped. */
 static void start_at(struct child *c, const char *label, int stop, const char *a1,
 		     const char *a2, const char *a3)
 {
-	int st;
-
-	setenv("SP_CRASH_AT", label, 1);
+	ck_assert_int_eq(child_start_at(c, label, 0, stop, "tool_mpcrash", a1, a2, a3, NULL), 0);
 	if (stop)
-		setenv("SP_CRASH_SIG", "STOP", 1);
-	ck_assert_int_eq(child_start(c, "tool_mpcrash", a1, a2, a3, NULL), 0);
-	unsetenv("SP_CRASH_AT");
-	unsetenv("SP_CRASH_SIG");
-	if (!stop)
-		return;
-	stopped = c->pid;
-	ck_assert_int_eq(waitpid(c->pid, &st, WUNTRACED), c->pid);
-	ck_assert_msg(WIFSTOPPED(st), "the tool did not stop at %s (status %d)", label, st);
+		stopped = c->pid;
 }
 
 static void resume(struct child *c)

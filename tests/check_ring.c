@@ -1108,15 +1108,6 @@ static void roundtrip(sp_ring *r, size_t len)
 	free(buf);
 }
 
-/* Can a ring side be biased here?  (-errno fails the test.) */
-static int bias_possible(void)
-{
-	int rc = tu_bias_possible();
-
-	ck_assert_msg(rc >= 0, "a ring to ask whether a side can be biased: %s", strerror(-rc));
-	return rc;
-}
-
 /* A lone writer handle and a lone reader handle: each side is biased to
  * its handle (where membarrier works), records go through either way, and
  * closing gives the bias back. */
@@ -1142,7 +1133,7 @@ START_TEST(test_bias_lone)
 			ck_assert_uint_eq(buf[k], (unsigned)(i & 0xff));
 	}
 	st = stat_of(mon);
-	if (bias_possible()) {
+	if (tu_bias_checked()) {
 		ck_assert_int_eq(st.writer_bias_pid, getpid());
 		ck_assert_int_eq(st.reader_bias_pid, getpid());
 	}
@@ -1175,7 +1166,7 @@ START_TEST(test_bias_revoked)
 		ck_rc(sp_ring_put(w, &i, sizeof(i), SP_NOWAIT), 0);
 		ck_assert_int_eq(sp_ring_get(rd, &got, sizeof(got), SP_NOWAIT), (ssize_t)sizeof(got));
 		ck_assert_int_eq(got, next++);
-		if (i == 199 && bias_possible())
+		if (i == 199 && tu_bias_checked())
 			ck_assert_int_eq(stat_of(w).reader_bias_pid, getpid());
 	}
 	st = stat_of(w);
@@ -2556,7 +2547,7 @@ START_TEST(test_processes)
 		if (i == 0) {
 			/* Both sides lone: biased to the first tools. */
 			st = wait_counts(r, cfg->count / 8, cfg->count / 8);
-			if (bias_possible()) {
+			if (tu_bias_checked()) {
 				ck_assert_int_eq(st.writer_bias_pid, prod[0]);
 				ck_assert_int_eq(st.reader_bias_pid, cons[0]);
 			}

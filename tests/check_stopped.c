@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,31 +47,13 @@ static void teardown(void)
 	sp_ring_unlink(name);
 }
 
-/* Starts TOOL (linked with crash points) with up to four arguments, stopped
- * at `label` after passing it `skip` times; returns once it has stopped. */
-static void start_stopped_tool(struct child *c, const char *tool, const char *label, int skip,
-			       const char *a1, const char *a2, const char *a3, const char *a4)
-{
-	char sk[16];
-	int st;
-
-	snprintf(sk, sizeof(sk), "%d", skip);
-	setenv("SP_CRASH_AT", label, 1);
-	setenv("SP_CRASH_SKIP", sk, 1);
-	setenv("SP_CRASH_SIG", "STOP", 1);
-	ck_assert_int_eq(child_start(c, tool, a1, a2, a3, a4, NULL), 0);
-	unsetenv("SP_CRASH_AT");
-	unsetenv("SP_CRASH_SKIP");
-	unsetenv("SP_CRASH_SIG");
-	ck_assert_int_eq(waitpid(c->pid, &st, WUNTRACED), c->pid);
-	ck_assert_msg(WIFSTOPPED(st), "the tool did not stop at %s (status %d)", label, st);
-}
-
-/* The same for tool_mpcrash, the multiprocessing objects' participant. */
+/* Starts tool_mpcrash, the multiprocessing objects' participant, with up to
+ * four arguments, stopped at `label` after passing it `skip` times; returns
+ * once it has stopped. */
 static void start_stopped(struct child *c, const char *label, int skip, const char *a1,
 			  const char *a2, const char *a3, const char *a4)
 {
-	start_stopped_tool(c, "tool_mpcrash", label, skip, a1, a2, a3, a4);
+	ck_assert_int_eq(child_start_at(c, label, skip, 1, "tool_mpcrash", a1, a2, a3, a4, NULL), 0);
 }
 
 /* Checks that a call that returned rc began at t0 and returned as one with
@@ -449,7 +430,8 @@ START_TEST(ring_claim)
 
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
 	ck_assert_int_eq(put_seq(r, 1, SP_NOWAIT), 0);
-	start_stopped_tool(&c, "tool_crash", "claim.locked", 0, "write", name, "2", "1");
+	ck_assert_int_eq(child_start_at(&c, "claim.locked", 0, 1, "tool_crash", "write", name, "2",
+					"1", NULL), 0);
 	BOUNDED(put_seq(r, 9, SP_NOWAIT), -EAGAIN, SP_NOWAIT);
 	BOUNDED(put_seq(r, 9, TIMEOUT), -ETIMEDOUT, TIMEOUT);
 	ck_assert_uint_eq(sp_ring_size(r), 1);
@@ -536,7 +518,8 @@ START_TEST(ring_one_deadline)
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
 	/* 51 records of 64 bytes (80 with the header) fill 4080 of the 4096
 	 * bytes: stopped in the claim of the 51st. */
-	start_stopped_tool(&c, "tool_crash", "claim.locked", 50, "write", name, "1", "51");
+	ck_assert_int_eq(child_start_at(&c, "claim.locked", 50, 1, "tool_crash", "write", name, "1",
+					"51", NULL), 0);
 	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
 	ck_assert_int_eq(st.writer_bias_pid, c.pid);
 	t0 = now_ns();

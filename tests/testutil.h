@@ -77,6 +77,22 @@ struct child {
  * most).  Returns 0 or -errno. */
 int child_start(struct child *c, const char *tool, ...);
 
+/* Starts tests/TOOL (a tool linked with crash points) as child_start does,
+ * to die at crash point `label` after passing it `skip` times or, with
+ * stop, to stop there (SIGSTOP): then returns once it has stopped.  Returns
+ * 0, -errno, or -ECHILD (said on stderr) if it ended instead of stopping. */
+int child_start_at(struct child *c, const char *label, int skip, int stop, const char *tool,
+		   ...);
+
+/* For a tool started otherwise: sets the environment the crash points read
+ * (SP_CRASH_AT=label, SP_CRASH_SKIP=skip, SP_CRASH_SIG=STOP with stop) for
+ * the next children, or, with label NULL, clears it again. */
+void tu_crash_env(const char *label, int skip, int stop);
+
+/* Waits until pid stops (WUNTRACED).  Returns 0 once it has, or, if it
+ * ended instead, its exit status (128+signal if killed), or -errno. */
+int tu_wait_stopped(pid_t pid);
+
 /* Starts argv (argv[0] a path) as a child.  Returns 0 or -errno. */
 int child_spawnv(struct child *c, char *const argv[]);
 /* The same, with the child's stdin on a pipe too (c->in). */
@@ -180,6 +196,10 @@ int tu_skip(unsigned needs);
 /* Runs every test of s (and frees it).  Returns main()'s exit status: 0 if
  * all passed, 1 if any failed, 77 (skipped) without what needs asks for. */
 int tu_run(Suite *s, unsigned needs);
+
+/* tu_bias_possible() inside a test: 1 or 0; a probe ring that cannot be
+ * made fails the test. */
+int tu_bias_checked(void);
 
 /* ---- probe.c: what the machine allows --------------------------------- */
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,19 +26,85 @@ static int spawn(struct child *c, char *const argv[], int *in)
 	return c->out ? 0 : -errno;
 }
 
-int child_start(struct child *c, const char *tool, ...)
+/* Starts tests/TOOL with the arguments in ap (NULL-terminated). */
+static int vstart(struct child *c, const char *tool, va_list ap)
 {
 	char path[512], *argv[16];
-	va_list ap;
 	int n = 1;
 
 	argv[0] = (char *)tu_tool(tool, path, sizeof(path));
-	va_start(ap, tool);
 	while (n < 15 && (argv[n] = va_arg(ap, char *)) != NULL)
 		n++;
-	va_end(ap);
 	argv[n] = NULL;
 	return spawn(c, argv, NULL);
+}
+
+int child_start(struct child *c, const char *tool, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, tool);
+	rc = vstart(c, tool, ap);
+	va_end(ap);
+	return rc;
+}
+
+void tu_crash_env(const char *label, int skip, int stop)
+{
+	char sk[16];
+
+	if (!label) {
+		unsetenv("SP_CRASH_AT");
+		unsetenv("SP_CRASH_SKIP");
+		unsetenv("SP_CRASH_SIG");
+		return;
+	}
+	snprintf(sk, sizeof(sk), "%d", skip);
+	setenv("SP_CRASH_AT", label, 1);
+	setenv("SP_CRASH_SKIP", sk, 1);
+	if (stop)
+		setenv("SP_CRASH_SIG", "STOP", 1);
+	else
+		unsetenv("SP_CRASH_SIG");
+}
+
+int tu_wait_stopped(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, WUNTRACED) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFSTOPPED(st))
+		return 0;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+int child_start_at(struct child *c, const char *label, int skip, int stop, const char *tool,
+		   ...)
+{
+	va_list ap;
+	int rc;
+
+	tu_crash_env(label, skip, stop);
+	va_start(ap, tool);
+	rc = vstart(c, tool, ap);
+	va_end(ap);
+	tu_crash_env(NULL, 0, 0);
+	if (rc < 0 || !stop)
+		return rc;
+	rc = tu_wait_stopped(c->pid);
+	if (rc == 0)
+		return 0;
+	fprintf(stderr, "%s did not stop at %s: it ended with status %d\n", tool, label, rc);
+	/* It is reaped: nothing is left to end. */
+	fclose(c->out);
+	c->out = NULL;
+	c->pid = -1;
+	return -ECHILD;
 }
 
 int child_spawnv(struct child *c, char *const argv[])
@@ -78,12 +145,13 @@ int child_end(struct child *c)
 	if (c->out)
 		fclose(c->out);
 	c->out = NULL;
-	return tu_wait(c->pid);
+	return c->pid > 0 ? tu_wait(c->pid) : -ECHILD;
 }
 
 int child_kill(struct child *c)
 {
-	kill(c->pid, SIGKILL);
+	if (c->pid > 0)
+		kill(c->pid, SIGKILL);
 	return child_end(c);
 }
 

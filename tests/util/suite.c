@@ -20,6 +20,14 @@ TCase *tu_tcase(Suite *s, const char *name, double timeout, void (*setup)(void),
 	return tc;
 }
 
+int tu_bias_checked(void)
+{
+	int rc = tu_bias_possible();
+
+	ck_assert_msg(rc >= 0, "a ring to ask whether a side can be biased: %s", strerror(-rc));
+	return rc;
+}
+
 /* Why the machine cannot give what needs asks for, or NULL if it can. */
 static const char *lacking(unsigned needs, char *buf, size_t size)
 {
