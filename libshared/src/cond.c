@@ -84,8 +84,9 @@ int sp_cond_wait(sp_cond *c, long long timeout_ns)
 		rc = 0;
 	}
 	/* Take the lock back, however long it takes: a live holder releases
-	 * it, a dead one is taken over. */
-	sp_wait_start(&forever, SP_FOREVER);
+	 * it, a dead one is taken over.  No signal ends this wait: an
+	 * interrupted waiter holds the lock again, as in Python. */
+	sp_wait_start_internal(&forever, SP_FOREVER);
 	lrc = sp_rmutex_lock(&c->y.seg, &b->lock, &forever);
 	if (lrc && lrc != -EOWNERDEAD)
 		return lrc;

@@ -104,6 +104,7 @@ int sp_iplock_acquire(sp_iplock *l, unsigned flags, long long timeout_ns)
 {
 	int shared = !!(flags & SP_IPLOCK_SHARED);
 	int64_t deadline, nap = 1000000;
+	int intr = sp_intr_fd();
 
 	if (l->reg.inherited)
 		return -ECHILD;
@@ -111,14 +112,17 @@ int sp_iplock_acquire(sp_iplock *l, unsigned flags, long long timeout_ns)
 		return -EINVAL;
 	if (l->held)
 		return -EDEADLK;
-	if (timeout_ns < 0) {
+	/* A blocking flock would sleep through a signal that came just before
+	 * it: a thread with an interrupt fd (sp_set_interrupt_fd) waits in
+	 * naps instead, looking at the fd before each. */
+	if (timeout_ns < 0 && intr < 0) {
 		int rc = try_both(l, shared, 1);
 
 		if (!rc)
 			l->held = shared ? 2 : 1;
 		return rc;
 	}
-	deadline = sp_deadline(sp_now_ns(), timeout_ns);
+	deadline = timeout_ns < 0 ? INT64_MAX : sp_deadline(sp_now_ns(), timeout_ns);
 	for (;;) {
 		int rc = try_both(l, shared, 0);
 		int64_t left;
@@ -137,9 +141,12 @@ int sp_iplock_acquire(sp_iplock *l, unsigned flags, long long timeout_ns)
 			return -ETIMEDOUT;
 		if (nap > left)
 			nap = left;
+		if (intr >= 0 && sp_intr_pending(intr))
+			return -EINTR;
 		ts.tv_sec = nap / 1000000000;
 		ts.tv_nsec = nap % 1000000000;
-		clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+		if (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL) == EINTR && intr >= 0)
+			return -EINTR;
 		if (nap < 20000000)
 			nap *= 2;
 	}

@@ -2,6 +2,7 @@
 #ifndef SP_RING_INT_H
 #define SP_RING_INT_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -205,6 +206,7 @@ struct waiter {
 	long long timeout, spin;
 	int64_t start;           /* 0 until the first attempt that would block */
 	struct sp_wait sw;       /* set up at start */
+	int interrupted;         /* a sleep returned -EINTR (sp_set_interrupt_fd) */
 };
 
 /* The sleeper bits of role's side (ring_layout.h, "Doorbells"): two words. */
@@ -224,7 +226,9 @@ static inline int sleepers(sp_ring *r, unsigned role)
 	return (load_relaxed(&bits[0]) | load_relaxed(&bits[1])) != 0;
 }
 
-/* ring_wait.c: the phases of a wait, and the doorbells. */
+/* ring_wait.c: the phases of a wait, and the doorbells.  Both give up with
+ * -EINTR too, for a thread with an interrupt fd (wait.h): after a sleep a
+ * signal interrupted, or before a sleep with the fd readable. */
 int sp_ring_wait_phase(struct waiter *w);
 /* For a wait on a peer inside a section of a few stores: 0 to look again,
  * or -EAGAIN / -ETIMEDOUT once the call may wait no longer (starts w's
@@ -242,9 +246,11 @@ void sp_ring_sleep_end(sp_ring *r, unsigned role);
 /* Sleeps on our bell while it holds seq, for one slice of w at most. */
 static inline void sp_ring_sleep(sp_ring *r, struct waiter *w, uint32_t seq)
 {
-	/* Woken, a slice over or the deadline passed: the caller tries again,
-	 * and its next wait phase tells which. */
-	(void)sp_wait_sleep(&w->sw, &r->b->bell[r->slot], seq);
+	/* Woken, a slice over, the deadline passed or a signal: the caller
+	 * tries again (a record that came meanwhile is taken: success beats
+	 * the signal), and its next wait phase tells which. */
+	if (sp_wait_sleep(&w->sw, &r->b->bell[r->slot], seq) == -EINTR)
+		w->interrupted = 1;
 }
 
 /* After a change sleepers in role wait for (records published or given up,

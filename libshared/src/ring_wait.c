@@ -70,13 +70,15 @@ void sp_ring_sleep_end(sp_ring *r, unsigned role)
 }
 
 /* After an attempt that would block: returns 0 to spin once more, 1 to go
- * to sleep, or -EAGAIN / -ETIMEDOUT to give up. */
+ * to sleep, or -EAGAIN / -ETIMEDOUT / -EINTR to give up. */
 int sp_ring_wait_phase(struct waiter *w)
 {
 	int64_t now;
 
 	if (w->timeout == 0)
 		return -EAGAIN;
+	if (w->interrupted)
+		return -EINTR;
 	now = sp_now_ns();
 	if (!w->start) {
 		/* The clock is read only once a call has to wait. */
@@ -94,6 +96,10 @@ int sp_ring_wait_phase(struct waiter *w)
 			cpu_relax();
 		return 0;
 	}
+	/* Before a sleep, ours or a caller's nap (bias_wait_out): a signal
+	 * whose handler wrote to the interrupt fd ends the wait here. */
+	if (w->sw.intr >= 0 && sp_intr_pending(w->sw.intr))
+		return -EINTR;
 	return 1;
 }
 
@@ -105,7 +111,9 @@ int sp_ring_wait_phase(struct waiter *w)
  * running (stopped, or a live token a corrupt peer wrote), and is never
  * robbed.  A timed call waits for it until its own deadline, the same one
  * its other waits use: the call's whole time, not a second helping.
- * Returns 0 to look again, or -EAGAIN / -ETIMEDOUT. */
+ * Returns 0 to look again, or -EAGAIN / -ETIMEDOUT; -EINTR for a thread
+ * with an interrupt fd, once the holder has kept us a slice (a stopped
+ * holder: an SP_FOREVER call must not be deaf to Ctrl-C behind it). */
 int sp_ring_wait_holder(struct waiter *w)
 {
 	int64_t now = sp_now_ns();
@@ -118,5 +126,7 @@ int sp_ring_wait_holder(struct waiter *w)
 		return now - w->start >= SP_RMUTEX_TRY_NS ? -EAGAIN : 0;
 	if (w->timeout > 0 && now >= w->sw.deadline)
 		return -ETIMEDOUT;
+	if (w->sw.intr >= 0 && now - w->start >= SP_SLICE_MIN_NS && sp_intr_pending(w->sw.intr))
+		return -EINTR;
 	return 0;
 }

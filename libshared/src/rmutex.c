@@ -76,7 +76,7 @@ int sp_rmutex_enter(const struct sp_seg *s, struct sp_rmutex *m, struct sp_wait 
 		return sp_rmutex_lock(s, m, w);
 	/* A try: wait for a holder that is finishing, not for one that is not
 	 * running (rmutex.h). */
-	sp_wait_start(&grace, SP_RMUTEX_TRY_NS);
+	sp_wait_start_internal(&grace, SP_RMUTEX_TRY_NS);   /* 20 ms at most */
 	rc = sp_rmutex_lock(s, m, &grace);
 	return rc == -ETIMEDOUT ? -EAGAIN : rc;
 }

@@ -64,12 +64,13 @@ static int sem_lock(sp_sem *s, struct sp_wait *w)
 	return rc;
 }
 
-/* sem_lock() for the calls without a timeout. */
+/* sem_lock() for the calls without a timeout, which no signal interrupts
+ * (release and close cannot fail with -EINTR). */
 static int sem_lock_forever(sp_sem *s)
 {
 	struct sp_wait w;
 
-	sp_wait_start(&w, SP_FOREVER);
+	sp_wait_start_internal(&w, SP_FOREVER);
 	return sem_lock(s, &w);
 }
 

@@ -34,7 +34,8 @@ extern "C" {
  * long), -EINVAL (empty key), -EMSGSIZE (value longer than the buffer:
  * *len tells how long), -EBADMSG (corrupt segment), and -EAGAIN or
  * -ETIMEDOUT when the handle has a timeout for the mutex (see
- * sp_dict_set_timeout) and it ran out: nothing changed then.  A dead
+ * sp_dict_set_timeout) and it ran out, or -EINTR when a signal came while
+ * waiting for it (sp_set_interrupt_fd, ring.h): nothing changed then.  A dead
  * holder of the mutex never makes a call fail: it is taken over within a
  * slice and its operation rolled back.
  */

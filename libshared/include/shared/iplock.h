@@ -57,7 +57,9 @@ int sp_iplock_open(const char *path, unsigned mode, sp_iplock **out);
 void sp_iplock_close(sp_iplock *l);
 /* Acquires exclusively, or shared with SP_IPLOCK_SHARED.  Returns 0,
  * -EAGAIN (SP_NOWAIT), -ETIMEDOUT, -EDEADLK (this handle holds it
- * already), -EINVAL (bad flags), or a system call's error. */
+ * already), -EINVAL (bad flags), -EINTR (a signal, for a thread that opted
+ * in with sp_set_interrupt_fd(): not held then; such a thread waits in naps
+ * of up to 20 ms, not in the kernel), or a system call's error. */
 int sp_iplock_acquire(sp_iplock *l, unsigned flags, long long timeout_ns);
 /* Releases.  Returns 0 or -EPERM (not held by this handle). */
 int sp_iplock_release(sp_iplock *l);

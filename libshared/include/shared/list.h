@@ -29,7 +29,8 @@ extern "C" {
  * (full), -E2BIG (item too long), -EMSGSIZE (buffer too small: *len tells
  * the item's length, nothing is removed), -EBADMSG (corrupt segment), and
  * -EAGAIN or -ETIMEDOUT when the handle's timeout for the mutex ran out
- * (sp_list_set_timeout; nothing changed then).
+ * (sp_list_set_timeout), -EINTR when a signal came while waiting for it
+ * (sp_set_interrupt_fd, ring.h): nothing changed then.
  */
 typedef struct sp_list sp_list;
 

@@ -67,7 +67,8 @@ int sp_pipe_unlink(const char *name);
 
 /* Sends one message.  Returns 0, -EAGAIN/-ETIMEDOUT (the ring is full),
  * -EPIPE (the peer closed or died), -EBADF (a receive-only end),
- * -EMSGSIZE. */
+ * -EMSGSIZE.  The waits here and below also return -EINTR (nothing sent
+ * or taken) for a thread that opted in with sp_set_interrupt_fd (ring.h). */
 int sp_pipe_send(sp_pipe *p, const void *buf, size_t len, long long timeout_ns);
 /* Receives the next message into buf.  Returns its length, -EAGAIN or
  * -ETIMEDOUT (nothing yet), -EPIPE (end of file), -EBADF (a send-only end),

@@ -23,7 +23,9 @@ extern "C" {
  * - Returns 0 (or a non-negative result) on success, -errno on failure.
  * - Every wait takes timeout_ns: SP_NOWAIT (fail at once with -EAGAIN),
  *   SP_FOREVER, or a positive number of nanoseconds of CLOCK_MONOTONIC
- *   (then -ETIMEDOUT).  -EINTR is never returned.
+ *   (then -ETIMEDOUT).  -EINTR is returned only to a thread that opted in
+ *   with sp_set_interrupt_fd() (ring.h), when a signal arrived during the
+ *   wait; what each call leaves then is said there.
  * - Waits sleep on futexes in the shared memory in slices of at most 50 ms
  *   and re-check after each slice, so a participant that dies is noticed
  *   within about 50 ms; nothing waits forever on a dead process.

@@ -103,13 +103,14 @@ int sp_value_exchange(sp_value *v, uint64_t i, int64_t x, int64_t *old);
 int sp_value_cas(sp_value *v, uint64_t i, int64_t *expected, int64_t desired);
 
 /* Copies len bytes at byte offset off of the data out of or into buf,
- * holding the lock if the object has one.  Returns 0, -ERANGE, or the
- * lock's -EOWNERDEAD (the copy was still made). */
+ * holding the lock if the object has one.  Returns 0, -ERANGE, the
+ * lock's -EOWNERDEAD (the copy was still made), or -EINTR (a signal while
+ * waiting for the lock, sp_set_interrupt_fd in ring.h: nothing copied). */
 int sp_value_read(sp_value *v, uint64_t off, void *buf, size_t len);
 int sp_value_write(sp_value *v, uint64_t off, const void *buf, size_t len);
 
 /* The object's lock (SP_VALUE_LOCK).  As sp_lock_acquire/release in
- * sync.h; -ENOLCK if the object has no lock. */
+ * sync.h (-EINTR included); -ENOLCK if the object has no lock. */
 int sp_value_lock(sp_value *v, long long timeout_ns);
 int sp_value_unlock(sp_value *v);
 
