@@ -11,6 +11,12 @@ from ._base import Named
 
 L = _lib.lib
 _put, _get = L.sp_queue_put, L.sp_queue_get
+# The hot path's tries (SP_NOWAIT, through PyDLL: the GIL kept, no argtypes); a try that
+# finds the queue full or empty is followed by the waiting call above (through CDLL).
+_try_put, _try_get = _lib.fast("sp_queue_put", ctypes.c_int), _lib.fast("sp_queue_get",
+                                                                         ctypes.c_ssize_t)
+NOWAIT = _lib.NOWAIT_ARG
+_UnpicklingError = pickle.UnpicklingError
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
 SP_FOREVER, EINTR = _lib.SP_FOREVER, _lib.EINTR
 EAGAIN, ETIMEDOUT = -errno.EAGAIN, -errno.ETIMEDOUT
@@ -27,6 +33,12 @@ DEFAULT_CAPACITY = 1 << 20
 class ShutDown(Exception):
     """The queue was shut down (Python 3.13's queue.ShutDown): puts fail, gets fail once the
     queue is drained."""
+
+
+class _QHandle(_lib.Handle):
+    """A queue's handle with what its hot path needs at hand: the receive buffer (buf, of
+    size bytes, and a view of it), and the fast calls' size and length arguments."""
+    __slots__ = ("buf", "size", "view", "size_arg", "len_arg")
 
 
 class Queue(Named):
@@ -56,10 +68,11 @@ class Queue(Named):
 
     def _open(self, flags):
         h = _lib.open_handle(L.sp_queue_open, L.sp_queue_close, self._name, self._bname, flags,
-                             self._opts if flags else None)
-        n = h.call(L.sp_queue_max_msg)
-        buf = ctypes.create_string_buffer(n)
-        h.extra = (buf, n, memoryview(buf).cast("B"))
+                             self._opts if flags else None, cls=_QHandle)
+        h.size = n = h.call(L.sp_queue_max_msg)
+        h.buf = ctypes.create_string_buffer(n)
+        h.view = memoryview(h.buf).cast("B")
+        h.size_arg, h.len_arg = ctypes.c_size_t(n), ctypes.c_size_t()
         return h
 
     def _restore(self, state):
@@ -78,21 +91,26 @@ class Queue(Named):
 
     # -- raw messages and objects
     #
-    # put() and get() are the hot path (bench/mpqueue.py): one handle lookup, the C call made
-    # here rather than through Handle.call and _lib.wait, the message unpickled straight out of
-    # the receive buffer.  What they skip is only repeated work: the busy count that close-at-exit
-    # looks at is kept, and a call the library ends with -EINTR goes the slow way (_retry).
+    # put() and get() are the hot path (bench/mpqueue.py, bench/README.md): one handle lookup,
+    # then a try that does not wait, through PyDLL (_lib.fast(): the GIL kept, prebuilt ctypes
+    # arguments, no busy count needed); only a try that finds the queue full or empty (or a
+    # signal) goes on to _put_wait/_get_wait, the waiting call through CDLL, which releases
+    # the GIL and keeps the busy count that close-at-exit looks at.  A get unpickles straight
+    # out of the receive buffer.
 
-    def _send(self, h, data, block, timeout):
+    def _put_wait(self, h, data, block, timeout, rc):
+        """After a try that returned rc (not 0): waits for room as block and timeout say, or
+        raises."""
         ns = SP_FOREVER if block and timeout is None else _lib.timeout_ns(block, timeout)
-        t0 = _monotonic_ns() if ns > 0 else 0
-        h.busy += 1
-        try:
-            rc = _put(h.ptr, data, len(data), ns)
-        finally:
-            h.busy -= 1
-        if rc == EINTR:
-            rc = _lib.rewait(_put, h, ns, t0, data, len(data))
+        if rc == EINTR or (rc == EAGAIN and ns != 0):
+            t0 = _monotonic_ns() if ns > 0 else 0
+            h.busy += 1
+            try:
+                rc = _put(h.ptr, data, len(data), ns)
+            finally:
+                h.busy -= 1
+            if rc == EINTR:
+                rc = _lib.rewait(_put, h, ns, t0, data, len(data))
         if rc < 0:
             if rc in (EAGAIN, ETIMEDOUT):
                 raise _queue.Full
@@ -100,22 +118,21 @@ class Queue(Named):
                 raise ShutDown
             raise _lib.error(rc, self._name)
 
-    def _recv(self, block, timeout):
-        """The next message, as a memoryview of this thread's receive buffer (valid until
-        this thread's next get)."""
-        h = self._hq()
-        buf, n, view = h.extra
+    def _get_wait(self, h, block, timeout, rc):
+        """After a try that returned rc (< 0): waits for a message as block and timeout say
+        and returns its length, or raises."""
         ns = SP_FOREVER if block and timeout is None else _lib.timeout_ns(block, timeout)
-        t0 = _monotonic_ns() if ns > 0 else 0
-        h.busy += 1
-        try:
-            rc = _get(h.ptr, buf, n, ns)
-        finally:
-            h.busy -= 1
-        if rc == EINTR:
-            rc = _lib.rewait(_get, h, ns, t0, buf, n)
+        if rc == EINTR or (rc == EAGAIN and ns != 0):
+            t0 = _monotonic_ns() if ns > 0 else 0
+            h.busy += 1
+            try:
+                rc = _get(h.ptr, h.buf, h.size, ns)
+            finally:
+                h.busy -= 1
+            if rc == EINTR:
+                rc = _lib.rewait(_get, h, ns, t0, h.buf, h.size)
         if rc >= 0:
-            return view[:rc]
+            return rc
         if rc in (EAGAIN, ETIMEDOUT):
             raise _queue.Empty
         if rc == ESHUTDOWN:
@@ -126,19 +143,38 @@ class Queue(Named):
         """Puts one raw message (bytes-like, up to max_message() bytes)."""
         self._send(self._hq(), bytes(data), block, timeout)
 
+    def _send(self, h, data, block, timeout):
+        h.len_arg.value = len(data)
+        rc = _try_put(h.arg, data, h.len_arg, NOWAIT)
+        if rc:
+            self._put_wait(h, data, block, timeout, rc)
+
     def get_bytes(self, block=True, timeout=None):
         """Gets the next message as bytes, as it was put."""
-        return bytes(self._recv(block, timeout))
+        h = self._hq()
+        rc = _try_get(h.arg, h.buf, h.size_arg, NOWAIT)
+        if rc < 0:
+            rc = self._get_wait(h, block, timeout, rc)
+        return bytes(h.view[:rc])
 
     def max_message(self):
         """The longest raw message, in bytes (a quarter of the ring's capacity)."""
-        return self._hq().extra[1]
+        return self._hq().size
 
     def put(self, obj, block=True, timeout=None):
         data = _dumps(obj, _PROTOCOL)
-        h = self._hq()
-        if len(data) <= h.extra[1]:
-            return self._send(h, data, block, timeout)
+        if self._closed:
+            raise ValueError("Queue %r is closed" % self._name)
+        h = self._handles.get()
+        n = len(data)
+        if n > h.size:
+            return self._put_spilled(h, data, block, timeout)
+        h.len_arg.value = n
+        rc = _try_put(h.arg, data, h.len_arg, NOWAIT)
+        if rc:
+            self._put_wait(h, data, block, timeout, rc)
+
+    def _put_spilled(self, h, data, block, timeout):
         data = _spill(data)
         try:
             self._send(h, data, block, timeout)
@@ -147,10 +183,20 @@ class Queue(Named):
             raise
 
     def get(self, block=True, timeout=None):
-        m = self._recv(block, timeout)
-        if m[:1] == b"\0" and m[:len(SPILL)] == SPILL:
-            return _loads(_unspill(bytes(m)))
-        return _loads(m)
+        if self._closed:
+            raise ValueError("Queue %r is closed" % self._name)
+        h = self._handles.get()
+        rc = _try_get(h.arg, h.buf, h.size_arg, NOWAIT)
+        if rc < 0:
+            rc = self._get_wait(h, block, timeout, rc)
+        m = h.view[:rc]
+        try:
+            return _loads(m)
+        except _UnpicklingError:
+            # A pickle starts with PROTO (0x80): a spill marker is not one.
+            if m[:len(SPILL)] != SPILL:
+                raise
+        return _loads(_unspill(bytes(m)))
 
     def put_nowait(self, obj):
         return self.put(obj, False)
