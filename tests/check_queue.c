@@ -156,9 +156,7 @@ START_TEST(shutdown)
 	/* a getter blocked on an empty queue wakes up with -ESHUTDOWN */
 	teardown();
 	q = make(0);
-	ck_assert_int_eq(child_start(&w, "tool_data", "qwait", name, NULL), 0);
-	ck_assert_int_eq(child_expect(&w, "waiting"), 0);
-	ck_assert(wait_blocked(w.pid));
+	ck_assert_int_eq(child_start_waiting(&w, "tool_data", "qwait", name, NULL), 0);
 	ck_assert_int_eq(sp_queue_shutdown(q), 0);
 	ck_assert_int_eq(child_expect(&w, "get"), -ESHUTDOWN);
 	ck_assert_int_eq(child_end(&w), 0);
@@ -268,9 +266,7 @@ START_TEST(crash_blocked_getter)
 	struct child w;
 	char buf[16];
 
-	ck_assert_int_eq(child_start(&w, "tool_data", "qwait", name, NULL), 0);
-	ck_assert_int_eq(child_expect(&w, "waiting"), 0);
-	ck_assert(wait_blocked(w.pid));
+	ck_assert_int_eq(child_start_waiting(&w, "tool_data", "qwait", name, NULL), 0);
 	ck_assert_int_eq(child_kill(&w), 128 + SIGKILL);
 	ck_assert_int_eq(sp_queue_put(q, "z", 1, SP_NOWAIT), 0);
 	ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), SP_NOWAIT), 1);
@@ -290,9 +286,7 @@ START_TEST(crash_blocked_putter)
 
 	while (sp_queue_put(q, "0123456789", 10, SP_NOWAIT) == 0)
 		n++;
-	ck_assert_int_eq(child_start(&w, "tool_data", "qputwait", name, NULL), 0);
-	ck_assert_int_eq(child_expect(&w, "waiting"), 0);
-	ck_assert(wait_blocked(w.pid));
+	ck_assert_int_eq(child_start_waiting(&w, "tool_data", "qputwait", name, NULL), 0);
 	ck_assert_int_eq(child_kill(&w), 128 + SIGKILL);
 	for (int i = 0; i < n; i++) {
 		ck_assert_int_eq(sp_queue_get(q, buf, sizeof(buf), SP_NOWAIT), 10);

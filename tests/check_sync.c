@@ -23,6 +23,17 @@ static void teardown(void)
 	sp_sync_unlink(name);
 }
 
+/* Starts tool_sync OP NAME GUN, a holder of the object: returns once it has
+ * acquired it; it releases when the gun g fires. */
+static void start_holder(struct child *c, const char *op, int g[2])
+{
+	char gnum[16];
+
+	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
+	ck_assert_int_eq(child_start(c, "tool_sync", op, name, gnum, NULL), 0);
+	ck_assert_int_eq(child_expect(c, "acquired"), 0);
+}
+
 /* ------------------------------------------------------------ core */
 
 START_TEST(lock_basic)
@@ -52,15 +63,12 @@ END_TEST
 
 START_TEST(lock_procs)
 {
-	char gnum[16];
 	int g[2];
 	struct child c;
 	sp_lock *l;
 
 	ck_assert_int_eq(sp_lock_open(name, SP_CREATE, 0, &l), 0);
-	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "lock", name, gnum, NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
+	start_holder(&c, "lock", g);
 	ck_assert_int_eq(sp_lock_acquire(l, SP_NOWAIT), -EAGAIN);
 	ck_assert_int_eq(sp_lock_release(l), -EPERM);     /* held by another process */
 	gun_fire(g);
@@ -162,9 +170,7 @@ START_TEST(sem_procs)
 	sp_sem *s;
 
 	ck_assert_int_eq(sp_sem_open(name, SP_CREATE, &o, &s), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "semwait", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
-	ck_assert(wait_blocked(c.pid));
+	ck_assert_int_eq(child_start_waiting(&c, "tool_sync", "semwait", name, "-1", NULL), 0);
 	ck_assert_int_eq(sp_sem_release(s, 1), 0);
 	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
 	ck_assert_int_eq(child_end(&c), 0);
@@ -374,10 +380,8 @@ START_TEST(barrier_action)
 	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 3, 0, &a.b), 0);
 	ck_assert_int_eq(sp_barrier_open(name, 0, 0, 0, &a.late), 0);
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(child_start(&c[i], "tool_sync", "barrierval", name, vname, "-1",
-					     NULL), 0);
-		ck_assert_int_eq(child_expect(&c[i], "waiting"), 0);
-		ck_assert(wait_blocked(c[i].pid));
+		ck_assert_int_eq(child_start_waiting(&c[i], "tool_sync", "barrierval", name, vname,
+						     "-1", NULL), 0);
 	}
 	ck_assert_uint_eq(sp_barrier_n_waiting(a.b), 2);
 	ck_assert_int_eq(sp_barrier_wait_action(a.b, MS(10000), action, &a), 2);
@@ -410,9 +414,7 @@ START_TEST(barrier_action_fails)
 
 	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 2, 0, &a.b), 0);
 	ck_assert_int_eq(sp_barrier_open(name, 0, 0, 0, &a.late), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "barrier", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
-	ck_assert(wait_blocked(c.pid));
+	ck_assert_int_eq(child_start_waiting(&c, "tool_sync", "barrier", name, "-1", NULL), 0);
 	ck_assert_int_eq(sp_barrier_wait_action(a.b, MS(10000), action, &a), -ECANCELED);
 	ck_assert_int_eq(child_expect(&c, "barrier"), -EPIPE);
 	ck_assert_int_eq(child_end(&c), 0);
@@ -441,9 +443,7 @@ START_TEST(barrier_action_timeout)
 	struct child c;
 
 	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 2, 0, &a.b), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "barrier", name, "200", NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
-	ck_assert(wait_blocked(c.pid));
+	ck_assert_int_eq(child_start_waiting(&c, "tool_sync", "barrier", name, "200", NULL), 0);
 	ck_assert_int_eq(sp_barrier_wait_action(a.b, MS(10000), action_until_broken, &a), -EPIPE);
 	ck_assert_int_eq(a.ran, 1);
 	ck_assert_int_eq(child_expect(&c, "barrier"), -ETIMEDOUT);
@@ -478,9 +478,7 @@ START_TEST(barrier_wait_llong_max)
 	sp_barrier *b;
 
 	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 2, 0, &b), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "barrier", name, "max", NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
-	ck_assert(wait_blocked(c.pid));
+	ck_assert_int_eq(child_start_waiting(&c, "tool_sync", "barrier", name, "max", NULL), 0);
 	ck_assert_uint_eq(sp_barrier_n_waiting(b), 1);
 	ck_assert(sp_barrier_wait(b, MS(10000)) >= 0);
 	ck_assert(child_expect(&c, "barrier") >= 0);
@@ -497,18 +495,14 @@ START_TEST(barrier_abort_reset_waiters)
 
 	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 2, 0, &b), 0);
 	/* abort breaks a waiter */
-	ck_assert_int_eq(child_start(&c, "tool_sync", "barrier", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
-	ck_assert(wait_blocked(c.pid));
+	ck_assert_int_eq(child_start_waiting(&c, "tool_sync", "barrier", name, "-1", NULL), 0);
 	ck_assert_uint_eq(sp_barrier_n_waiting(b), 1);
 	ck_assert_int_eq(sp_barrier_abort(b), 0);
 	ck_assert_int_eq(child_expect(&c, "barrier"), -EPIPE);
 	ck_assert_int_eq(child_end(&c), 0);
 	/* reset breaks a waiter too, but leaves the barrier usable */
 	ck_assert_int_eq(sp_barrier_reset(b), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "barrier", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "waiting"), 0);
-	ck_assert(wait_blocked(c.pid));
+	ck_assert_int_eq(child_start_waiting(&c, "tool_sync", "barrier", name, "-1", NULL), 0);
 	ck_assert_int_eq(sp_barrier_reset(b), 0);
 	ck_assert_int_eq(child_expect(&c, "barrier"), -EPIPE);
 	ck_assert_int_eq(child_end(&c), 0);
@@ -582,15 +576,12 @@ END_TEST
 
 START_TEST(crash_lock_holder)
 {
-	char gnum[16];
 	int g[2];
 	struct child c;
 	sp_lock *l;
 
 	ck_assert_int_eq(sp_lock_open(name, SP_CREATE, 0, &l), 0);
-	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "lock", name, gnum, NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
+	start_holder(&c, "lock", g);
 	ck_assert_int_eq(child_kill(&c), 128 + SIGKILL);
 	ck_assert_int_eq(sp_lock_acquire(l, MS(5000)), -EOWNERDEAD);
 	ck_assert_int_eq(sp_lock_release(l), 0);
@@ -602,18 +593,13 @@ END_TEST
 /* The survivor is already waiting when the holder dies. */
 START_TEST(crash_lock_holder_waited)
 {
-	char gnum[16];
 	int g[2];
 	struct child c, w;
 	sp_lock *l;
 
 	ck_assert_int_eq(sp_lock_open(name, SP_CREATE, 0, &l), 0);
-	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "lock", name, gnum, NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
-	ck_assert_int_eq(child_start(&w, "tool_sync", "lockwait", name, "10000", NULL), 0);
-	ck_assert_int_eq(child_expect(&w, "waiting"), 0);
-	ck_assert(wait_blocked(w.pid));
+	start_holder(&c, "lock", g);
+	ck_assert_int_eq(child_start_waiting(&w, "tool_sync", "lockwait", name, "10000", NULL), 0);
 	ck_assert_int_eq(child_kill(&c), 128 + SIGKILL);
 	ck_assert_int_eq(child_expect(&w, "acquired"), -EOWNERDEAD);
 	ck_assert_int_eq(child_end(&w), 0);
@@ -630,9 +616,7 @@ START_TEST(crash_lock_waiter)
 	ck_assert_int_eq(sp_lock_open(name, SP_CREATE, 0, &l), 0);
 	ck_assert_int_eq(sp_lock_open(name, 0, 0, &m), 0);
 	ck_assert_int_eq(sp_lock_acquire(l, SP_NOWAIT), 0);
-	ck_assert_int_eq(child_start(&w, "tool_sync", "lockwait", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&w, "waiting"), 0);
-	ck_assert(wait_blocked(w.pid));
+	ck_assert_int_eq(child_start_waiting(&w, "tool_sync", "lockwait", name, "-1", NULL), 0);
 	ck_assert_int_eq(child_kill(&w), 128 + SIGKILL);
 	ck_assert_int_eq(sp_lock_release(l), 0);
 	ck_assert_int_eq(sp_lock_acquire(m, SP_NOWAIT), 0);
@@ -644,15 +628,12 @@ END_TEST
 
 START_TEST(crash_rlock_holder)
 {
-	char gnum[16];
 	int g[2];
 	struct child c;
 	sp_rlock *l;
 
 	ck_assert_int_eq(sp_rlock_open(name, SP_CREATE, 0, &l), 0);
-	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "rlock", name, gnum, NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
+	start_holder(&c, "rlock", g);
 	ck_assert_int_eq(sp_rlock_owner(l), c.pid);      /* held by another process */
 	ck_assert_uint_eq(sp_rlock_count(l), 0);
 	ck_assert_int_eq(child_kill(&c), 128 + SIGKILL);
@@ -667,15 +648,12 @@ END_TEST
 START_TEST(crash_sem_holder_undo)
 {
 	struct sp_sem_opts o = { .value = 1, .flags = SP_SEM_UNDO | SP_SEM_BOUNDED };
-	char gnum[16];
 	int g[2];
 	struct child c;
 	sp_sem *s;
 
 	ck_assert_int_eq(sp_sem_open(name, SP_CREATE, &o, &s), 0);
-	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "sem", name, gnum, NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
+	start_holder(&c, "sem", g);
 	ck_assert_int_eq(sp_sem_value(s), 0);
 	ck_assert_int_eq(child_kill(&c), 128 + SIGKILL);
 	/* The dead holder's unit comes back to whoever finds it empty. */
@@ -691,15 +669,12 @@ END_TEST
 START_TEST(crash_sem_holder_noundo)
 {
 	struct sp_sem_opts o = { .value = 1 };
-	char gnum[16];
 	int g[2];
 	struct child c;
 	sp_sem *s;
 
 	ck_assert_int_eq(sp_sem_open(name, SP_CREATE, &o, &s), 0);
-	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "sem", name, gnum, NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
+	start_holder(&c, "sem", g);
 	ck_assert_int_eq(child_kill(&c), 128 + SIGKILL);
 	/* Documented: without SP_SEM_UNDO the unit is gone. */
 	ck_assert_int_eq(sp_sem_acquire(s, MS(120)), -ETIMEDOUT);
@@ -714,9 +689,7 @@ START_TEST(crash_sem_waiter)
 	sp_sem *s;
 
 	ck_assert_int_eq(sp_sem_open(name, SP_CREATE, &o, &s), 0);
-	ck_assert_int_eq(child_start(&w, "tool_sync", "semwait", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&w, "waiting"), 0);
-	ck_assert(wait_blocked(w.pid));
+	ck_assert_int_eq(child_start_waiting(&w, "tool_sync", "semwait", name, "-1", NULL), 0);
 	ck_assert_int_eq(child_kill(&w), 128 + SIGKILL);
 	ck_assert_int_eq(sp_sem_release(s, 1), 0);
 	ck_assert_int_eq(sp_sem_acquire(s, SP_NOWAIT), 0);   /* the unit is not lost */
@@ -730,9 +703,7 @@ START_TEST(crash_event_waiter)
 	sp_event *e;
 
 	ck_assert_int_eq(sp_event_open(name, SP_CREATE, 0, &e), 0);
-	ck_assert_int_eq(child_start(&w, "tool_sync", "event", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&w, "waiting"), 0);
-	ck_assert(wait_blocked(w.pid));
+	ck_assert_int_eq(child_start_waiting(&w, "tool_sync", "event", name, "-1", NULL), 0);
 	ck_assert_int_eq(child_kill(&w), 128 + SIGKILL);
 	ck_assert_int_eq(sp_event_set(e), 0);
 	ck_assert_int_eq(sp_event_wait(e, SP_NOWAIT), 0);
@@ -742,15 +713,12 @@ END_TEST
 
 START_TEST(crash_cond_holder)
 {
-	char gnum[16];
 	int g[2];
 	struct child c;
 	sp_cond *k;
 
 	ck_assert_int_eq(sp_cond_open(name, SP_CREATE, 0, &k), 0);
-	ck_assert_int_eq(gun_make(g, gnum, sizeof(gnum)), 0);
-	ck_assert_int_eq(child_start(&c, "tool_sync", "condhold", name, gnum, NULL), 0);
-	ck_assert_int_eq(child_expect(&c, "acquired"), 0);
+	start_holder(&c, "condhold", g);
 	ck_assert_int_eq(child_kill(&c), 128 + SIGKILL);
 	ck_assert_int_eq(sp_cond_acquire(k, MS(5000)), -EOWNERDEAD);
 	ck_assert_int_eq(sp_cond_notify_all(k), 0);
@@ -790,12 +758,8 @@ START_TEST(crash_barrier_waiter)
 	sp_barrier *bar;
 
 	ck_assert_int_eq(sp_barrier_open(name, SP_CREATE, 3, 0, &bar), 0);
-	ck_assert_int_eq(child_start(&a, "tool_sync", "barrier", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&a, "waiting"), 0);
-	ck_assert(wait_blocked(a.pid));
-	ck_assert_int_eq(child_start(&b, "tool_sync", "barrier", name, "-1", NULL), 0);
-	ck_assert_int_eq(child_expect(&b, "waiting"), 0);
-	ck_assert(wait_blocked(b.pid));
+	ck_assert_int_eq(child_start_waiting(&a, "tool_sync", "barrier", name, "-1", NULL), 0);
+	ck_assert_int_eq(child_start_waiting(&b, "tool_sync", "barrier", name, "-1", NULL), 0);
 	ck_assert_int_eq(child_kill(&a), 128 + SIGKILL);
 	ck_assert_int_eq(child_expect(&b, "barrier"), -EPIPE);
 	ck_assert_int_eq(child_end(&b), 0);

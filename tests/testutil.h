@@ -84,6 +84,12 @@ int child_start(struct child *c, const char *tool, ...);
 int child_start_at(struct child *c, const char *label, int skip, int stop, const char *tool,
 		   ...);
 
+/* Starts tests/TOOL as child_start does and returns once it has said
+ * "waiting" and sleeps in a futex wait (wait_blocked): a peer blocked in
+ * its call.  Returns 0, -errno, or -EPROTO (said on stderr) if it said
+ * something else or did not block. */
+int child_start_waiting(struct child *c, const char *tool, ...);
+
 /* For a tool started otherwise: sets the environment the crash points read
  * (SP_CRASH_AT=label, SP_CRASH_SKIP=skip, SP_CRASH_SIG=STOP with stop) for
  * the next children, or, with label NULL, clears it again. */

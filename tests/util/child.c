@@ -50,6 +50,25 @@ int child_start(struct child *c, const char *tool, ...)
 	return rc;
 }
 
+int child_start_waiting(struct child *c, const char *tool, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, tool);
+	rc = vstart(c, tool, ap);
+	va_end(ap);
+	if (rc < 0)
+		return rc;
+	if (child_expect(c, "waiting") != 0)
+		return -EPROTO;
+	if (!wait_blocked(c->pid)) {
+		fprintf(stderr, "%s said \"waiting\" but did not block in 10 s\n", tool);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 void tu_crash_env(const char *label, int skip, int stop)
 {
 	char sk[16];
