@@ -1,6 +1,8 @@
 # pyenv.sh: sourced by the Python tests: finds an interpreter with pytest (Debian's python3-pytest),
-# points the package at python/src and at the library in $B.  Returns 1 (the caller skips) if none.
+# points the package at python/src and at the library in $B.  Skips the test (exit 77) where it
+# cannot run: no such interpreter, a sanitizer build, no room in /dev/shm.
 TOP=$(cd "$(dirname "$0")/.." && pwd)
+. "$TOP/tests/skip.sh"
 PY=
 for p in ${SP_PYTHON:-} /usr/bin/python3 python3; do
 	if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import pytest' 2>/dev/null; then
@@ -8,20 +10,13 @@ for p in ${SP_PYTHON:-} /usr/bin/python3 python3; do
 		break
 	fi
 done
-if [ -z "$PY" ]; then
-	echo "$(basename "$0"): no python3 with pytest (apt-get install python3-pytest): skipped"
-	return 1
-fi
+[ -n "$PY" ] || skip "no python3 with pytest (apt-get install python3-pytest)"
 case $B in
-*asan* | *tsan*)
-	echo "$(basename "$0"): a sanitizer build ($B) cannot be loaded into python: skipped"
-	return 1 ;;
+*asan* | *tsan*) skip "a sanitizer build ($B) cannot be loaded into python" ;;
 esac
+need_shm 8
 case $B in /*) SHMPIPE_LIBRARY=$B/libshared.so.0 ;; *) SHMPIPE_LIBRARY=$TOP/$B/libshared.so.0 ;; esac
-if [ ! -f "$SHMPIPE_LIBRARY" ]; then
-	echo "$(basename "$0"): $SHMPIPE_LIBRARY not built: skipped"
-	return 1
-fi
+[ -f "$SHMPIPE_LIBRARY" ] || skip "$SHMPIPE_LIBRARY not built (make build)"
 export SHMPIPE_LIBRARY PYTHONPATH="$TOP/python/src${PYTHONPATH:+:$PYTHONPATH}" B
 
 # py_run CMD...: runs CMD with a /dev/shm of its own, a tmpfs in a private mount namespace

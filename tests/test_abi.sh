@@ -8,7 +8,8 @@
 # difference either way: an internal symbol exported, or a public function
 # missing from libshared/libshared.map.
 B=${B:-build}
-command -v nm >/dev/null || { echo "test_abi.sh: nm (binutils) not found: skipped"; exit 77; }
+. "$(dirname "$0")/skip.sh"
+need_cmd nm binutils
 T=$(mktemp -d "${TMPDIR:-/tmp}/abi.$$.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' HUP INT TERM

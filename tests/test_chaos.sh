@@ -39,12 +39,12 @@ MAX_ROUNDS=$((KILLS * 2 + 10))
 pass=0
 fail=0
 
-for x in "$P" "$C"; do
-	[ -x "$x" ] || { echo "test_chaos: $x missing (make build first)"; exit 77; }
-done
-for x in lz4 pgrep timeout; do
-	command -v $x >/dev/null || { echo "test_chaos: no $x command"; exit 77; }
-done
+. "$(dirname "$0")/skip.sh"
+need_built "$P" "$C"
+need_cmd lz4 lz4
+need_cmd pgrep procps
+need_cmd timeout coreutils
+need_shm 64
 echo "test_chaos: seed $SEED, $KILLS kills (replay: CHAOS_SEED=$SEED CHAOS_KILLS=$KILLS)"
 
 if [ -z "${CHAOS_DIR:-}" ]; then

@@ -2,6 +2,8 @@
 # test_fuzz_corpus.sh: replays each fuzz target's seed corpus (tests/fuzz/corpus/NAME) on a plain build.
 B=${B:-build}
 dir=$(dirname "$0")
+. "$(dirname "$0")/skip.sh"
+need_shm 8
 fail=0 pass=0
 for t in "$B"/tests/fuzz_*; do
 	[ -x "$t" ] || continue
@@ -15,5 +17,6 @@ for t in "$B"/tests/fuzz_*; do
 		fail=$((fail + 1))
 	fi
 done
+[ $((pass + fail)) = 0 ] && skip "no fuzz target built in $B (make build)"
 echo "fuzz corpora: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -8,8 +8,9 @@
 # {assemble, stream, exec, output}, assemble -> {output, exec}; main also calls
 # the sweeps of assemble and output before and after the workers.
 B=${B:-build}
-command -v nm >/dev/null || { echo "test_layers.sh: nm (binutils) not found: skipped"; exit 77; }
-command -v tsort >/dev/null || { echo "test_layers.sh: tsort (coreutils) not found: skipped"; exit 77; }
+. "$(dirname "$0")/skip.sh"
+need_cmd nm binutils
+need_cmd tsort coreutils
 T=$(mktemp -d "${TMPDIR:-/tmp}/layers.$$.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' HUP INT TERM

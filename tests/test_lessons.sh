@@ -1,8 +1,7 @@
 #!/bin/sh
 # test_lessons.sh: runs the multiprocessing lessons (examples/run-lessons.sh) when the examples are built.
 B=${B:-build}
-if [ ! -x "$B/examples/mp_race" ]; then
-	echo "test_lessons.sh: examples not built (make build): skipped"
-	exit 77
-fi
+. "$(dirname "$0")/skip.sh"
+need_built "$B/examples/mp_race"
+need_shm 8
 B=$B sh "$(dirname "$0")/../examples/run-lessons.sh"

@@ -196,7 +196,8 @@ TCase *tu_tcase(Suite *s, const char *name, double timeout, void (*setup)(void),
 		void (*teardown)(void));
 
 /* If the machine lacks something of needs, says "PROG: skipped: why" on
- * stderr and returns 1 (the caller returns 77 at once); else 0. */
+ * stderr (and writes why to the file $SP_SKIP_WHY names, for tests/run.sh)
+ * and returns 1 (the caller returns 77 at once); else 0. */
 int tu_skip(unsigned needs);
 
 /* Runs every test of s (and frees it).  Returns main()'s exit status: 0 if
