@@ -5,13 +5,19 @@
 #include <stdatomic.h>
 
 /* Each call site says what it orders against; these names only make the
- * order visible where it is used.  No atomic of the library takes the
- * implicit seq_cst of the plain C11 functions: the few that need it say so
- * by name (*_seq_cst). */
+ * order visible where it is used.  Every atomic operation of the library
+ * goes through one of them (no atomic_*_explicit call outside this file),
+ * and none takes the implicit seq_cst of the plain C11 functions: the few
+ * that need it say so by name (*_seq_cst). */
 #define load_relaxed(p) atomic_load_explicit((p), memory_order_relaxed)
 #define load_acquire(p) atomic_load_explicit((p), memory_order_acquire)
 #define store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 #define store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
+#define load_seq_cst(p) atomic_load_explicit((p), memory_order_seq_cst)
+#define store_seq_cst(p, v) atomic_store_explicit((p), (v), memory_order_seq_cst)
+#define cas_relaxed(p, e, v) \
+	atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_relaxed, \
+						memory_order_relaxed)
 #define cas_acq_rel(p, e, v) \
 	atomic_compare_exchange_strong_explicit((p), (e), (v), memory_order_acq_rel, \
 						memory_order_acquire)
@@ -29,6 +35,13 @@
 #define cas_weak_acq_rel(p, e, v) \
 	atomic_compare_exchange_weak_explicit((p), (e), (v), memory_order_acq_rel, \
 					      memory_order_relaxed)
+#define cas_weak_seq_cst(p, e, v) \
+	atomic_compare_exchange_weak_explicit((p), (e), (v), memory_order_seq_cst, \
+					      memory_order_relaxed)
+/* The one whose caller uses what a failure read: acquire then. */
+#define cas_weak_seq_cst_acquire(p, e, v) \
+	atomic_compare_exchange_weak_explicit((p), (e), (v), memory_order_seq_cst, \
+					      memory_order_acquire)
 #define fetch_add_relaxed(p, v) atomic_fetch_add_explicit((p), (v), memory_order_relaxed)
 #define fetch_add_release(p, v) atomic_fetch_add_explicit((p), (v), memory_order_release)
 #define fetch_add_acq_rel(p, v) atomic_fetch_add_explicit((p), (v), memory_order_acq_rel)

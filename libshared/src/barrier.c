@@ -94,9 +94,7 @@ static void help(sp_barrier *bar, uint32_t w)
 		uint32_t want = ENT(prev, BAR_WAITING);
 
 		/* Relaxed: published by the release of our CAS of count. */
-		atomic_compare_exchange_strong_explicit(&bar->y.b->ent[i].b, &want, ENT(prev, st),
-							memory_order_relaxed,
-							memory_order_relaxed);
+		cas_relaxed(&bar->y.b->ent[i].b, &want, ENT(prev, st));
 	}
 }
 
@@ -127,7 +125,7 @@ static int check_dead(sp_barrier *bar)
 
 	for (uint32_t i = 0; i < bar->y.seg.nslots; i++) {
 		/* Acquire: pairs with the joiner's release of its token. */
-		uint32_t t = atomic_load_explicit(&bar->y.seg.slots[i].token, memory_order_acquire);
+		uint32_t t = load_acquire(&bar->y.seg.slots[i].token);
 		uint32_t c = load_relaxed(&b->ent[i].c);
 
 		if (t == 0 || t == bar->y.seg.token || t == c || sp_seg_alive(&bar->y.seg, t))
@@ -266,7 +264,7 @@ int sp_barrier_reset(sp_barrier *bar)
 		return -ECHILD;
 	/* Deaths seen so far are forgiven: mark every dead slot counted. */
 	for (uint32_t i = 0; i < bar->y.seg.nslots; i++) {
-		uint32_t t = atomic_load_explicit(&bar->y.seg.slots[i].token, memory_order_acquire);
+		uint32_t t = load_acquire(&bar->y.seg.slots[i].token);
 
 		if (t && t != bar->y.seg.token && !sp_seg_alive(&bar->y.seg, t))
 			store_relaxed(&b->ent[i].c, t);

@@ -32,7 +32,7 @@ int sp_event_set(sp_event *e)
 	 * word after queueing the waiter): either the waiter sees 1 or it is
 	 * queued before our wake-up.  Release: whatever the setter wrote
 	 * before set() is visible to a waiter that sees the flag. */
-	atomic_store_explicit(&e->y.b->count, 1, memory_order_seq_cst);
+	store_seq_cst(&e->y.b->count, 1);
 	sp_wake(&e->y.b->count, SP_WAKE_ALL);
 	return 0;
 }

@@ -88,8 +88,8 @@ int sp_rmutex_unlock(const struct sp_seg *s, struct sp_rmutex *m)
 	/* seq_cst store: releases the protected data to the next owner, and
 	 * is the first half of the Dekker pair with a sleeper's increment of
 	 * waiters (see sp_rmutex_lock). */
-	atomic_store_explicit(&m->owner, 0, memory_order_seq_cst);
-	if (atomic_load_explicit(&m->waiters, memory_order_seq_cst))
+	store_seq_cst(&m->owner, 0);
+	if (load_seq_cst(&m->waiters))
 		sp_wake(&m->owner, 1);
 	return 0;
 }

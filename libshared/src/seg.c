@@ -194,7 +194,7 @@ int sp_seg_hdr_read(int fd, struct sp_seg_hdr *h, uint64_t *file_size)
 	if (h->version != SP_SEG_VERSION)
 		return SP_HDR_FOREIGN;
 	/* Relaxed: h is our own copy; the load only satisfies the type. */
-	state = atomic_load_explicit(&h->state, memory_order_relaxed);
+	state = load_relaxed(&h->state);
 	if (state == SP_SEG_INIT)
 		return SP_HDR_UNFINISHED;
 	if (state != SP_SEG_READY || h->size != *file_size || h->nslots == 0 ||
@@ -222,24 +222,22 @@ static int join(struct sp_seg *s)
 			return rc;
 		/* Ours.  A non-zero token means its last holder died attached:
 		 * fold its counters into the retired totals before reuse. */
-		if (atomic_load_explicit(&sl->token, memory_order_relaxed)) {
+		if (load_relaxed(&sl->token)) {
 			/* Relaxed: counters (see sp_seg_close). */
 			for (unsigned k = 0; k < SP_SLOT_COUNTERS; k++)
-				atomic_fetch_add_explicit(&h->retired[k],
-					atomic_exchange_explicit(&sl->count[k], 0, memory_order_relaxed),
-					memory_order_relaxed);
+				fetch_add_relaxed(&h->retired[k], exchange_relaxed(&sl->count[k], 0));
 		}
-		gen = (atomic_load_explicit(&sl->gen, memory_order_relaxed) + 1) & SP_TOKEN_GEN_MASK;
+		gen = (load_relaxed(&sl->gen) + 1) & SP_TOKEN_GEN_MASK;
 		if (!gen)
 			gen = 1;
-		atomic_store_explicit(&sl->gen, gen, memory_order_relaxed);
-		atomic_store_explicit(&sl->pid, (uint32_t)getpid(), memory_order_relaxed);
-		atomic_store_explicit(&sl->role, 0, memory_order_relaxed);
-		atomic_store_explicit(&sl->aux, 0, memory_order_relaxed);
+		store_relaxed(&sl->gen, gen);
+		store_relaxed(&sl->pid, (uint32_t)getpid());
+		store_relaxed(&sl->role, 0);
+		store_relaxed(&sl->aux, 0);
 		s->token = ((uint32_t)(i + 1) << 24) | gen;
 		s->me = sl;
 		/* Release: the fields above are visible to whoever sees the token. */
-		atomic_store_explicit(&sl->token, s->token, memory_order_release);
+		store_release(&sl->token, s->token);
 		return 0;
 	}
 	return -EUSERS;
@@ -368,7 +366,7 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 		nh->version = SP_SEG_VERSION;
 		nh->kind = ops->kind;
 		nh->size = size;
-		atomic_store_explicit(&nh->state, SP_SEG_INIT, memory_order_relaxed);
+		store_relaxed(&nh->state, SP_SEG_INIT);
 		nh->nslots = SP_SEG_MAX_SLOTS;
 		nh->slots_off = sizeof(*nh);
 		nh->body_off = nh->slots_off + SP_SEG_MAX_SLOTS * sizeof(struct sp_slot);
@@ -403,8 +401,8 @@ int sp_seg_open(struct sp_seg *s, const char *name, unsigned flags, unsigned mod
 		/* Release: the whole initialised segment is visible to anyone
 		 * who reads READY (attachers also hold the flock, which orders
 		 * the same; this keeps lock-free readers of state honest). */
-		atomic_store_explicit(&s->hdr->state, SP_SEG_READY, memory_order_release);
-		atomic_store_explicit(&s->h.state, SP_SEG_READY, memory_order_relaxed);
+		store_release(&s->hdr->state, SP_SEG_READY);
+		store_relaxed(&s->h.state, SP_SEG_READY);
 		s->created = 1;
 	}
 	rc = join(s);
@@ -445,12 +443,10 @@ void sp_seg_close(struct sp_seg *s)
 		/* Relaxed: counters, summed by sp_seg_count() as an
 		 * approximate snapshot; nothing is ordered by them. */
 		for (unsigned k = 0; k < SP_SLOT_COUNTERS; k++)
-			atomic_fetch_add_explicit(&s->hdr->retired[k],
-				atomic_exchange_explicit(&sl->count[k], 0, memory_order_relaxed),
-				memory_order_relaxed);
+			fetch_add_relaxed(&s->hdr->retired[k], exchange_relaxed(&sl->count[k], 0));
 		/* Release: our last stores to the ring precede the slot's
 		 * release; from now on our token reads as dead. */
-		atomic_store_explicit(&sl->token, 0, memory_order_release);
+		store_release(&sl->token, 0);
 	}
 	if (s->base)
 		munmap(s->base, s->map_size);
@@ -503,7 +499,7 @@ int sp_seg_alive(const struct sp_seg *s, uint32_t t)
 		return 0;
 	/* A token names one attachment: once its slot is freed or reissued,
 	 * that attachment is over, whatever process holds the slot now. */
-	if (atomic_load_explicit(&s->slots[i].token, memory_order_acquire) != t)
+	if (load_acquire(&s->slots[i].token) != t)
 		return 0;
 	held = sp_seg_slot_held(s->reg.fd[SEG_LOCK_FD], i);
 	/* Cannot tell: assume alive, never take from the living. */
@@ -512,9 +508,9 @@ int sp_seg_alive(const struct sp_seg *s, uint32_t t)
 
 uint64_t sp_seg_count(const struct sp_seg *s, unsigned i)
 {
-	uint64_t sum = atomic_load_explicit(&s->hdr->retired[i], memory_order_relaxed);
+	uint64_t sum = load_relaxed(&s->hdr->retired[i]);
 
 	for (unsigned k = 0; k < s->nslots; k++)
-		sum += atomic_load_explicit(&s->slots[k].count[i], memory_order_relaxed);
+		sum += load_relaxed(&s->slots[k].count[i]);
 	return sum;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "atomics.h"
 #include "fork.h"
 
 /*
@@ -207,9 +208,7 @@ int sp_seg_slot_held(int lockfd, unsigned i);
 /* Owner-only counter update (single writer: relaxed load and store). */
 static inline void sp_slot_add(struct sp_slot *sl, unsigned i, uint64_t v)
 {
-	atomic_store_explicit(&sl->count[i],
-			      atomic_load_explicit(&sl->count[i], memory_order_relaxed) + v,
-			      memory_order_relaxed);
+	store_relaxed(&sl->count[i], load_relaxed(&sl->count[i]) + v);
 }
 
 /* Sum of counter i over live and retired slots. */

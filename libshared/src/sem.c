@@ -160,15 +160,13 @@ static int acquire_plain(sp_sem *s, struct sp_wait *w)
 				return -EBADMSG;
 			/* seq_cst: a unit taken is ordered as the releasers'
 			 * changes are (the Dekker pair needs only theirs). */
-			if (atomic_compare_exchange_weak_explicit(count, &v, v - 1,
-								  memory_order_seq_cst,
-								  memory_order_acquire))
+			if (cas_weak_seq_cst_acquire(count, &v, v - 1))
 				return 0;
 		}
 		if (w->timeout_ns == 0)
 			return -EAGAIN;
 		/* seq_cst: the sleeper's half of the Dekker pair (above). */
-		atomic_fetch_add_explicit(&s->y.b->waiters, 1, memory_order_seq_cst);
+		fetch_add_seq_cst(&s->y.b->waiters, 1);
 		rc = sleep_empty(s, w);
 		if (rc < 0)
 			return rc;
@@ -268,7 +266,7 @@ static void wake(sp_sem *s, unsigned n)
 
 	/* seq_cst: the releaser's second half of the Dekker pair (above);
 	 * with SP_SEM_UNDO the mutex we held orders it already. */
-	if (atomic_load_explicit(&b->waiters, memory_order_seq_cst))
+	if (load_seq_cst(&b->waiters))
 		sp_wake(&b->count, (int)(n < SP_WAKE_ALL ? n : SP_WAKE_ALL));
 }
 
@@ -291,9 +289,7 @@ int sp_sem_release(sp_sem *s, unsigned n)
 				return rc;
 			/* seq_cst: releases what we wrote before to the taker
 			 * (acquire), and is the first half of the Dekker pair. */
-		} while (!atomic_compare_exchange_weak_explicit(&b->count, &v, v + n,
-								memory_order_seq_cst,
-								memory_order_relaxed));
+		} while (!cas_weak_seq_cst(&b->count, &v, v + n));
 		CRASH_POINT("sem.released");
 		wake(s, n);
 		return 0;

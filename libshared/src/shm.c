@@ -146,7 +146,7 @@ static void count_participants(int shmfd, uint64_t size, const struct sp_seg_hdr
 		return;
 	slots = (const struct sp_slot *)((const char *)p + h->slots_off);
 	for (unsigned i = 0; i < n; i++) {
-		if (atomic_load_explicit(&slots[i].token, memory_order_acquire) == 0)
+		if (load_acquire(&slots[i].token) == 0)
 			continue;
 		if (lockfd >= 0 && sp_seg_slot_held(lockfd, i) == 0)
 			info->dead++;
@@ -189,7 +189,7 @@ static int inspect(const char *name, struct sp_obj_info *info)
 		info->creator_uid = h.creator_uid;
 		info->created_ns = h.created_ns;
 		/* Relaxed: h is our own copy. */
-		info->state = atomic_load_explicit(&h.state, memory_order_relaxed) == SP_SEG_READY
+		info->state = load_relaxed(&h.state) == SP_SEG_READY
 			      ? SP_OBJ_OK : SP_OBJ_UNFINISHED;
 		count_participants(fd, info->size, &h, lockfd, info);
 	} else {
