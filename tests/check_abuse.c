@@ -14,7 +14,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "shared/dict.h"
@@ -37,28 +36,6 @@ static void spawn_tool(struct child *c, char *const args[])
 	ck_assert_int_eq(child_spawnv_io(c, argv), 0);
 }
 
-static void put_seq(sp_ring *r, long seq)
-{
-	unsigned char buf[REC];
-
-	memcpy(buf, &seq, 8);
-	memset(buf + 8, (int)(seq & 0xff), REC - 8);
-	ck_assert_int_eq(sp_ring_put(r, buf, REC, BOUND), 0);
-}
-
-static long get_seq(sp_ring *r, long long timeout)
-{
-	unsigned char buf[REC];
-	ssize_t n = sp_ring_get(r, buf, sizeof(buf), timeout);
-	long seq;
-
-	if (n < 0)
-		return n;
-	ck_assert_int_eq(n, REC);
-	memcpy(&seq, buf, 8);
-	return seq;
-}
-
 /* A reader stopped while it holds a record keeps it: others get the rest,
  * and nothing is taken from it; once resumed it finishes normally. */
 START_TEST(stopped_reader_keeps_its_record)
@@ -72,16 +49,16 @@ START_TEST(stopped_reader_keeps_its_record)
 	tu_name(name, sizeof(name), "as");
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
 	for (long i = 0; i < 3; i++)
-		put_seq(r, i);
+		ck_assert_int_eq(tu_put_seq(r, i, BOUND), 0);
 	spawn_tool(&c, (char *[]){ "hold", name, NULL });
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), c.out));
 	ck_assert_int_eq(atol(line), 0);
 	ck_assert_int_eq(kill(c.pid, SIGSTOP), 0);
-	ck_assert_int_eq(get_seq(r, BOUND), 1);
-	ck_assert_int_eq(get_seq(r, BOUND), 2);
+	ck_assert_int_eq(tu_get_seq(r, BOUND), 1);
+	ck_assert_int_eq(tu_get_seq(r, BOUND), 2);
 	/* The stopped reader's record is not redelivered, however long. */
-	ck_assert_int_eq(get_seq(r, QUIET), -ETIMEDOUT);
-	ck_assert_int_eq(get_seq(r, SP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(tu_get_seq(r, QUIET), -ETIMEDOUT);
+	ck_assert_int_eq(tu_get_seq(r, SP_NOWAIT), -EAGAIN);
 	ck_assert_int_eq(kill(c.pid, SIGCONT), 0);
 	ck_assert_int_eq(child_end(&c), 0);
 	ck_assert_int_eq(sp_ring_stat(r, &st), 0);
@@ -107,12 +84,12 @@ START_TEST(stopped_writer_is_waited_for)
 	ck_assert_ptr_nonnull(fgets(line, sizeof(line), c.out));
 	ck_assert_str_eq(line, "reserved\n");
 	ck_assert_int_eq(kill(c.pid, SIGSTOP), 0);
-	put_seq(r, 8);
-	ck_assert_int_eq(get_seq(r, QUIET), -ETIMEDOUT);
+	ck_assert_int_eq(tu_put_seq(r, 8, BOUND), 0);
+	ck_assert_int_eq(tu_get_seq(r, QUIET), -ETIMEDOUT);
 	ck_assert_int_eq(kill(c.pid, SIGCONT), 0);
 	ck_assert_int_eq(child_end(&c), 0);
-	ck_assert_int_eq(get_seq(r, BOUND), 7);
-	ck_assert_int_eq(get_seq(r, BOUND), 8);
+	ck_assert_int_eq(tu_get_seq(r, BOUND), 7);
+	ck_assert_int_eq(tu_get_seq(r, BOUND), 8);
 	sp_ring_close(r);
 	sp_ring_unlink(name);
 }
@@ -367,14 +344,6 @@ static unsigned char *map_segment(const char *name, size_t *size)
 	return p;
 }
 
-static long long mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* A peer toggles the ring's size in the common header between the true one
  * and 256 MiB more while we attach, over and over: each attach either fails
  * with -EBADMSG or gives a handle whose geometry is the true one (a 4 KiB
@@ -392,7 +361,7 @@ START_TEST(header_flips_while_attaching)
 	tu_name(name, sizeof(name), "hf");
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
 	flip_start(&flip, name, HDR_SIZE_OFF, 8, 12288 + 4096, 12288 + (256ull << 20) + 4096);
-	for (end = mono_now() + FLIP_NS; mono_now() < end;) {
+	for (end = now_ns() + FLIP_NS; now_ns() < end;) {
 		int rc = sp_ring_open(name, 0, NULL, &v);
 
 		if (rc == -EBADMSG) {
@@ -441,7 +410,7 @@ START_TEST(journal_flips_between_passes)
 		atomic_store((_Atomic uint64_t *)(void *)&e[2], 0);
 	}
 	flip_start(&flip, name, DICT_JNL_OFF + 8, 4, DICT_COUNT_OFF, 0);
-	for (end = mono_now() + FLIP_NS; mono_now() < end;) {
+	for (end = now_ns() + FLIP_NS; now_ns() < end;) {
 		int rc;
 
 		/* The lock held by slot 5's token, a slot nobody holds: dead. */
@@ -479,7 +448,7 @@ START_TEST(dict_changes_after_find)
 	ck_assert_int_eq(sp_dict_open(name, SP_CREATE | SP_EXCL, &o, &d), 0);
 	ck_assert_int_eq(sp_dict_set(d, "k", 1, "value", 5), 0);
 	flip_start(&flip, name, DICT_ACTIVE_OFF, 4, 0, 1);
-	for (end = mono_now() + FLIP_NS; mono_now() < end;) {
+	for (end = now_ns() + FLIP_NS; now_ns() < end;) {
 		int rc = sp_dict_get(d, "k", 1, val, sizeof(val), &len);
 
 		ck_assert_msg(rc == 0 || rc == -ENOENT || rc == -EBADMSG, "get returned %d", rc);

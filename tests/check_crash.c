@@ -64,28 +64,17 @@ static int run_tool(const char *label, int skip, char **out, const char *a1, con
 
 static void put_seq(sp_ring *r, long seq)
 {
-	unsigned char buf[REC];
-
-	memcpy(buf, &seq, 8);
-	memset(buf + 8, (int)(seq & 0xff), REC - 8);
-	ck_assert_int_eq(sp_ring_put(r, buf, REC, WAIT), 0);
+	ck_assert_int_eq(tu_put_seq(r, seq, WAIT), 0);
 }
 
 /* Takes one record with a bound, checks its pattern, returns its seq, or -1
  * for -EPIPE (closed and drained). */
 static long get_seq(sp_ring *r)
 {
-	unsigned char buf[REC + 8];
-	ssize_t n = sp_ring_get(r, buf, sizeof(buf), WAIT);
-	long seq;
+	long seq = tu_get_seq(r, WAIT);
 
-	if (n == -EPIPE)
-		return -1;
-	ck_assert_msg(n == REC, "get returned %zd (%s)", n, n < 0 ? strerror((int)-n) : "short");
-	memcpy(&seq, buf, 8);
-	for (int k = 8; k < REC; k++)
-		ck_assert_msg(buf[k] == (unsigned char)(seq & 0xff), "record %ld is torn", seq);
-	return seq;
+	ck_assert_msg(seq >= 0 || seq == -EPIPE, "get: %s", strerror((int)-seq));
+	return seq == -EPIPE ? -1 : seq;
 }
 
 static const char *const writer_points[] = {
@@ -194,10 +183,8 @@ START_TEST(owner_stopped)
 	char *argv[] = { (char *)tu_tool("tool_crash", tool, sizeof(tool)), "write", name, "0",
 			 "10", NULL };
 	int seen[11] = { 0 }, st;
-	unsigned char buf[REC];
 	sp_ring *r;
 	pid_t pid;
-	long seq = 100;
 
 	tu_name(name, sizeof(name), "cs");
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
@@ -218,13 +205,11 @@ START_TEST(owner_stopped)
 		return;
 	}
 	assert_biased_to_tool(r, 1);
-	memcpy(buf, &seq, 8);
-	memset(buf + 8, (int)(seq & 0xff), REC - 8);
 	/* Bounded by our timeouts, not by the stopped owner. */
-	ck_assert_int_eq(sp_ring_put(r, buf, REC, SP_NOWAIT), -EAGAIN);
-	ck_assert_int_eq(sp_ring_put(r, buf, REC, 20000000), -ETIMEDOUT);
+	ck_assert_int_eq(tu_put_seq(r, 100, SP_NOWAIT), -EAGAIN);
+	ck_assert_int_eq(tu_put_seq(r, 100, 20000000), -ETIMEDOUT);
 	ck_assert_int_eq(kill(pid, SIGCONT), 0);
-	ck_assert_int_eq(sp_ring_put(r, buf, REC, WAIT), 0);
+	ck_assert_int_eq(tu_put_seq(r, 100, WAIT), 0);
 	ck_assert_int_eq(tu_wait(pid), 0);
 	ck_assert_int_eq(sp_ring_seal(r), 0);
 	/* The tool's records 0-9 in order, ours once, nothing else. */
@@ -494,7 +479,6 @@ static void forked_end(struct forked *f)
  * locks taken over, and the child is still running then. */
 START_TEST(forker_dies)
 {
-	unsigned char buf[REC];
 	struct forked f;
 
 	forked_start(&f, forks[_i].what, forks[_i].how);
@@ -503,10 +487,9 @@ START_TEST(forker_dies)
 	ck_assert_int_eq(kill(f.tool, SIGKILL), 0);
 	ck_assert_int_eq(tu_wait(f.tool), 128 + SIGKILL);
 	if (f.r) {
-		ssize_t n = sp_ring_get(f.r, buf, sizeof(buf), FORK_BOUND);
+		long seq = tu_get_seq(f.r, FORK_BOUND);
 
-		ck_assert_msg(n == REC, "get behind a dead forker's reservation: %zd", n);
-		ck_assert_int_eq(*(long *)(void *)buf, 5);
+		ck_assert_msg(seq == 5, "get behind a dead forker's reservation: %ld", seq);
 	} else if (f.l) {
 		ck_assert_int_eq(sp_lock_acquire(f.l, FORK_BOUND), -EOWNERDEAD);
 		ck_assert_int_eq(sp_lock_release(f.l), 0);

@@ -397,25 +397,6 @@ END_TEST
 
 /* The ring's claim lock wr_lock, at RING_BODY_OFF + 64 (ring_layout.h). */
 #define RING_WR_LOCK_OFF (8320 + 64)
-#define REC 64
-
-/* A 64-byte record whose first 8 bytes carry seq (tool_crash's records
- * start so too; the rest is not looked at). */
-static int put_seq(sp_ring *r, long seq, long long timeout)
-{
-	long rec[REC / sizeof(long)] = { seq };
-
-	return sp_ring_put(r, rec, sizeof(rec), timeout);
-}
-
-/* The next record's seq, -errno, or -99999 for a record of another size. */
-static long get_seq(sp_ring *r)
-{
-	long rec[REC / sizeof(long)];
-	ssize_t n = sp_ring_get(r, rec, sizeof(rec), SP_NOWAIT);
-
-	return n < 0 ? n : n == REC ? rec[0] : -99999;
-}
 
 /* A writer stops inside the ring's claim section, holding wr_lock (the
  * side is shared: we wrote first, so it takes no bias): our try fails with
@@ -429,18 +410,18 @@ START_TEST(ring_claim)
 	sp_ring *r;
 
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &r), 0);
-	ck_assert_int_eq(put_seq(r, 1, SP_NOWAIT), 0);
+	ck_assert_int_eq(tu_put_seq(r, 1, SP_NOWAIT), 0);
 	ck_assert_int_eq(child_start_at(&c, "claim.locked", 0, 1, "tool_crash", "write", name, "2",
 					"1", NULL), 0);
-	BOUNDED(put_seq(r, 9, SP_NOWAIT), -EAGAIN, SP_NOWAIT);
-	BOUNDED(put_seq(r, 9, TIMEOUT), -ETIMEDOUT, TIMEOUT);
+	BOUNDED(tu_put_seq(r, 9, SP_NOWAIT), -EAGAIN, SP_NOWAIT);
+	BOUNDED(tu_put_seq(r, 9, TIMEOUT), -ETIMEDOUT, TIMEOUT);
 	ck_assert_uint_eq(sp_ring_size(r), 1);
 	ck_assert_int_eq(kill(c.pid, SIGCONT), 0);
 	ck_assert_int_eq(child_end(&c), 0);
-	ck_assert_int_eq(put_seq(r, 3, SP_NOWAIT), 0);
+	ck_assert_int_eq(tu_put_seq(r, 3, SP_NOWAIT), 0);
 	for (long i = 1; i <= 3; i++)
-		ck_assert_int_eq(get_seq(r), i);
-	ck_assert_int_eq(get_seq(r), -EAGAIN);
+		ck_assert_int_eq(tu_get_seq(r, SP_NOWAIT), i);
+	ck_assert_int_eq(tu_get_seq(r, SP_NOWAIT), -EAGAIN);
 	sp_ring_close(r);
 }
 END_TEST
@@ -457,16 +438,16 @@ START_TEST(ring_forged_lock)
 	ck_assert_int_eq(sp_ring_open(name, SP_CREATE | SP_EXCL, &o, &a), 0);
 	ck_assert_int_eq(sp_ring_open(name, 0, NULL, &w), 0);
 	/* Both write, so the writers' side is shared and w takes wr_lock. */
-	ck_assert_int_eq(put_seq(a, 1, SP_NOWAIT), 0);
-	ck_assert_int_eq(put_seq(w, 2, SP_NOWAIT), 0);
+	ck_assert_int_eq(tu_put_seq(a, 1, SP_NOWAIT), 0);
+	ck_assert_int_eq(tu_put_seq(w, 2, SP_NOWAIT), 0);
 	ck_assert_uint_eq(forge_owner(RING_WR_LOCK_OFF, NULL), 0);
-	BOUNDED(put_seq(w, 9, SP_NOWAIT), -EAGAIN, SP_NOWAIT);
-	BOUNDED(put_seq(w, 9, TIMEOUT), -ETIMEDOUT, TIMEOUT);
+	BOUNDED(tu_put_seq(w, 9, SP_NOWAIT), -EAGAIN, SP_NOWAIT);
+	BOUNDED(tu_put_seq(w, 9, TIMEOUT), -ETIMEDOUT, TIMEOUT);
 	forge_owner(RING_WR_LOCK_OFF, &zero);
-	ck_assert_int_eq(put_seq(w, 3, SP_NOWAIT), 0);
+	ck_assert_int_eq(tu_put_seq(w, 3, SP_NOWAIT), 0);
 	for (long i = 1; i <= 3; i++)
-		ck_assert_int_eq(get_seq(a), i);
-	ck_assert_int_eq(get_seq(a), -EAGAIN);
+		ck_assert_int_eq(tu_get_seq(a, SP_NOWAIT), i);
+	ck_assert_int_eq(tu_get_seq(a, SP_NOWAIT), -EAGAIN);
 	sp_ring_close(w);
 	sp_ring_close(a);
 }
@@ -526,7 +507,7 @@ START_TEST(ring_one_deadline)
 	rs.pid = c.pid;
 	rs.at = t0 + RESUMED;
 	ck_assert_int_eq(pthread_create(&th, NULL, resume_at, &rs), 0);
-	rc = put_seq(r, 99, LONG_TIMEOUT);
+	rc = tu_put_seq(r, 99, LONG_TIMEOUT);
 	took = now_ns() - t0;
 	ck_assert_int_eq(pthread_join(th, NULL), 0);
 	ck_assert_msg(rc == -ETIMEDOUT, "put returned %d (%s)", rc, strerror(-rc));
@@ -537,8 +518,8 @@ START_TEST(ring_one_deadline)
 		      LONG_TIMEOUT / MS(1), took / MS(1));
 	ck_assert_int_eq(child_end(&c), 0);
 	for (long i = 1; i <= 51; i++)
-		ck_assert_int_eq(get_seq(r), i);
-	ck_assert_int_eq(get_seq(r), -EAGAIN);
+		ck_assert_int_eq(tu_get_seq(r, SP_NOWAIT), i);
+	ck_assert_int_eq(tu_get_seq(r, SP_NOWAIT), -EAGAIN);
 	sp_ring_close(r);
 }
 END_TEST

@@ -16,8 +16,8 @@
  * tool paths), spawn.c (spawning and waiting), child.c (tool processes
  * and their steps, start guns), suite.c (TCases, running a suite, skips:
  * the only file that needs Check), redis.c (a redis-server of the test's
- * own), probe.c (what the machine allows), tool.c (what the helper tools
- * share).
+ * own), probe.c (what the machine allows), records.c (tool_crash's
+ * records on a ring), tool.c (what the helper tools share).
  */
 
 /* ---- names.c ---------------------------------------------------------- */
@@ -214,6 +214,21 @@ int tu_bias_checked(void);
  * allowed)?  Asks a lone writer of a ring of its own, once per process:
  * 1 yes, 0 no, -errno if that ring could not be made. */
 int tu_bias_possible(void);
+
+/* ---- records.c: tool_crash's records on a ring ------------------------ */
+
+typedef struct sp_ring sp_ring;
+
+/* A record: an 8-byte sequence number, then TU_REC - 8 bytes of
+ * (seq & 0xff), as tool_crash writes and checks them. */
+#define TU_REC 64
+
+/* Puts the record of seq; returns sp_ring_put's result. */
+int tu_put_seq(sp_ring *r, long seq, long long timeout);
+
+/* Takes a record: returns its seq, sp_ring_get's -errno, or -EBADMSG (said
+ * on stderr) for a record of another size or one not whole. */
+long tu_get_seq(sp_ring *r, long long timeout);
 
 /* ---- redis.c ---------------------------------------------------------- */
 
