@@ -424,11 +424,17 @@ class PerThread:
         self._open = opener
 
     def get(self):
-        h = getattr(self._local, "h", None)
-        if h is None or h.gen != _gen or h.ptr is None:
-            note_process()
-            h = self._open()
-            self._local.h = h
+        # The hot path (every put and get): one attribute of the thread's local and one
+        # comparison; a handle closed has ptr None and is reopened too.
+        try:
+            h = self._local.h
+            if h.gen == _gen and h.ptr is not None:
+                return h
+        except AttributeError:   # no handle yet in this thread (or dropped: None)
+            pass
+        note_process()
+        h = self._open()
+        self._local.h = h
         return h
 
     def peek(self):
