@@ -301,26 +301,160 @@ def timeout_ns(block=True, timeout=None):
 EINTR = -errno.EINTR
 EAGAIN, ETIMEDOUT = -errno.EAGAIN, -errno.ETIMEDOUT
 
+# ---------------------------------------------------------------- Ctrl-C
+#
+# A wait in C holds no GIL and runs no Python: a signal's Python handler (KeyboardInterrupt
+# for SIGINT) runs only once the call returns.  So the main thread opts in to the library's
+# interruptible waits (sp_set_interrupt_fd, ring.h): Python's own C handler writes a byte to
+# the wakeup fd (signal.set_wakeup_fd) for every signal it handles; the library returns
+# -EINTR when that fd is readable before a sleep or a signal interrupts the sleep; wait()
+# below drains the fd, which returns to the interpreter, whose handler runs (a
+# KeyboardInterrupt propagates from here), and otherwise retries with the time left.
+#
+# The wakeup fd is one per process.  If nobody has set one, we set ours: a non-blocking
+# pipe, drained by us.  If someone has (asyncio's event loop, another library), we do not
+# take it over: we pass theirs to the library but never read it (it is theirs to drain);
+# while it stays readable after a signal, a wait would return -EINTR at once and spin, so
+# the retries of that call wait without the fd, in slices of SLICE seconds at the most,
+# returning to the interpreter (and its handlers) between slices.  Only the main thread opts
+# in: Python runs handlers only there, and the library's setting is per thread.
 
-def wait(fn, h, ns, *args):
+SLICE = 0.05
+_proto("sp_set_interrupt_fd", c_int, c_int)
+_intr = {"gen": None, "fd": -1, "pipe": None}   # pipe: (r, w) when the wakeup fd is ours
+
+
+def _intr_setup():
+    """Opts the main thread in, once per process (again in a forked child, whose copy of our
+    pipe is its parent's).  Elsewhere than in the main thread, does nothing."""
+    import signal
+    if threading.current_thread() is not threading.main_thread():
+        return
+    old_pipe = _intr["pipe"] if _intr["gen"] is not None else None
+    _intr["gen"] = _gen
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        cur = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        os.close(r)
+        os.close(w)
+        return
+    if cur != -1 and not (old_pipe and cur == old_pipe[1]):
+        # Somebody else's: give it back, and only watch it.
+        signal.set_wakeup_fd(cur)
+        os.close(r)
+        os.close(w)
+        _intr["pipe"] = None
+        _intr["fd"] = cur
+    else:
+        _intr["pipe"] = (r, w)
+        _intr["fd"] = r
+    if old_pipe:
+        for fd in old_pipe:
+            os.close(fd)
+    lib.sp_set_interrupt_fd(_intr["fd"])
+
+
+def _intr_drain():
+    p = _intr["pipe"]
+    if p is not None:
+        try:
+            while os.read(p[0], 512):
+                pass
+        except OSError:
+            pass
+
+
+def _intr_readable():
+    import select
+    try:
+        return bool(select.select([_intr["fd"]], [], [], 0)[0])
+    except (OSError, ValueError):
+        return False
+
+
+def wait(fn, h, ns, *args, slices=True, deaf=False):
     """Calls fn(h, *args, ns) until it returns anything but -EINTR.  A wait the library gives
     up because a signal arrived returns to Python, whose handlers run here (a KeyboardInterrupt
-    leaves this loop); otherwise it is retried with the time left."""
+    leaves this loop); otherwise it is retried with the time left.  slices=False: a wait that
+    must not be cut into timed slices (a Barrier's: its timeout breaks it).  deaf=True: a wait
+    no signal ends (see uninterrupted)."""
+    if _intr["gen"] != _gen:
+        _intr_setup()
+    if deaf:
+        return uninterrupted(fn, h, *args, ns)
     t0 = time.monotonic_ns() if ns > 0 else 0
     rc = h.call(fn, *args, ns)
-    return rc if rc != EINTR else rewait(fn, h, ns, t0, *args)
+    return rc if rc != EINTR else rewait(fn, h, ns, t0, *args, slices=slices)
 
 
-def rewait(fn, h, ns, t0, *args):
+def rewait(fn, h, ns, t0, *args, slices=True):
     """wait()'s retries, for a call of timeout ns begun at t0 (time.monotonic_ns()) that
     returned -EINTR: the whole call still ends by t0 + ns."""
     rc = EINTR
     while rc == EINTR:
+        # A call: the interpreter runs the signal's handler here, before the retry.
+        _intr_drain()
         if ns > 0:
             ns = max(0, t0 + ns - time.monotonic_ns())
             t0 = time.monotonic_ns()
-        rc = h.call(fn, *args, ns)
+        if _intr["pipe"] is None and slices and ns != 0 and _intr_readable():
+            rc = _sliced(fn, h, ns, *args)
+        else:
+            rc = h.call(fn, *args, ns)
     return rc
+
+
+def _sliced(fn, h, ns, *args):
+    """A retry while somebody else's wakeup fd is readable: without the fd, in slices, with
+    Python's handlers run between them.  Returns as fn, never -EINTR."""
+    end = time.monotonic_ns() + ns if ns > 0 else None
+    step = int(SLICE * 1e9)
+    old = lib.sp_set_interrupt_fd(-1)
+    try:
+        while True:
+            left = step if end is None else min(step, end - time.monotonic_ns())
+            if left <= 0:
+                return ETIMEDOUT
+            rc = h.call(fn, *args, left)
+            if rc != ETIMEDOUT or (end is not None and time.monotonic_ns() >= end):
+                return rc
+            if not _intr_readable():
+                # Drained by its owner: the whole wait again, interruptible.
+                lib.sp_set_interrupt_fd(old)
+                old = None
+                rc = h.call(fn, *args, SP_FOREVER if end is None
+                            else max(1, end - time.monotonic_ns()))
+                if rc != EINTR:
+                    return rc
+                old = lib.sp_set_interrupt_fd(-1)
+    finally:
+        if old is not None:
+            lib.sp_set_interrupt_fd(old)
+
+
+def again(rc, fn, h, *args):
+    """rc, unless it is -EINTR: then, Python's handlers having run (a KeyboardInterrupt
+    propagates from here), the call h.call(fn, *args) made again, deaf to signals.  For the
+    calls that wait only for an internal mutex (a dict's, a list's), whose holder is a peer
+    part-way through a few stores: interruptible in C, and never an InterruptedError."""
+    if rc != EINTR:
+        return rc
+    _intr_drain()
+    return uninterrupted(fn, h, *args)
+
+
+def uninterrupted(fn, h, *args):
+    """h.call(fn, *args) with the library's waits deaf to signals: for what must not stop
+    half way (the rest of a message a Connection has begun to send or receive), and for
+    calls whose -EINTR the caller could only retry at once (a dict's or list's mutex)."""
+    if _intr["fd"] < 0 or threading.current_thread() is not threading.main_thread():
+        return h.call(fn, *args)
+    old = lib.sp_set_interrupt_fd(-1)
+    try:
+        return h.call(fn, *args)
+    finally:
+        lib.sp_set_interrupt_fd(old)
 
 
 # ---------------------------------------------------------------- handles
@@ -334,6 +468,9 @@ def _after_fork():
     global _gen, _live
     _gen += 1
     _live = weakref.WeakSet()
+    if _intr["gen"] is not None:
+        # Our pipe is shared with the parent now: a child of its own (see _intr_setup).
+        _intr_setup()
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -363,6 +500,11 @@ class Handle:
             return fn(p, *args)
         finally:
             self.busy -= 1
+
+    def call_mutex(self, fn, *args):
+        """call() for a call that takes an internal mutex and has no timeout (see again)."""
+        rc = self.call(fn, *args)
+        return rc if rc != EINTR else again(rc, fn, self, *args)
 
     def close(self):
         # No call between the test and the store: no other thread runs in between.
@@ -457,3 +599,6 @@ def remover(unlink, name):
         if os.getpid() == pid:
             unlink(name)
     return remove
+
+
+_intr_setup()

@@ -168,7 +168,10 @@ class Connection:
             while True:
                 last = n - pos <= step
                 piece = (b"\0" if last else b"\1") + m[pos:pos + step]
-                rc = _lib.wait(L.sp_pipe_send, h, _lib.SP_FOREVER, piece, len(piece))
+                # A message begun is finished: a signal may stop only its first piece, or
+                # the receiver would take the rest of it for a message of its own.
+                rc = _lib.wait(L.sp_pipe_send, h, _lib.SP_FOREVER, piece, len(piece),
+                               deaf=pos > 0)
                 if rc == EPIPE:
                     raise BrokenPipeError(errno.EPIPE, "the other end of %r closed or died"
                                           % self._name)
@@ -190,7 +193,7 @@ class Connection:
             parts = []
             total = 0
             while True:
-                rc = _lib.wait(L.sp_pipe_recv, h, _lib.SP_FOREVER, buf, n)
+                rc = _lib.wait(L.sp_pipe_recv, h, _lib.SP_FOREVER, buf, n, deaf=bool(parts))
                 if rc == EPIPE:
                     raise EOFError
                 _lib.check(rc, self._name)

@@ -62,7 +62,7 @@ class Dict(Named, collections.abc.MutableMapping):
     def _get(self, h, kb):
         vbuf, n = h.extra[1], h.extra[3]
         while True:
-            rc = h.call(L.sp_dict_get, kb, len(kb), vbuf, len(vbuf), ctypes.byref(n))
+            rc = h.call_mutex(L.sp_dict_get, kb, len(kb), vbuf, len(vbuf), ctypes.byref(n))
             if rc != EMSGSIZE:
                 break
             vbuf = h.extra[1] = ctypes.create_string_buffer(n.value)
@@ -79,11 +79,11 @@ class Dict(Named, collections.abc.MutableMapping):
 
     def __setitem__(self, k, v):
         kb, vb = self._key(k), _dumps(v)
-        _full(self._h().call(L.sp_dict_set, kb, len(kb), vb, len(vb)), "Dict", self._name)
+        _full(self._h().call_mutex(L.sp_dict_set, kb, len(kb), vb, len(vb)), "Dict", self._name)
 
     def __delitem__(self, k):
         kb = self._key(k)
-        rc = self._h().call(L.sp_dict_delete, kb, len(kb))
+        rc = self._h().call_mutex(L.sp_dict_delete, kb, len(kb))
         if rc == ENOENT:
             raise KeyError(k)
         _lib.check(rc, self._name)
@@ -100,7 +100,7 @@ class Dict(Named, collections.abc.MutableMapping):
         pos = ctypes.c_uint64(0)
         kbuf, vbuf, kn, vn = h.extra
         while True:
-            rc = h.call(L.sp_dict_next, ctypes.byref(pos), kbuf, len(kbuf), ctypes.byref(kn),
+            rc = h.call_mutex(L.sp_dict_next, ctypes.byref(pos), kbuf, len(kbuf), ctypes.byref(kn),
                         vbuf, len(vbuf), ctypes.byref(vn))
             if rc == EMSGSIZE:
                 vbuf = h.extra[1] = ctypes.create_string_buffer(max(len(vbuf) * 2,
@@ -137,7 +137,7 @@ class Dict(Named, collections.abc.MutableMapping):
         else:
             eb = _dumps(expected)
             elen = len(eb)
-        rc = self._h().call(L.sp_dict_cas, kb, len(kb), eb, elen, nb, len(nb))
+        rc = self._h().call_mutex(L.sp_dict_cas, kb, len(kb), eb, elen, nb, len(nb))
         return bool(_full(rc, "Dict", self._name))
 
     def setdefault(self, k, default=None):
@@ -180,7 +180,7 @@ class List(Named, collections.abc.MutableSequence):
         h = self._h()
         while True:
             buf, n = h.extra
-            rc = h.call(fn, *args, buf, len(buf), ctypes.byref(n))
+            rc = h.call_mutex(fn, *args, buf, len(buf), ctypes.byref(n))
             if rc != EMSGSIZE:
                 break
             h.extra[0] = ctypes.create_string_buffer(n.value)
@@ -198,7 +198,7 @@ class List(Named, collections.abc.MutableSequence):
         h = self._h()
         while True:
             buf, n = h.extra
-            rc = h.call(L.sp_list_get, i, buf, len(buf), ctypes.byref(n))
+            rc = h.call_mutex(L.sp_list_get, i, buf, len(buf), ctypes.byref(n))
             if rc != EMSGSIZE:
                 break
             h.extra[0] = ctypes.create_string_buffer(n.value)
@@ -211,7 +211,7 @@ class List(Named, collections.abc.MutableSequence):
         if isinstance(i, slice):
             raise TypeError("List does not take slice assignment")
         b = _dumps(x)
-        rc = self._h().call(L.sp_list_set, i, b, len(b))
+        rc = self._h().call_mutex(L.sp_list_set, i, b, len(b))
         if rc == ERANGE:
             raise IndexError("list assignment index out of range")
         _full(rc, "List", self._name)
@@ -236,11 +236,11 @@ class List(Named, collections.abc.MutableSequence):
 
     def append(self, x):
         b = _dumps(x)
-        _full(self._h().call(L.sp_list_append, b, len(b)), "List", self._name)
+        _full(self._h().call_mutex(L.sp_list_append, b, len(b)), "List", self._name)
 
     def appendleft(self, x):
         b = _dumps(x)
-        _full(self._h().call(L.sp_list_appendleft, b, len(b)), "List", self._name)
+        _full(self._h().call_mutex(L.sp_list_appendleft, b, len(b)), "List", self._name)
 
     def pop(self, i=-1):
         if i not in (-1, 0):
@@ -254,7 +254,7 @@ class List(Named, collections.abc.MutableSequence):
         return self.pop(0)
 
     def clear(self):
-        _lib.check(self._h().call(L.sp_list_clear), self._name)
+        _lib.check(self._h().call_mutex(L.sp_list_clear), self._name)
 
     def __repr__(self):
         return "<List %r %r>" % (self._name, self[:])

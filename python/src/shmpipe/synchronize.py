@@ -327,7 +327,7 @@ class Barrier(Named):
             timeout = self._timeout
         ns = _lib.timeout_ns(True, timeout)
         if self._action is None:
-            rc = _lib.wait(L.sp_barrier_wait, self._h(), ns)
+            rc = _lib.wait(L.sp_barrier_wait, self._h(), ns, slices=False)
         else:
             raised = []
 
@@ -340,7 +340,8 @@ class Barrier(Named):
                     raised.append(e)
                     return 1
             cb = _lib.BarrierAction(run)
-            rc = _lib.wait(lambda p, t: L.sp_barrier_wait_action(p, t, cb, None), self._h(), ns)
+            rc = _lib.wait(lambda p, t: L.sp_barrier_wait_action(p, t, cb, None), self._h(), ns,
+                           slices=False)
             if raised:
                 raise raised[0]
         if rc in (EPIPE, EAGAIN, ETIMEDOUT, ECANCELED):
