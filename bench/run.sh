@@ -16,7 +16,7 @@
 #   3. mpqueue.py: multiprocessing.Queue and shmpipe.Queue (--queue shmpipe) at 64 B, when python3 is present
 #   4. latency: ping-pong, one-way p50/p99/p99.9
 #   5. memcpy: single-core bandwidth, the ceiling
-#   6. every other bench/*.sh (bench/pipeline.sh), with B exported
+#   6. every other bench/*.sh (pipeline.sh, memory.sh, broker.sh), with B exported
 # Targets are reported as PASS or MISS and never enforced: the exit status is
 # non-zero only if a benchmark itself failed (or results.md could not be
 # written).  The chart is drawn only when gnuplot is present.
