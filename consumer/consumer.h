@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "batch.h"
+#include "broker.h"
 #include "prog.h"
 #include "shared/ring.h"
 
@@ -80,6 +81,23 @@ struct options {
 	const char *work_dir;
 	int jobs, keep;
 	int sync;              /* --sync: fsync files and directories */
+	/* --broker: a batch on a Redis/Valkey stream instead of a ring. */
+	const char *broker;    /* its URL, or NULL */
+	struct sp_broker_url burl;     /* the URL parsed: burl.name is the batch */
+	char host[SP_BROKER_MEMBER_MAX - 2];   /* --host, or the machine's name:
+					       * room for ".<worker>" after it */
+	long long claim_ms;    /* --claim-ms */
+};
+
+/* --broker: the entry a worker holds, so that the supervisor keeps it from
+ * being claimed by other hosts (broker.c).  Only the worker in the slot
+ * writes it, as a sequence lock: gen is odd while ms and seq change; the
+ * supervisor reads ms and seq between two equal even gens.  0-0 (no entry
+ * has that id): nothing held.  The slot outlives a dead worker, so that
+ * its entry is kept for the replacement that re-reads it. */
+struct bslot {
+	_Atomic uint64_t gen;
+	_Atomic uint64_t ms, seq;
 };
 
 /* What the supervisor sets up before it starts the workers, and every
@@ -92,6 +110,7 @@ struct pool {
 	struct board *board;
 	char *slots;           /* jobs struct wslot of slot_size bytes, or NULL */
 	size_t slot_size;
+	struct bslot *bslots;  /* --broker: jobs slots, else NULL */
 };
 
 /* The supervisor's whole: main.c alone sees one. */
@@ -126,6 +145,12 @@ struct worker {
 
 /* Adds n to one of worker w's counters (relaxed: see struct wstats). */
 #define COUNT(w, field, n) atomic_fetch_add_explicit(&(w)->st->field, (n), memory_order_relaxed)
+
+/* Has the consumer been halted (out of room)? */
+static inline int halted(const struct worker *w)
+{
+	return w->pool->board && atomic_load_explicit(&w->pool->board->halt, memory_order_relaxed);
+}
 
 /* worker.c: runs worker index of c in this (forked) process; returns
  * when it is done, having left its outcome in its struct wstats. */
@@ -201,6 +226,30 @@ int stream_finish(struct worker *w);
  * at most 1M: with the default 64K, the consumer and the reader downstream
  * take turns every 64K.  Best effort: a refusal leaves it as it was. */
 void stream_grow_pipe(int fd, size_t record);
+
+/* broker.c: --broker */
+/* The name of worker index's member in the group, "<host>.<index>": a
+ * replacement gets its predecessor's.  out: SP_BROKER_MEMBER_MAX + 1 bytes. */
+void broker_member(const struct options *opt, int index, char *out);
+/* The worker loop over the batch: takes entries and hands each record
+ * (a whole entry's, or each of a parted file's) to handle(), which returns
+ * 0 (handled, maybe with a failure counted), -EINTR (abandon: the entry
+ * stays ours, unacknowledged) or another -errno (acknowledge, then stop);
+ * acknowledges an entry once it is handled.  Returns when the batch is
+ * complete, on a stop, a halt or an error, its outcome left in w->st. */
+int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, size_t));
+/* The supervisor's handle: opens it (no member: it takes nothing) and
+ * joins the batch as host opt->host.  Returns 0 with *out set, or an exit
+ * status, having said why. */
+int broker_join(const struct options *opt, sp_broker **out);
+/* Keeps what the workers of pool hold from being claimed by other hosts;
+ * called every claim_ms / 4. */
+void broker_keep(sp_broker *b, const struct options *opt, const struct pool *pool);
+/* Leaves the batch (the last host out of a complete batch deletes its
+ * marker) and closes the handle. */
+void broker_leave(sp_broker *b, const struct options *opt);
+/* The exit status a broker error (-errno) calls for. */
+int broker_status(int err);
 
 /* admin.c */
 int admin_list(void);

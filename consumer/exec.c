@@ -16,7 +16,8 @@
  *   SHMPIPE_PATH     the file's relative path
  *   SHMPIPE_SIZE     its size in bytes
  *   SHMPIPE_MODE     its permission bits, in octal
- *   SHMPIPE_RING     the ring's name
+ *   SHMPIPE_RING     the ring's name (with --broker: SHMPIPE_BROKER, the
+ *                    batch's name, and SHMPIPE_HOST, this consumer's)
  * A non-zero exit or a death by signal is reported and counted.
  * On SIGINT/SIGTERM the command gets SIGTERM and the record is abandoned.
  */
@@ -36,7 +37,12 @@ static void child(struct worker *w, const struct sp_batch_rec *r, const char *pa
 	setenv("SHMPIPE_SIZE", num, 1);
 	snprintf(num, sizeof(num), "%o", (unsigned)(r->mode & 07777));
 	setenv("SHMPIPE_MODE", num, 1);
-	setenv("SHMPIPE_RING", w->opt->o.ring, 1);
+	if (w->opt->broker) {
+		setenv("SHMPIPE_BROKER", w->opt->burl.name, 1);
+		setenv("SHMPIPE_HOST", w->opt->host, 1);
+	} else {
+		setenv("SHMPIPE_RING", w->opt->o.ring, 1);
+	}
 	execl("/bin/sh", "sh", "-c", w->opt->exec_cmd, (char *)NULL);
 	_exit(127);
 }

@@ -27,10 +27,12 @@ static void usage(FILE *out, int status)
 {
 	fputs("Usage:\n"
 	      " consumer [options] (-o <dir> | --stdout | -x <cmd>)\n"
+	      " consumer --broker <url> [options] (-o <dir> | -x <cmd>)\n"
 	      " consumer --list | --info <name> | --remove <name> | --remove-stale\n"
 	      "\n"
-	      "Take a batch of files or a stream out of a named shared-memory ring\n"
-	      "and handle it with a pool of worker processes.\n"
+	      "Take a batch of files or a stream out of a named shared-memory ring,\n"
+	      "or a batch from a Redis/Valkey stream, and handle it with a pool of\n"
+	      "worker processes.\n"
 	      "\n"
 	      "Options:\n"
 	      " -r, --ring <name>         ring to attach to, created if missing\n"
@@ -38,6 +40,15 @@ static void usage(FILE *out, int status)
 	      "                             4M with --stdout)\n"
 	      "     --producers <n>       producers the ring expects if this creates it\n"
 	      "                             (default 1)\n"
+	      "     --broker <url>        take a batch from a Redis/Valkey stream instead\n"
+	      "                             of a ring: redis://HOST[:PORT]/NAME or\n"
+	      "                             unix:///PATH?stream=NAME (not with -r)\n"
+	      "     --host <name>         with --broker: this consumer's name in the batch\n"
+	      "                             (default: the machine's hostname); two\n"
+	      "                             consumers of one batch need different names\n"
+	      "     --claim-ms <ms>       with --broker: idle time after which another\n"
+	      "                             host's entries are taken (default 30000);\n"
+	      "                             too short, and a slow -x runs twice\n"
 	      " -o, --out <dir>           recreate each file under <dir>\n"
 	      " -z, --compress[=<level>]  with -o, write each file as <path>.lz4\n"
 	      "                             (level 1-12, default 1)\n"
@@ -50,7 +61,8 @@ static void usage(FILE *out, int status)
 	      "                             path in $SHMPIPE_PATH\n"
 	      " -j, --jobs <n>            worker processes (default 1)\n"
 	      "     --work-dir <dir>      where -x puts large files together\n"
-	      "                             (default $TMPDIR/shmpipe.<ring>.<uid>)\n"
+	      "                             (default $TMPDIR/shmpipe.<ring>.<uid>, with\n"
+	      "                             --broker shmpipe.<name>.<host>.<uid>)\n"
 	      "     --keep                keep the ring when the batch is done\n"
 	      "     --progress            show progress when stderr is a terminal\n"
 	      "     --stats[=<file>]      write a JSON summary to <file> or stdout\n"
@@ -69,13 +81,17 @@ static void usage(FILE *out, int status)
 	      "\n"
 	      "Exit status: 0 every file arrived verified and was handled; 64 usage;\n"
 	      "65 bad record, refused path, incomplete or lost file; 66 no such ring;\n"
-	      "69 a command of -x failed; 70 a worker crashed; 71 system error;\n"
-	      "73 cannot write output, or out of room (the rest stays in the ring);\n"
-	      "74 stdout failed; 75 interrupted; 76 corrupt ring.\n"
+	      "69 a command of -x failed, or the server cannot be reached; 70 a worker\n"
+	      "crashed; 71 system error; 73 cannot write output, or out of room (the\n"
+	      "rest stays in the ring or on the server); 74 stdout failed;\n"
+	      "75 interrupted; 76 corrupt ring, or the batch's state is gone.\n"
 	      "\n"
 	      "A worker killed with SIGKILL is replaced and its record handled again.\n"
 	      "A consumer killed or interrupted: start one again on the same ring and\n"
-	      "directory; it completes the batch, large files partly received too.\n",
+	      "directory; it completes the batch, large files partly received too.\n"
+	      "With --broker an entry is acknowledged once handled: what a dead worker\n"
+	      "held is handled again by its replacement, a dead host's by another\n"
+	      "host after --claim-ms.\n",
 	      out);
 	exit(status);
 }
@@ -174,8 +190,15 @@ static void show_progress(const struct consumer *c, double t0, int force)
 static void write_stats(const struct consumer *c, const struct totals *t, FILE *f,
 			double secs, int replaced, int status)
 {
-	fprintf(f, "{\"program\":\"consumer\",\"ring\":");
-	prog_json_str(f, c->opt.o.ring);
+	if (c->opt.broker) {
+		fprintf(f, "{\"program\":\"consumer\",\"broker\":");
+		prog_json_str(f, c->opt.burl.name);
+		fprintf(f, ",\"host\":");
+		prog_json_str(f, c->opt.host);
+	} else {
+		fprintf(f, "{\"program\":\"consumer\",\"ring\":");
+		prog_json_str(f, c->opt.o.ring);
+	}
 	fprintf(f, ",\"jobs\":%d,\"records\":%llu,\"files\":%llu,\"dirs\":%llu,\"symlinks\":%llu,"
 		   "\"bytes\":%llu,\"bytes_in\":%llu,\"bytes_out\":%llu,"
 		   "\"transit_ratio\":%.4f,\"ratio\":%.4f,\"seconds\":%.6f,\"mb_per_s\":%.2f,"
@@ -248,6 +271,7 @@ static int last_out(int rootfd, double wait)
 struct supervisor {
 	struct consumer *c;
 	sp_ring *ring;           /* its own handle: is the ring closed? */
+	sp_broker *broker;       /* --broker: its own handle (takes nothing), or NULL */
 	pid_t self;
 	pid_t pids[MAX_JOBS];    /* 0: the slot has no live worker */
 	int live;
@@ -398,12 +422,38 @@ static int supervise(struct supervisor *s)
 	}
 	if (s->live == 0)
 		return -1;
+	/* --broker: the entries our workers hold are kept from other hosts'
+	 * claims every claim_ms / 4. */
+	int64_t keep_ns = c->opt.claim_ms * 1000000 / 4, next_keep = prog_now_ns() + keep_ns;
+
 	while (s->live > 0) {
-		struct timespec slice = { 0, 250000000 };
+		struct timespec slice = { 0, 250000000 }, *wait = show ? &slice : NULL;
 		int st;
 		pid_t pid;
 
-		ppoll(NULL, 0, show ? &slice : NULL, &s->wait_mask);
+		if (s->broker) {
+			int64_t left = next_keep - prog_now_ns();
+
+			left = left < 0 ? 0 : left;
+			if (!wait || left < 250000000) {
+				slice.tv_sec = (time_t)(left / 1000000000);
+				slice.tv_nsec = (long)(left % 1000000000);
+				wait = &slice;
+			}
+		}
+		ppoll(NULL, 0, wait, &s->wait_mask);
+		if (s->broker && prog_now_ns() >= next_keep) {
+			sigset_t keep_mask = s->wait_mask;
+
+			/* A stop signal ends the retries of a server that is
+			 * away (-EINTR); a worker dying meanwhile is reaped
+			 * below, and prog_stop looked at. */
+			sigaddset(&keep_mask, SIGCHLD);
+			sigprocmask(SIG_SETMASK, &keep_mask, NULL);
+			broker_keep(s->broker, &c->opt, &c->pool);
+			sigprocmask(SIG_BLOCK, &block, NULL);
+			next_keep = prog_now_ns() + keep_ns;
+		}
 		if (prog_stop && !forwarded) {
 			/* A terminal's ^C reaches the workers already; a kill
 			 * from a script reaches only us. */
@@ -440,13 +490,60 @@ static int supervise(struct supervisor *s)
 }
 
 enum { OPT_STDOUT = 256, OPT_WORK_DIR, OPT_KEEP, OPT_SYNC, OPT_LIST, OPT_INFO, OPT_REMOVE,
-       OPT_REMOVE_STALE };
+       OPT_REMOVE_STALE, OPT_BROKER, OPT_HOST, OPT_CLAIM_MS };
 
 /* An administration command (--list, --info, ...) instead of a batch. */
 struct admin {
 	int cmd;                /* OPT_LIST ... OPT_REMOVE_STALE, or 0 */
 	const char *name;       /* its argument */
 };
+
+/* Is s a host name fit for a member name "<s>.<worker>"? */
+static int host_ok(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len + 3 > SP_BROKER_MEMBER_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' || *s == '-' || *s == ':'))
+			return 0;
+	return 1;
+}
+
+/* --broker's rules: no ring, no ring options, no --stdout; the host name
+ * (the machine's unless --host). */
+static void broker_args(struct consumer *c, const char *host)
+{
+	char name[256];
+
+	if (c->opt.o.ring)
+		prog_die_usage("--broker", "cannot go with -r (a batch is on a ring or a server)");
+	if (c->opt.o.capacity_set)
+		prog_die_usage("--capacity", "is a ring's; a batch on a server has a --window "
+			       "(the producer's)");
+	if (c->opt.keep)
+		prog_die_usage("--keep", "is a ring's; a batch on a server ends itself");
+	/* One stream of records in order is what --stdout writes; a batch on
+	 * a server has none: parted files travel on streams of their own, and
+	 * any host takes any entry. */
+	if (c->opt.action == ACT_STDOUT)
+		prog_die_usage("--stdout", "cannot go with --broker (a batch on a server "
+			       "keeps no order); use -o or -x");
+	if (!host) {
+		if (gethostname(name, sizeof(name)) < 0)
+			prog_die_usage("--host", "the machine has no name: give one");
+		name[sizeof(name) - 1] = 0;
+		host = name;
+	}
+	if (!host_ok(host))
+		prog_die_usage(host, "not a host name for the batch (1-117 of [A-Za-z0-9._:-]): "
+			       "give one with --host");
+	snprintf(c->opt.host, sizeof(c->opt.host), "%s", host);
+	if (!c->opt.claim_ms)
+		c->opt.claim_ms = SP_BROKER_CLAIM_MS_DEFAULT;
+}
 
 /* Reads the options into c, or the administration command into *adm; a
  * usage error exits. */
@@ -467,8 +564,12 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 		{ "info", required_argument, NULL, OPT_INFO },
 		{ "remove", required_argument, NULL, OPT_REMOVE },
 		{ "remove-stale", optional_argument, NULL, OPT_REMOVE_STALE },
+		{ "broker", required_argument, NULL, OPT_BROKER },
+		{ "host", required_argument, NULL, OPT_HOST },
+		{ "claim-ms", required_argument, NULL, OPT_CLAIM_MS },
 		PROG_STD_LONGOPTS,
 	};
+	const char *host = NULL, *why;
 	int actions = 0, opt;
 	long v;
 
@@ -514,6 +615,19 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 		case OPT_SYNC:
 			c->opt.sync = 1;
 			break;
+		case OPT_BROKER:
+			c->opt.broker = optarg;
+			if (sp_broker_url_parse(optarg, &c->opt.burl, &why) < 0)
+				prog_die_usage("--broker", why);
+			break;
+		case OPT_HOST:
+			host = optarg;
+			break;
+		case OPT_CLAIM_MS:
+			if (prog_parse_int(optarg, 1, 86400000L, &v) < 0)
+				prog_die_usage("--claim-ms", "expected milliseconds from 1 to 86400000");
+			c->opt.claim_ms = v;
+			break;
 		case OPT_LIST:
 		case OPT_INFO:
 		case OPT_REMOVE:
@@ -529,7 +643,12 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 		prog_die_usage(argv[optind], "unexpected argument");
 	if (adm->cmd)
 		return;
-	prog_ring_required(&c->opt.o);
+	if (c->opt.broker)
+		broker_args(c, host);
+	else if (host || c->opt.claim_ms)
+		prog_die_usage(host ? "--host" : "--claim-ms", "needs --broker");
+	else
+		prog_ring_required(&c->opt.o);
 	if (actions != 1)
 		prog_die_usage("action", "give exactly one of -o, --stdout and -x");
 	if (c->opt.compress && c->opt.action != ACT_OUT)
@@ -593,8 +712,14 @@ static int open_root(struct consumer *c, char *default_dir, size_t size)
 		if (!c->opt.work_dir) {
 			const char *tmpdir = getenv("TMPDIR");
 
-			snprintf(default_dir, size, "%s/shmpipe.%s.%u",
-				 tmpdir && *tmpdir ? tmpdir : "/tmp", c->opt.o.ring, (unsigned)geteuid());
+			if (c->opt.broker)
+				snprintf(default_dir, size, "%s/shmpipe.%s.%s.%u",
+					 tmpdir && *tmpdir ? tmpdir : "/tmp", c->opt.burl.name,
+					 c->opt.host, (unsigned)geteuid());
+			else
+				snprintf(default_dir, size, "%s/shmpipe.%s.%u",
+					 tmpdir && *tmpdir ? tmpdir : "/tmp", c->opt.o.ring,
+					 (unsigned)geteuid());
 			c->opt.work_dir = default_dir;
 		}
 		c->pool.rootfd = open_work_dir(c->opt.work_dir);
@@ -629,9 +754,18 @@ static int open_root(struct consumer *c, char *default_dir, size_t size)
  * stays open: it tells whether the ring is closed when a worker dies.
  * Returns 0 or an exit status.
  */
-static int attach(struct consumer *c, sp_ring **ring)
+static int attach(struct consumer *c, sp_ring **ring, sp_broker **broker)
 {
 	int rc;
+
+	*ring = NULL;
+	*broker = NULL;
+	if (c->opt.broker) {
+		/* The server is asked here, so that a wrong URL or a server
+		 * away is told once, before any worker starts. */
+		prog_catch_stop();
+		return prog_stop ? EX_TEMPFAIL : broker_join(&c->opt, broker);
+	}
 
 	/* From here on a SIGINT or SIGTERM stops us cleanly (exit 75), as
 	 * after the workers start: it is noted, and they are born stopping.
@@ -659,6 +793,16 @@ static int attach(struct consumer *c, sp_ring **ring)
  * status. */
 static int map_shared(struct consumer *c, sp_ring *ring)
 {
+	if (c->opt.broker) {
+		void *p = mmap(NULL, sizeof(struct bslot) * (size_t)c->opt.jobs,
+			       PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED) {
+			prog_warn("mmap", strerror(errno));
+			return EX_OSERR;
+		}
+		c->pool.bslots = p;
+	}
 	c->pool.stats = mmap(NULL, sizeof(struct wstats) * (size_t)c->opt.jobs, PROT_READ | PROT_WRITE,
 			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	c->pool.board = mmap(NULL, sizeof(struct board), PROT_READ | PROT_WRITE,
@@ -667,7 +811,7 @@ static int map_shared(struct consumer *c, sp_ring *ring)
 		prog_warn("mmap", strerror(errno));
 		return EX_OSERR;
 	}
-	if (c->opt.action != ACT_STDOUT) {
+	if (c->opt.action != ACT_STDOUT && ring) {
 		/* Room in each worker's slot for a copy of its largest record;
 		 * only touched pages take memory. */
 		size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -698,6 +842,8 @@ static void clean_up(struct consumer *c, sp_ring *ring, struct totals *t, int ow
 		if (c->opt.action == ACT_EXEC && own_dir)
 			rmdir(c->opt.work_dir);      /* fails, harmlessly, if not empty */
 	}
+	if (!ring)
+		return;
 	sp_ring_close(ring);
 	/* A worker that saw the end saw the ring sealed and drained: it has
 	 * served its purpose, even if another worker crashed. */
@@ -723,6 +869,8 @@ static int exit_status(const struct consumer *c, const struct supervisor *sup,
 {
 	if (prog_stop)
 		return EX_TEMPFAIL;
+	if (t->fatal && c->opt.broker)
+		return broker_status(t->fatal);
 	if (t->fatal)
 		return t->fatal == -EBADMSG ? EX_PROTOCOL : EX_OSERR;
 	if (sup->crashed)
@@ -774,6 +922,7 @@ int main(int argc, char **argv)
 	struct admin adm = { 0 };
 	char work_dir[PATH_MAX];
 	struct totals t;
+	sp_broker *broker;
 	sp_ring *ring;
 	int status;
 
@@ -782,14 +931,21 @@ int main(int argc, char **argv)
 	if (adm.cmd)
 		return run_admin(&adm);
 	if ((status = open_root(&c, work_dir, sizeof(work_dir))) != 0 ||
-	    (status = attach(&c, &ring)) != 0 || (status = map_shared(&c, ring)) != 0)
+	    (status = attach(&c, &ring, &broker)) != 0)
 		return status;
+	if ((status = map_shared(&c, ring)) != 0) {
+		broker_leave(broker, &c.opt);
+		return status;
+	}
 	if (c.opt.action == ACT_STDOUT)
 		stream_grow_pipe(STDOUT_FILENO, sp_ring_max_record(ring));
 
-	struct supervisor sup = { .c = &c, .ring = ring, .self = getpid() };
+	struct supervisor sup = { .c = &c, .ring = ring, .broker = broker, .self = getpid() };
+	int started = supervise(&sup);
 
-	if (supervise(&sup) < 0)
+	/* Every worker is gone: nothing of ours is held any more. */
+	broker_leave(broker, &c.opt);
+	if (started < 0)
 		return EX_OSERR;
 	add_up(&c, &t);
 	if (c.opt.jobs == 0)

@@ -63,7 +63,8 @@ static int handle(struct worker *w, const void *data, size_t len)
 
 	if (r.type == SP_BATCH_FILE || r.type == SP_BATCH_PART) {
 		if (r.raw_len > w->max_record) {
-			bad_record(w, path, "part larger than this ring's records");
+			bad_record(w, path, w->opt->broker ? "part larger than the largest record"
+							   : "part larger than this ring's records");
 			return 0;
 		}
 		if (r.flags & SP_BATCH_F_LZ4) {
@@ -173,11 +174,6 @@ struct wslot *wslot_of(const struct pool *p, int index)
 	return p->slots ? (struct wslot *)(void *)(p->slots + (size_t)index * p->slot_size) : NULL;
 }
 
-static int halted(const struct worker *w)
-{
-	return w->pool->board && atomic_load_explicit(&w->pool->board->halt, memory_order_relaxed);
-}
-
 /* The record a dead worker of this slot had copied (it was taken once the
  * ring was closed, so the ring will not hand it out again): handled first,
  * by its replacement.  Returns handle()'s result. */
@@ -195,6 +191,29 @@ static int handle_rescue(struct worker *w)
 }
 
 static int run(struct worker *w);
+static void teardown(struct worker *w);
+
+/* --broker: the same records from a Redis/Valkey stream (broker.c); what
+ * the worker holds stays on the server until it is acknowledged, so no
+ * rescue slot is needed. */
+static int run_broker(struct worker *w)
+{
+	int rc;
+
+	w->max_record = SP_BROKER_MAX_RECORD;
+	rc = setup_buffers(w);
+	if (rc < 0) {
+		prog_warn("memory", strerror(-rc));
+		atomic_store_explicit(&w->st->fatal, rc, memory_order_relaxed);
+		teardown(w);
+		return rc;
+	}
+	if (w->opt->action == ACT_OUT && (rc = journal_open(w)) < 0 && !w->opt->o.quiet)
+		prog_warn("journal", strerror(-rc));
+	broker_work(w, handle);
+	teardown(w);
+	return 0;
+}
 
 int worker_main(const struct consumer *c, int index)
 {
@@ -216,6 +235,8 @@ static int run(struct worker *w)
 	int rc;
 
 	atomic_store_explicit(&w->st->pid, (int)getpid(), memory_order_relaxed);
+	if (w->opt->broker)
+		return run_broker(w);
 	/* Without SP_CREATE: the supervisor made the ring before starting us,
 	 * so a ring missing now was removed, by a consumer that finished the
 	 * batch (or by hand); creating a new, empty one would wait forever. */
@@ -304,13 +325,18 @@ static int run(struct worker *w)
 		atomic_store_explicit(&w->st->stopped, 1, memory_order_relaxed);
 	if (w->opt->action == ACT_STDOUT)
 		stream_finish(w);
-	journal_close(w);
 	sp_ring_close(w->ring);
+	teardown(w);
+	return 0;
+}
+
+static void teardown(struct worker *w)
+{
+	journal_close(w);
 	if (w->cctx)
 		LZ4F_freeCompressionContext(w->cctx);
 	free(w->raw);
 	free(w->io);
 	free(w->zpart);
 	restore_free(w);
-	return 0;
 }

@@ -1,0 +1,270 @@
+/* broker.c: --broker: a worker's loop over a batch on a Redis/Valkey stream, and the supervisor's join, keep and leave. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+/*
+ * Each worker is a member of the batch's consumer group, named
+ * "<host>.<index>", with a connection of its own (libshared/broker/,
+ * docs/broker.md).  It takes one entry at a time: a record, handled as a
+ * record from the ring is (worker.c's handle()), or the announcement of a
+ * parted file, whose PART and END records it reads from the file's own
+ * stream into the same assembly (assemble.c), from its first part.  The
+ * entry is acknowledged only once it is handled (written and verified, or
+ * -x exited 0; a failure counted is handled too): at least once.  An entry
+ * left on a stop or a death stays pending under the worker's name: the
+ * replacement, of the same name, re-reads it first; if the whole host is
+ * gone, another host claims it after claim_ms idle.  The supervisor keeps
+ * the entries its live workers hold (and a dead one's, until its
+ * replacement re-reads it) from being claimed.
+ */
+
+/* Waits on the server are cut into slices, so that a stop or a halt is
+ * seen promptly: a blocked read is deaf to signals. */
+#define SLICE_NS 200000000LL
+
+void broker_member(const struct options *opt, int index, char *out)
+{
+	/* index < MAX_JOBS: two digits at most. */
+	snprintf(out, SP_BROKER_MEMBER_MAX + 1, "%s.%u", opt->host, (unsigned)index % 100);
+}
+
+int broker_status(int err)
+{
+	switch (err) {
+	case -EBADMSG:
+		return EX_PROTOCOL;     /* the batch's state is gone */
+	case -EINTR:
+		return EX_TEMPFAIL;
+	case -ENOMEM:
+		return EX_OSERR;
+	default:
+		return EX_UNAVAILABLE;  /* unreachable, refused, a command refused */
+	}
+}
+
+/* Publishes (or, with 0-0, withdraws) the entry this worker holds. */
+static void hold(struct worker *w, uint64_t ms, uint64_t seq)
+{
+	struct bslot *s = &w->pool->bslots[w->index];
+	uint64_t g = atomic_load_explicit(&s->gen, memory_order_relaxed);
+
+	atomic_store_explicit(&s->gen, g + 1, memory_order_relaxed);
+	/* The odd gen is visible before either half changes. */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->ms, ms, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
+	/* Release: both halves are in before the gen says so. */
+	atomic_store_explicit(&s->gen, g + 2, memory_order_release);
+}
+
+/* The record's type if it has a readable header (a path refused still
+ * names its type), else 0. */
+static unsigned record_type(const void *data, size_t len)
+{
+	struct sp_batch_rec r;
+	int rc = sp_batch_decode(data, len, &r);
+
+	return rc == 0 || rc == -EINVAL ? r.type : 0;
+}
+
+static void bad_entry(struct worker *w, const struct sp_broker_entry *e, const char *why)
+{
+	char what[96];
+
+	COUNT(w, records, 1);
+	COUNT(w, bad, 1);
+	snprintf(what, sizeof(what), "entry %s", e->id);
+	prog_warnpath(what, "record rejected", why);
+}
+
+/*
+ * The records of the parted file e announces, from its first, until its
+ * END.  Returns handle()'s result (-EINTR also on a stop or a halt: the
+ * file is left, to be started again), 0 when the file can never complete
+ * (its producer died sending it: the sweep at the end reports it), or 1
+ * with *err set on a broker error.
+ */
+static int take_file(struct worker *w, sp_broker *b, struct sp_broker_entry *e,
+		     int (*handle)(struct worker *, const void *, size_t), int *err)
+{
+	for (;;) {
+		const void *data;
+		size_t len;
+		int rc;
+
+		if (prog_stop || halted(w))
+			return -EINTR;
+		rc = sp_broker_file_next(b, e, &data, &len, SLICE_NS);
+		if (rc == -ETIMEDOUT)
+			continue;
+		if (rc == -EPIPE)
+			return 0;
+		if (rc < 0) {
+			*err = rc;
+			return 1;
+		}
+		if (!data) {
+			bad_entry(w, e, e->why);
+			continue;
+		}
+		rc = handle(w, data, len);
+		if (rc < 0)
+			return rc;
+		if (record_type(data, len) == SP_BATCH_END)
+			return 0;
+	}
+}
+
+static void broker_warn(const struct options *opt, const char *what, const char *why)
+{
+	char msg[SP_BROKER_NAME_MAX + 64];
+
+	snprintf(msg, sizeof(msg), "batch %s: %s", opt->burl.name, what);
+	prog_warn(msg, why);
+}
+
+int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, size_t))
+{
+	const struct options *opt = w->opt;
+	char member[SP_BROKER_MEMBER_MAX + 1];
+	struct sp_broker_opts bo = {
+		.producers = opt->o.ro.writers,
+		.member = member,
+		.claim_ms = opt->claim_ms,
+		.stop = &prog_stop,
+	};
+	const char *why = NULL;
+	sp_broker *b;
+	int rc, err = 0;
+
+	broker_member(opt, w->index, member);
+	rc = sp_broker_open(opt->broker, &bo, &b, &why);
+	if (rc < 0) {
+		if (rc == -EINTR) {
+			atomic_store_explicit(&w->st->stopped, 1, memory_order_relaxed);
+			return 0;
+		}
+		broker_warn(opt, "connect", why ? why : strerror(-rc));
+		atomic_store_explicit(&w->st->fatal, rc, memory_order_relaxed);
+		return rc;
+	}
+	for (;;) {
+		struct sp_broker_entry e;
+
+		if (prog_stop || halted(w)) {
+			atomic_store_explicit(&w->st->stopped, 1, memory_order_relaxed);
+			break;
+		}
+		rc = sp_broker_take(b, &e, SLICE_NS);
+		if (rc == -ETIMEDOUT)
+			continue;
+		if (rc == -EPIPE) {
+			atomic_store_explicit(&w->st->eos, 1, memory_order_relaxed);
+			break;
+		}
+		if (rc < 0) {
+			err = rc;
+			break;
+		}
+		hold(w, e.id_ms, e.id_seq);
+		if (e.kind == SP_BROKER_RECORD) {
+			rc = handle(w, e.data, e.len);
+		} else if (e.kind == SP_BROKER_FILE) {
+			rc = take_file(w, b, &e, handle, &err);
+		} else {
+			bad_entry(w, &e, e.why);
+			rc = 0;
+		}
+		if (rc == 1 || rc == -EINTR) {
+			/* Left unacknowledged: ours in the group still, for a
+			 * replacement of our name, or another host. */
+			sp_broker_drop(&e);
+			break;
+		}
+		int arc = sp_broker_ack(b, &e);
+
+		hold(w, 0, 0);
+		if (arc < 0) {
+			err = arc;
+			break;
+		}
+		if (rc < 0)
+			break;
+	}
+	if (rc == -EINTR || err == -EINTR) {
+		atomic_store_explicit(&w->st->stopped, 1, memory_order_relaxed);
+	} else if (err < 0) {
+		broker_warn(opt, "take", sp_broker_why(b));
+		atomic_store_explicit(&w->st->fatal, err, memory_order_relaxed);
+	}
+	sp_broker_close(b);
+	return err < 0 && err != -EINTR ? err : 0;
+}
+
+int broker_join(const struct options *opt, sp_broker **out)
+{
+	struct sp_broker_opts bo = {
+		.producers = opt->o.ro.writers,
+		.claim_ms = opt->claim_ms,
+		.stop = &prog_stop,
+	};
+	const char *why = NULL;
+	int rc = sp_broker_open(opt->broker, &bo, out, &why);
+
+	if (rc == 0 && (rc = sp_broker_host_join(*out, opt->host)) < 0) {
+		why = sp_broker_why(*out);
+		sp_broker_close(*out);
+		*out = NULL;
+	}
+	if (rc < 0) {
+		if (rc == -EINTR)
+			return EX_TEMPFAIL;
+		broker_warn(opt, "connect", why ? why : strerror(-rc));
+		return broker_status(rc);
+	}
+	return 0;
+}
+
+void broker_keep(sp_broker *b, const struct options *opt, const struct pool *pool)
+{
+	char names[MAX_JOBS][SP_BROKER_MEMBER_MAX + 1], ids[MAX_JOBS][48];
+	const char *np[MAX_JOBS], *ip[MAX_JOBS];
+	int n = 0;
+
+	for (int i = 0; i < opt->jobs; i++) {
+		const struct bslot *s = &pool->bslots[i];
+		uint64_t g = atomic_load_explicit(&s->gen, memory_order_acquire);
+		uint64_t ms = atomic_load_explicit(&s->ms, memory_order_relaxed);
+		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+
+		/* The halves are read before the gen is read again. */
+		atomic_thread_fence(memory_order_acquire);
+		if ((g & 1) || atomic_load_explicit(&s->gen, memory_order_relaxed) != g ||
+		    (ms == 0 && seq == 0))
+			continue;      /* changing, or nothing held: next time */
+		broker_member(opt, i, names[n]);
+		snprintf(ids[n], sizeof(ids[n]), "%llu-%llu", (unsigned long long)ms,
+			 (unsigned long long)seq);
+		np[n] = names[n];
+		ip[n] = ids[n];
+		n++;
+	}
+	if (n == 0)
+		return;
+	/* A failure here is the workers' too, and they report it; an entry
+	 * not kept this time is kept next time, well within claim_ms. */
+	(void)sp_broker_keep(b, n, np, ip);
+}
+
+void broker_leave(sp_broker *b, const struct options *opt)
+{
+	if (!b)
+		return;
+	if (sp_broker_host_leave(b, opt->host) < 0 && !opt->o.quiet)
+		broker_warn(opt, "leave", sp_broker_why(b));
+	sp_broker_close(b);
+}
