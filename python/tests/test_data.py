@@ -1,5 +1,6 @@
 """test_data.py: Value, Array, RawValue, RawArray, Dict, List and SharedMemory."""
 import ctypes
+import os
 import pickle
 
 import pytest
@@ -131,3 +132,22 @@ def test_shared_memory(name):
         m.unlink()
     with pytest.raises(FileNotFoundError):
         shmpipe.SharedMemory(name)
+
+
+class OptionalAttach(shmpipe.SharedMemory):
+    """As CPython's test_shared_memory_basics makes: O_CREAT, create if missing."""
+    _flags = os.O_CREAT | os.O_RDWR
+
+
+def test_shared_memory_o_creat(name):
+    with pytest.raises(FileNotFoundError):      # size 0: nothing to create, only attach
+        OptionalAttach(name)
+    made = OptionalAttach(name, size=100)
+    assert made.size == 100
+    made.buf[0] = 9
+    for size in (0, 50, 4096):                  # it exists: attached whatever the size
+        also = OptionalAttach(name, size=size)
+        assert also.size == 100 and also.buf[0] == 9
+        also.close()
+    made.close()
+    made.unlink()

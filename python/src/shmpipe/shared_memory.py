@@ -2,6 +2,7 @@
 shm.h."""
 import atexit
 import ctypes
+import errno
 import os
 import weakref
 
@@ -29,16 +30,24 @@ class SharedMemory:
             flags = _lib.SP_CREATE | _lib.SP_EXCL
         elif name is None:
             raise ValueError("'name' can only be None if create=True")
+        elif self._flags & os.O_CREAT and size:
+            # O_CREAT (a subclass's _flags, as CPython's tests make): create NAME with size
+            # bytes if it is missing, else attach to it whatever its size, as CPython does.
+            # With size 0 there is nothing to create (CPython would make an empty object it
+            # cannot map): it only attaches, below.
+            flags = _lib.SP_CREATE | _lib.SP_EXCL
         else:
-            flags = _lib.SP_CREATE if self._flags & os.O_CREAT else 0
-            size = size if flags else 0
+            flags = size = 0
         owned = name is None if _owned is None else _owned
         if name is None:
             name = _lib.unique_name("shm")
         self._name = name
         self._bname = _lib.encode_name(name)
         out = ctypes.c_void_p()
-        _lib.check(L.sp_shm_open(self._bname, flags, size, 0, ctypes.byref(out)), name)
+        rc = L.sp_shm_open(self._bname, flags, size, 0, ctypes.byref(out))
+        if rc == -errno.EEXIST and not create:
+            rc = L.sp_shm_open(self._bname, 0, 0, 0, ctypes.byref(out))
+        _lib.check(rc, name)
         _lib.note_process()
         self._handle = _lib.Handle(out.value, L.sp_shm_close)
         self._size = L.sp_shm_size(out.value)
