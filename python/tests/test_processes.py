@@ -37,6 +37,18 @@ def test_queue_filled_by_c(name):
     assert [q.get_bytes(timeout=10) for _ in range(5)] == [b"m%d" % i for i in range(5)]
 
 
+def test_queue_drained_by_c(name):
+    """The other direction: Python puts raw messages, a C program (tests/tool_data) takes
+    them by name."""
+    q = shmpipe.Queue(name=name)
+    for i in range(5):
+        q.put_bytes(b"py%d" % i)
+    p = subprocess.run([os.path.join(TOOLS, "tool_data"), "qget", name, "5"], check=True,
+                       timeout=30, capture_output=True, text=True)
+    assert p.stdout.split("\n")[:6] == ["got py%d" % i for i in range(5)] + ["done"]
+    assert q.empty()
+
+
 def test_lock_by_name_excludes_unrelated(name):
     lk = shmpipe.Lock(name=name)
     lk.acquire()

@@ -55,11 +55,10 @@ def _load():
     lib.sp_version_string.restype = c_char_p
     v = lib.sp_version_number()
     if v // 10000 != MIN_VERSION // 10000 or v < MIN_VERSION:
-        raise LibraryError("shmpipe: %s is version %s; this package needs %d.%d.x, at least "
+        raise LibraryError("shmpipe: %s is version %s; this package needs %d.x, at least "
                            "%d.%d.%d" % (path, lib.sp_version_string().decode(),
-                                         MIN_VERSION // 10000, MIN_VERSION // 100 % 100,
-                                         MIN_VERSION // 10000, MIN_VERSION // 100 % 100,
-                                         MIN_VERSION % 100))
+                                         MIN_VERSION // 10000, MIN_VERSION // 10000,
+                                         MIN_VERSION // 100 % 100, MIN_VERSION % 100))
     return lib, path
 
 
