@@ -128,6 +128,55 @@ HX_FN const char *hx_size_str(size_t n, char *buf, size_t len)
 	return buf;
 }
 
+/* A ring call that failed: says so.  Returns EX_SOFTWARE. */
+HX_FN int hx_ring_fail(const char *who, const char *call, int ret)
+{
+	hx_msg("%s: %s: %s", who, call, strerror(-ret));
+	return EX_SOFTWARE;
+}
+
+/* Writes one record of size bytes to a pipe or socket, whole.  Returns 0 or
+ * EX_OSERR, having said why. */
+HX_FN int hx_write_rec(const char *who, int fd, const void *buf, size_t size)
+{
+	int ret = prog_write_full(fd, buf, size);
+
+	if (ret < 0) {
+		hx_msg("%s: write: %s", who, strerror(-ret));
+		return EX_OSERR;
+	}
+	return 0;
+}
+
+/* Sends one message of size bytes (0: an end marker) on a message queue,
+ * again after EINTR.  Returns 0 or EX_OSERR, having said why. */
+HX_FN int hx_mq_send(const char *who, mqd_t mq, const void *buf, size_t size)
+{
+	while (mq_send(mq, buf, size, 0) < 0) {
+		if (errno != EINTR) {
+			hx_msg("%s: mq_send: %s", who, strerror(errno));
+			return EX_OSERR;
+		}
+	}
+	return 0;
+}
+
+/* Takes one message into buf (size bytes, at least the queue's message
+ * size), again after EINTR.  Returns its length, or an exit status
+ * negated, having said why. */
+HX_FN ssize_t hx_mq_receive(const char *who, mqd_t mq, void *buf, size_t size)
+{
+	ssize_t n;
+
+	while ((n = mq_receive(mq, buf, size, NULL)) < 0) {
+		if (errno != EINTR) {
+			hx_msg("%s: mq_receive: %s", who, strerror(errno));
+			return -EX_OSERR;
+		}
+	}
+	return n;
+}
+
 HX_FN void hx_close_fd(int *fd)
 {
 	if (*fd >= 0)
@@ -136,13 +185,16 @@ HX_FN void hx_close_fd(int *fd)
 }
 
 /* Parses a comma-separated list of sizes, each at least min bytes, into
- * out[0..max).  Returns the count, or -1. */
-HX_FN int hx_parse_sizes(char *list, size_t *out, int max, uint64_t min)
+ * out[0..max).  The list itself is left whole (a message can quote it).
+ * Returns the count, or -1. */
+HX_FN int hx_parse_sizes(const char *list, size_t *out, int max, uint64_t min)
 {
-	char *save = NULL;
+	char copy[512], *save = NULL;
 	int n = 0;
 
-	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	if (snprintf(copy, sizeof(copy), "%s", list) >= (int)sizeof(copy))
+		return -1;
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint64_t v;
 
 		if (n == max || prog_parse_bytes(tok, &v) < 0 || v < min || v > SIZE_MAX / 2)
@@ -224,6 +276,29 @@ HX_FN uint64_t hx_count_arg(const char *name, const char *arg, double max)
 	if (prog_parse_double(arg, &d) < 0 || d != floor(d) || d > max)
 		hx_bad_option(name, arg);
 	return (uint64_t)d;
+}
+
+/* -s, --sizes: a list of sizes, each at least min bytes, into out[0..max).
+ * Returns the count. */
+HX_FN int hx_sizes_arg(const char *arg, size_t *out, int max, uint64_t min)
+{
+	int n = hx_parse_sizes(arg, out, max, min);
+
+	if (n < 0)
+		hx_bad_option("--sizes", arg);
+	return n;
+}
+
+/* -c, --capacity: a ring capacity, a power of two from SP_RING_MIN_CAPACITY
+ * to SP_RING_MAX_CAPACITY. */
+HX_FN uint64_t hx_capacity_arg(const char *arg)
+{
+	uint64_t v;
+
+	if (prog_parse_bytes(arg, &v) < 0 || v < SP_RING_MIN_CAPACITY || v > SP_RING_MAX_CAPACITY ||
+	    (v & (v - 1)))
+		hx_bad_option("--capacity", arg);
+	return v;
 }
 
 /* A positive number of seconds (or a factor). */

@@ -97,12 +97,6 @@ struct side {
 	unsigned spins;
 };
 
-static int ring_fail(const char *who, const char *call, int ret)
-{
-	hx_msg("%s: %s: %s", who, call, strerror(-ret));
-	return EX_SOFTWARE;
-}
-
 /* Sends the record in s->buf.  Returns 0 or an exit status. */
 static int send_rec(struct side *s, uint64_t seq)
 {
@@ -113,7 +107,7 @@ static int send_rec(struct side *s, uint64_t seq)
 	case L_RING_SPIN:
 	case L_RING_SLEEP:
 		ret = sp_ring_put(s->out, s->buf, size, SP_FOREVER);
-		return ret < 0 ? ring_fail(s->who, "sp_ring_put", ret) : 0;
+		return ret < 0 ? hx_ring_fail(s->who, "sp_ring_put", ret) : 0;
 	case L_NAIVE:
 		memcpy(s->n_out->data, s->buf, size);
 		/* Release: the payload is visible before the other side can
@@ -122,20 +116,9 @@ static int send_rec(struct side *s, uint64_t seq)
 		return 0;
 	case L_PIPE:
 	case L_SOCKETPAIR:
-		ret = prog_write_full(s->fd_out, s->buf, size);
-		if (ret < 0) {
-			hx_msg("%s: write: %s", s->who, strerror(-ret));
-			return EX_OSERR;
-		}
-		return 0;
+		return hx_write_rec(s->who, s->fd_out, s->buf, size);
 	case L_MQ:
-		while (mq_send(s->mq_out, (const char *)s->buf, size, 0) < 0) {
-			if (errno != EINTR) {
-				hx_msg("%s: mq_send: %s", s->who, strerror(errno));
-				return EX_OSERR;
-			}
-		}
-		return 0;
+		return hx_mq_send(s->who, s->mq_out, s->buf, size);
 	case L_COUNT:
 		break;
 	}
@@ -158,7 +141,7 @@ static int recv_rec(struct side *s, uint64_t last)
 		if (n == -EPIPE)
 			return 0;
 		if (n < 0)
-			return -ring_fail(s->who, "sp_ring_get", (int)n);
+			return -hx_ring_fail(s->who, "sp_ring_get", (int)n);
 		break;
 	case L_NAIVE:
 		/* Acquire: pairs with the sender's release, so the payload
@@ -180,12 +163,9 @@ static int recv_rec(struct side *s, uint64_t last)
 			return 0;
 		break;
 	case L_MQ:
-		while ((n = mq_receive(s->mq_in, (char *)s->buf, size, NULL)) < 0) {
-			if (errno != EINTR) {
-				hx_msg("%s: mq_receive: %s", s->who, strerror(errno));
-				return -EX_OSERR;
-			}
-		}
+		n = hx_mq_receive(s->who, s->mq_in, s->buf, size);
+		if (n < 0)
+			return (int)n;
 		if (n == 0)
 			return 0;
 		break;
@@ -208,7 +188,7 @@ static int send_end(struct side *s)
 	case L_RING_SPIN:
 	case L_RING_SLEEP:
 		ret = sp_ring_seal(s->out);
-		return ret < 0 ? ring_fail(s->who, "sp_ring_seal", ret) : 0;
+		return ret < 0 ? hx_ring_fail(s->who, "sp_ring_seal", ret) : 0;
 	case L_NAIVE:
 		hx_store_release(&s->n_out->seq, NAIVE_STOP);
 		return 0;
@@ -222,13 +202,7 @@ static int send_end(struct side *s)
 		}
 		return 0;
 	case L_MQ:
-		while (mq_send(s->mq_out, "", 0, 0) < 0) {
-			if (errno != EINTR) {
-				hx_msg("%s: mq_send: %s", s->who, strerror(errno));
-				return EX_OSERR;
-			}
-		}
-		return 0;
+		return hx_mq_send(s->who, s->mq_out, "", 0);
 	case L_COUNT:
 		break;
 	}
@@ -691,10 +665,7 @@ static void parse_options(int argc, char **argv)
 			opt.size = (size_t)v;
 			break;
 		case 'c':
-			if (prog_parse_bytes(optarg, &v) < 0 || v < SP_RING_MIN_CAPACITY ||
-			    v > SP_RING_MAX_CAPACITY || (v & (v - 1)))
-				hx_bad_option("--capacity", optarg);
-			opt.capacity = v;
+			opt.capacity = hx_capacity_arg(optarg);
 			break;
 		case 'm':
 			opt.max_rounds = hx_count_arg("--max-rounds", optarg, 1e9);

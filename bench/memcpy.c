@@ -85,18 +85,15 @@ static void parse_options(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		PROG_STD_LONGOPTS,
 	};
-	char def_sizes[] = "64,1K,64K,1M,64M";
 	long v;
 	int c;
 
 	opterr = 0;
-	opt.nsizes = hx_parse_sizes(def_sizes, opt.sizes, MAX_SIZES, 1);
+	opt.nsizes = hx_parse_sizes("64,1K,64K,1M,64M", opt.sizes, MAX_SIZES, 1);
 	while ((c = getopt_long(argc, argv, "s:r:S:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			opt.nsizes = hx_parse_sizes(optarg, opt.sizes, MAX_SIZES, 1);
-			if (opt.nsizes < 0)
-				hx_bad_option("--sizes", optarg);
+			opt.nsizes = hx_sizes_arg(optarg, opt.sizes, MAX_SIZES, 1);
 			break;
 		case 'r':
 			opt.hx.runs = (int)hx_count_arg("--trials", optarg, HX_MAX_RUNS);

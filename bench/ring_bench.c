@@ -134,12 +134,6 @@ struct run {
 static char ring_name[32];       /* "bench-PID", one name reused run after run */
 static char mq_name[40];         /* "/ring_bench-PID", removed as soon as made */
 
-static int ring_fail(const char *who, const char *call, int ret)
-{
-	hx_msg("%s: %s: %s", who, call, strerror(-ret));
-	return EX_SOFTWARE;
-}
-
 /* Says what is wrong with a record that failed its checks. */
 static int bad_record(const char *who, const unsigned char *p, size_t size, uint64_t word)
 {
@@ -220,7 +214,7 @@ static int ring_put_loop(const char *who, sp_ring *r, unsigned char *buf, size_t
 		rec_stamp(buf, size, rec_word(k, seq));
 		ret = sp_ring_put(r, buf, size, SP_FOREVER);
 		if (ret < 0)
-			return ring_fail(who, "sp_ring_put", ret);
+			return hx_ring_fail(who, "sp_ring_put", ret);
 	}
 	return 0;
 }
@@ -234,7 +228,7 @@ static int ring_reserve_loop(const char *who, sp_ring *r, size_t size, unsigned 
 		int ret = sp_ring_reserve(r, size, &m, SP_FOREVER);
 
 		if (ret < 0)
-			return ring_fail(who, "sp_ring_reserve", ret);
+			return hx_ring_fail(who, "sp_ring_reserve", ret);
 		if (!m.data || m.len < size) {
 			hx_msg("%s: sp_ring_reserve: gave %zu bytes, asked for %zu", who, m.len, size);
 			return EX_SOFTWARE;
@@ -242,48 +236,25 @@ static int ring_reserve_loop(const char *who, sp_ring *r, size_t size, unsigned 
 		rec_fill(m.data, size, rec_word(k, seq));
 		ret = sp_ring_commit(r, &m, size);
 		if (ret < 0)
-			return ring_fail(who, "sp_ring_commit", ret);
+			return hx_ring_fail(who, "sp_ring_commit", ret);
 	}
 	return 0;
 }
 
-/* Pipe and socketpair: one write() per record.  Several writers of one pipe
- * keep their records whole only at most PIPE_BUF bytes (checked at set-up). */
-static int fd_write_loop(const char *who, int fd, unsigned char *buf, size_t size, unsigned k,
-			 uint64_t n)
+/* Pipe, socketpair and message queue: one write() or mq_send() per record.
+ * Several writers of one pipe keep their records whole only at most
+ * PIPE_BUF bytes (checked at set-up). */
+static int send_loop(const char *who, const struct run *rn, unsigned char *buf, unsigned k)
 {
-	for (uint64_t seq = 1; seq <= n; seq++) {
-		int ret;
+	const int is_mq = rn->t == T_MQ, fd = rn->fd[1];
+	const mqd_t mq = rn->mq;
+	const size_t size = rn->size;
 
-		rec_stamp(buf, size, rec_word(k, seq));
-		ret = prog_write_full(fd, buf, size);
-		if (ret < 0) {
-			hx_msg("%s: write: %s", who, strerror(-ret));
-			return EX_OSERR;
-		}
-	}
-	return 0;
-}
-
-static int mq_send_one(const char *who, mqd_t mq, const void *buf, size_t size)
-{
-	while (mq_send(mq, buf, size, 0) < 0) {
-		if (errno != EINTR) {
-			hx_msg("%s: mq_send: %s", who, strerror(errno));
-			return EX_OSERR;
-		}
-	}
-	return 0;
-}
-
-static int mq_send_loop(const char *who, mqd_t mq, unsigned char *buf, size_t size, unsigned k,
-			uint64_t n)
-{
-	for (uint64_t seq = 1; seq <= n; seq++) {
+	for (uint64_t seq = 1; seq <= rn->per; seq++) {
 		int rc;
 
 		rec_stamp(buf, size, rec_word(k, seq));
-		rc = mq_send_one(who, mq, buf, size);
+		rc = is_mq ? hx_mq_send(who, mq, buf, size) : hx_write_rec(who, fd, buf, size);
 		if (rc)
 			return rc;
 	}
@@ -304,7 +275,7 @@ static int mq_end(const char *who, struct run *rn)
 	if (done != (uint64_t)rn->P)
 		return 0;
 	for (int i = 0; i < rn->C; i++) {
-		int rc = mq_send_one(who, rn->mq, "", 0);
+		int rc = hx_mq_send(who, rn->mq, "", 0);
 
 		if (rc)
 			return rc;
@@ -354,7 +325,7 @@ static int ring_get_loop(const char *who, sp_ring *r, unsigned char *buf, size_t
 		ssize_t got = sp_ring_get(r, buf, size, SP_FOREVER);
 
 		if (got < 0)
-			return ring_fail(who, "sp_ring_get", (int)got);
+			return hx_ring_fail(who, "sp_ring_get", (int)got);
 		if ((size_t)got != size) {
 			hx_msg("%s: record %" PRIu64 ": %zd bytes, expected %zu", who, seq, got, size);
 			return EX_DATAERR;
@@ -374,7 +345,7 @@ static int ring_peek_loop(const char *who, sp_ring *r, size_t size, uint64_t n)
 		int ret = sp_ring_peek(r, &m, SP_FOREVER);
 
 		if (ret < 0)
-			return ring_fail(who, "sp_ring_peek", ret);
+			return hx_ring_fail(who, "sp_ring_peek", ret);
 		if (m.len != size) {
 			hx_msg("%s: record %" PRIu64 ": %zu bytes, expected %zu", who, seq, m.len, size);
 			return EX_DATAERR;
@@ -383,7 +354,7 @@ static int ring_peek_loop(const char *who, sp_ring *r, size_t size, uint64_t n)
 			return EX_DATAERR;
 		ret = sp_ring_release(r, &m);
 		if (ret < 0)
-			return ring_fail(who, "sp_ring_release", ret);
+			return hx_ring_fail(who, "sp_ring_release", ret);
 	}
 	return 0;
 }
@@ -410,18 +381,27 @@ static int ring_after_last(const char *who, sp_ring *r, int zc, unsigned char *b
 	return EX_SOFTWARE;
 }
 
-/* Pipe and socketpair: read_full() of exactly one record's bytes. */
-static int fd_read_loop(const char *who, int fd, unsigned char *buf, size_t size, uint64_t n)
+/* Pipe and socketpair: read_full() of exactly one record's bytes; message
+ * queue: one mq_receive() of a record. */
+static int receive_loop(const char *who, const struct run *rn, unsigned char *buf)
 {
+	const int is_mq = rn->t == T_MQ, fd = rn->fd[0];
+	const mqd_t mq = rn->mq;
+	const size_t size = rn->size;
+	const uint64_t n = rn->count;
+
 	for (uint64_t seq = 1; seq <= n; seq++) {
-		ssize_t got = prog_read_full(fd, buf, size);
+		ssize_t got = is_mq ? hx_mq_receive(who, mq, buf, size) : prog_read_full(fd, buf, size);
 
 		if (got < 0) {
+			if (is_mq)
+				return (int)-got;
 			hx_msg("%s: read: %s", who, strerror((int)-got));
 			return EX_OSERR;
 		}
 		if ((size_t)got != size) {
-			hx_msg("%s: end of file in record %" PRIu64 " of %" PRIu64, who, seq, n);
+			hx_msg("%s: record %" PRIu64 " of %" PRIu64 ": %zd bytes, expected %zu", who,
+			       seq, n, got, size);
 			return EX_DATAERR;
 		}
 		if (check(who, buf, size, seq, 0))
@@ -445,43 +425,11 @@ static int fd_after_last(const char *who, int fd)
 	return EX_OSERR;
 }
 
-/* Takes one message.  Returns its length or an exit status (negated). */
-static ssize_t mq_take(const char *who, mqd_t mq, unsigned char *buf, size_t size)
-{
-	ssize_t n;
-
-	while ((n = mq_receive(mq, (char *)buf, size, NULL)) < 0) {
-		if (errno != EINTR) {
-			hx_msg("%s: mq_receive: %s", who, strerror(errno));
-			return -EX_OSERR;
-		}
-	}
-	return n;
-}
-
-static int mq_receive_loop(const char *who, mqd_t mq, unsigned char *buf, size_t size,
-			   uint64_t n)
-{
-	for (uint64_t seq = 1; seq <= n; seq++) {
-		ssize_t got = mq_take(who, mq, buf, size);
-
-		if (got < 0)
-			return (int)-got;
-		if ((size_t)got != size) {
-			hx_msg("%s: record %" PRIu64 ": %zd bytes, expected %zu", who, seq, got, size);
-			return EX_DATAERR;
-		}
-		if (check(who, buf, size, seq, 0))
-			return EX_DATAERR;
-	}
-	return 0;
-}
-
 /* After the last record comes the producer's empty end marker.  (The
  * watchdog bounds the wait: mq_timedreceive() only takes CLOCK_REALTIME.) */
 static int mq_after_last(const char *who, mqd_t mq, unsigned char *buf, size_t size)
 {
-	ssize_t got = mq_take(who, mq, buf, size);
+	ssize_t got = hx_mq_receive(who, mq, buf, size);
 
 	if (got < 0)
 		return (int)-got;
@@ -557,14 +505,14 @@ static int shared_consume(const char *who, struct run *rn, sp_ring *r, unsigned 
 			if (got == -EPIPE)
 				return 0;
 			if (got < 0)
-				return ring_fail(who, "sp_ring_get", (int)got);
+				return hx_ring_fail(who, "sp_ring_get", (int)got);
 			break;
 		case T_RING_ZC:
 			got = sp_ring_peek(r, &m, SP_FOREVER);
 			if (got == -EPIPE)
 				return 0;
 			if (got < 0)
-				return ring_fail(who, "sp_ring_peek", (int)got);
+				return hx_ring_fail(who, "sp_ring_peek", (int)got);
 			got = (ssize_t)m.len;
 			break;
 		case T_PIPE:
@@ -580,7 +528,7 @@ static int shared_consume(const char *who, struct run *rn, sp_ring *r, unsigned 
 				return 0;
 			break;
 		case T_MQ:
-			got = mq_take(who, rn->mq, buf, size);
+			got = hx_mq_receive(who, rn->mq, buf, size);
 			if (got < 0)
 				return (int)-got;
 			if (got == 0)
@@ -598,7 +546,7 @@ static int shared_consume(const char *who, struct run *rn, sp_ring *r, unsigned 
 		if (rc)
 			return rc;
 		if (rn->t == T_RING_ZC && (rc = sp_ring_release(r, &m)) < 0)
-			return ring_fail(who, "sp_ring_release", rc);
+			return hx_ring_fail(who, "sp_ring_release", rc);
 	}
 }
 
@@ -660,7 +608,7 @@ static int child(struct hx_group *g, int idx, void *arg)
 			rc = rn->zc ? ring_reserve_loop(who, r, rn->size, k, rn->per)
 				    : ring_put_loop(who, r, buf, rn->size, k, rn->per);
 			if (rc == 0 && (ret = sp_ring_seal(r)) < 0)
-				rc = ring_fail(who, "sp_ring_seal", ret);
+				rc = hx_ring_fail(who, "sp_ring_seal", ret);
 			break;
 		case T_NAIVE:
 		case T_NAIVE_ZC:
@@ -668,11 +616,11 @@ static int child(struct hx_group *g, int idx, void *arg)
 			break;
 		case T_PIPE:
 		case T_SOCKETPAIR:
-			rc = fd_write_loop(who, rn->fd[1], buf, rn->size, k, rn->per);
+			rc = send_loop(who, rn, buf, k);
 			hx_close_fd(&rn->fd[1]);     /* our part of the end of file */
 			break;
 		case T_MQ:
-			rc = mq_send_loop(who, rn->mq, buf, rn->size, k, rn->per);
+			rc = send_loop(who, rn, buf, k);
 			if (rc == 0)
 				rc = mq_end(who, rn);
 			break;
@@ -701,13 +649,13 @@ static int child(struct hx_group *g, int idx, void *arg)
 			break;
 		case T_PIPE:
 		case T_SOCKETPAIR:
-			rc = fd_read_loop(who, rn->fd[0], buf, rn->size, rn->count);
+			rc = receive_loop(who, rn, buf);
 			rep.t_end = prog_now_ns();
 			if (rc == 0)
 				rc = fd_after_last(who, rn->fd[0]);
 			break;
 		case T_MQ:
-			rc = mq_receive_loop(who, rn->mq, buf, rn->size, rn->count);
+			rc = receive_loop(who, rn, buf);
 			rep.t_end = prog_now_ns();
 			if (rc == 0)
 				rc = mq_after_last(who, rn->mq, buf, rn->size);
@@ -1229,20 +1177,15 @@ static void parse_options(int argc, char **argv)
 		{ "mq-raise", no_argument, NULL, OPT_MQ_RAISE },
 		HX_LONGOPTS,
 	};
-	char def_sizes[] = "64,1K,64K,1M";
 	int c, chose = 0;
 
 	opterr = 0;   /* our own messages, in our own format */
 	opt.transports = ALL_TRANSPORTS;
-	opt.nsizes = hx_parse_sizes(def_sizes, opt.sizes, MAX_SIZES, 8);
+	opt.nsizes = hx_parse_sizes("64,1K,64K,1M", opt.sizes, MAX_SIZES, 8);
 	while ((c = getopt_long(argc, argv, "s:t:p:c:r:S:x:n:vqhV", longopts, NULL)) != -1) {
-		uint64_t v;
-
 		switch (c) {
 		case 's':
-			opt.nsizes = hx_parse_sizes(optarg, opt.sizes, MAX_SIZES, 8);
-			if (opt.nsizes < 0)
-				hx_bad_option("--sizes", optarg);
+			opt.nsizes = hx_sizes_arg(optarg, opt.sizes, MAX_SIZES, 8);
 			break;
 		case 't':
 			if (parse_transports(optarg) < 0)
@@ -1254,10 +1197,7 @@ static void parse_options(int argc, char **argv)
 				hx_bad_option("--procs", optarg);
 			break;
 		case 'c':
-			if (prog_parse_bytes(optarg, &v) < 0 || v < SP_RING_MIN_CAPACITY ||
-			    v > SP_RING_MAX_CAPACITY || (v & (v - 1)))
-				hx_bad_option("--capacity", optarg);
-			opt.capacity = v;
+			opt.capacity = hx_capacity_arg(optarg);
 			break;
 		case 'x':
 			opt.scale = hx_double_arg("--scale", optarg);
