@@ -26,6 +26,13 @@
  * seen promptly: a blocked read is deaf to signals. */
 #define SLICE_NS 200000000LL
 
+/* How long the supervisor's calls retry a server that is away: a keep is
+ * tried again at the next round anyway, and leaving is a courtesy (the
+ * marker expires); the workers retry for the library's default, a minute,
+ * and report the server lost.  A minute more here would only delay the
+ * exit. */
+#define SUP_RETRY_MS 5000
+
 void broker_member(const struct options *opt, int index, char *out)
 {
 	/* index < MAX_JOBS: two digits at most. */
@@ -91,6 +98,8 @@ static void bad_entry(struct worker *w, const struct sp_broker_entry *e, const c
 static int take_file(struct worker *w, sp_broker *b, struct sp_broker_entry *e,
 		     int (*handle)(struct worker *, const void *, size_t), int *err)
 {
+	int got = 0;
+
 	for (;;) {
 		const void *data;
 		size_t len;
@@ -101,12 +110,19 @@ static int take_file(struct worker *w, sp_broker *b, struct sp_broker_entry *e,
 		rc = sp_broker_file_next(b, e, &data, &len, SLICE_NS);
 		if (rc == -ETIMEDOUT)
 			continue;
-		if (rc == -EPIPE)
+		if (rc == -EPIPE) {
+			/* The announcement and the file's first record are put
+			 * in one step: a file of none was never announced by a
+			 * producer of ours. */
+			if (!got)
+				bad_entry(w, e, "an announced file with no records");
 			return 0;
+		}
 		if (rc < 0) {
 			*err = rc;
 			return 1;
 		}
+		got = 1;
 		if (!data) {
 			bad_entry(w, e, e->why);
 			continue;
@@ -210,6 +226,7 @@ int broker_join(const struct options *opt, sp_broker **out)
 	struct sp_broker_opts bo = {
 		.producers = opt->o.ro.writers,
 		.claim_ms = opt->claim_ms,
+		.retry_ms = SUP_RETRY_MS,
 		.stop = &prog_stop,
 	};
 	const char *why = NULL;
@@ -264,7 +281,9 @@ void broker_leave(sp_broker *b, const struct options *opt)
 {
 	if (!b)
 		return;
-	if (sp_broker_host_leave(b, opt->host) < 0 && !opt->o.quiet)
+	int rc = sp_broker_host_leave(b, opt->host);
+
+	if (rc < 0 && rc != -EINTR && !opt->o.quiet)
 		broker_warn(opt, "leave", sp_broker_why(b));
 	sp_broker_close(b);
 }

@@ -943,8 +943,15 @@ int main(int argc, char **argv)
 	struct supervisor sup = { .c = &c, .ring = ring, .broker = broker, .self = getpid() };
 	int started = supervise(&sup);
 
-	/* Every worker is gone: nothing of ours is held any more. */
-	broker_leave(broker, &c.opt);
+	/* Every worker is gone: nothing of ours is held any more.  A stop
+	 * signal cuts short the retries of a server that is away. */
+	if (broker) {
+		sigset_t blocked;
+
+		sigprocmask(SIG_SETMASK, &sup.orig_mask, &blocked);
+		broker_leave(broker, &c.opt);
+		sigprocmask(SIG_SETMASK, &blocked, NULL);
+	}
 	if (started < 0)
 		return EX_OSERR;
 	add_up(&c, &t);
