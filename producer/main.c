@@ -18,14 +18,20 @@ static void usage(FILE *out, int status)
 	      " producer [options] <path>...\n"
 	      "\n"
 	      "Send files, directory trees or the standard input (-) through a named\n"
-	      "shared-memory ring to consumer processes.\n"
+	      "shared-memory ring, or a batch on a Redis/Valkey server, to consumer\n"
+	      "processes.\n"
 	      "\n"
 	      "Options:\n"
 	      " -r, --ring <name>         ring to attach to, created if missing\n"
 	      "     --capacity <size>     ring size if this creates it (default 16M;\n"
 	      "                             4M when the only path is -)\n"
-	      "     --producers <n>       producers the ring expects if this creates it\n"
-	      "                             (default 1)\n"
+	      "     --broker <url>        send to a batch on a Redis/Valkey stream\n"
+	      "                             instead of a ring: redis://HOST[:PORT]/NAME\n"
+	      "                             or unix:///PATH?stream=NAME\n"
+	      "     --window <size>       with --broker: unacknowledged bytes on the\n"
+	      "                             server above which we wait (default 256M)\n"
+	      "     --producers <n>       producers the ring or batch expects if this\n"
+	      "                             creates it (default 1)\n"
 	      " -T, --files-from <file>   read more paths from <file> (- for stdin),\n"
 	      "                             one per line\n"
 	      " -0, --null                paths read by -T are NUL-separated\n"
@@ -34,7 +40,8 @@ static void usage(FILE *out, int status)
 	      "     --no-recursion        send directories without their content\n"
 	      "     --name <path>         path given to the standard input (default stdin)\n"
 	      "     --lz4[=<level>]       compress chunks in transit (1-12, default 1)\n"
-	      "     --chunk <size>        content bytes per record (default 1M)\n"
+	      "     --chunk <size>        content bytes per record (default 1M;\n"
+	      "                             at most 4M with --broker)\n"
 	      "     --read-ahead <n>      files of a directory opened and read ahead\n"
 	      "                             of the one being sent (default 32; 0 off)\n"
 	      "     --progress            show progress when stderr is a terminal\n"
@@ -46,12 +53,14 @@ static void usage(FILE *out, int status)
 	      "\n"
 	      "Sizes take a K, M or G suffix.  Once all is sent, the ring is sealed when\n"
 	      "consumers have taken everything in it (at once if none ever took a record;\n"
-	      "after 10 s if none is attached).  A producer killed or interrupted does\n"
-	      "not seal: start it again, it sends the batch again.\n"
+	      "after 10 s if none is attached); a batch on a broker is sealed at once.\n"
+	      "A producer killed or interrupted does not seal: start it again, it sends\n"
+	      "the batch again.\n"
 	      "\n"
 	      "Exit status: 0 all sent; 66 some input could not be read; 64 usage;\n"
-	      "69 ring closed; 71 system error; 75 interrupted (the ring is not\n"
-	      "sealed); 76 corrupt ring.\n",
+	      "69 ring or batch closed, or the broker unreachable or refusing;\n"
+	      "71 system error; 75 interrupted (not sealed); 76 corrupt ring, or the\n"
+	      "batch gone from the broker.\n",
 	      out);
 	exit(status);
 }
@@ -90,8 +99,10 @@ static void write_stats(const struct producer *p, double secs, int status)
 
 	if (!f)
 		return;
-	fprintf(f, "{\"program\":\"producer\",\"ring\":");
-	prog_json_str(f, p->o.ring);
+	fprintf(f, "{\"program\":\"producer\",\"%s\":", p->url ? "broker" : "ring");
+	prog_json_str(f, p->url ? p->batch : p->o.ring);
+	if (p->broker)
+		fprintf(f, ",\"window_peak\":%llu", (unsigned long long)sp_broker_peak(p->broker));
 	fprintf(f, ",\"run\":\"%016llx\",\"records\":%llu,\"files\":%llu,\"dirs\":%llu,"
 		   "\"symlinks\":%llu,\"bytes\":%llu,\"bytes_sent\":%llu,\"ratio\":%.4f,"
 		   "\"seconds\":%.6f,\"mb_per_s\":%.2f,\"failed\":%llu,\"skipped\":%llu,"
@@ -107,55 +118,6 @@ static void write_stats(const struct producer *p, double secs, int status)
 	prog_stats_close(&p->o, f);
 }
 
-/* How long a producer that has sent everything waits for a consumer to
- * come back when none is attached, before it seals the ring anyway. */
-#define LINGER_SEC 10.0
-
-/*
- * Waits until consumers have taken and released every record in the ring,
- * so that the caller seals an empty ring.  Why: the record of a reader that
- * dies is handed to another reader only by readers waiting on an open ring;
- * once the ring is sealed and every record taken, readers are told at once
- * that it is drained, and a record still in a dead reader's hands would be
- * lost (docs/pipeline.md, "Crashes").  Returns at once if no consumer ever
- * took a record (one may start later: it drains a sealed ring), when
- * interrupted (everything was sent: seal), and after LINGER_SEC with no
- * other participant attached (say so).  Polls (sp_ring_stat() is a few
- * system calls): this runs once, at the end.
- */
-static void wait_drained(struct producer *p)
-{
-	double alone_since = 0, t0 = prog_now_sec();
-	long nap = 100000;      /* ns: the drain is often a matter of microseconds */
-
-	for (;;) {
-		struct sp_ring_stat st;
-		struct timespec ts = { 0, nap };
-
-		if (prog_stop || sp_ring_stat(p->ring, &st) < 0 || st.used == 0)
-			return;
-		if (st.attached > 1) {
-			alone_since = 0;
-		} else if (st.recs_out == 0) {
-			return;
-		} else if (alone_since == 0) {
-			alone_since = prog_now_sec();
-		} else if (prog_now_sec() - alone_since > LINGER_SEC) {
-			if (!p->o.quiet)
-				prog_warn_ring(p->o.ring, NULL, "no consumer attached for 10 s: "
-						"sealing with records not yet consumed");
-			return;
-		}
-		nanosleep(&ts, NULL);
-		/* Up to every 2 ms (the consumers' end waits on us), and
-		 * every 20 ms once the wait is long anyway. */
-		if (prog_now_sec() - t0 > 1.0)
-			nap = 20000000;
-		else if (nap < 2000000)
-			nap *= 2;
-	}
-}
-
 /* What the command line gives besides the options kept in struct producer. */
 struct args {
 	char **paths;           /* the PATH arguments */
@@ -165,13 +127,36 @@ struct args {
 	const char *dir;        /* -C */
 };
 
-enum { OPT_NO_RECURSION = 256, OPT_NAME, OPT_LZ4, OPT_CHUNK, OPT_READ_AHEAD };
+enum { OPT_NO_RECURSION = 256, OPT_NAME, OPT_LZ4, OPT_CHUNK, OPT_READ_AHEAD, OPT_BROKER,
+       OPT_WINDOW };
+
+/* --broker's rules: no ring, no ring size, a valid URL, records that fit
+ * in an entry; a usage error exits. */
+static void broker_args(struct producer *p)
+{
+	struct sp_broker_url u;
+	const char *why = NULL;
+
+	if (p->o.ring)
+		prog_die_usage("--broker", "cannot go with -r (a batch is on a ring or a server)");
+	if (p->o.capacity_set)
+		prog_die_usage("--capacity", "is a ring's; a batch on a server has a --window");
+	if (sp_broker_url_parse(p->url, &u, &why) < 0)
+		prog_die_usage("--broker", why ? why : "bad URL");
+	memcpy(p->batch, u.name, sizeof(p->batch));
+	/* A record must fit in an entry (chunk_for() leaves room for the
+	 * header and the path below that). */
+	if (p->chunk > SP_BROKER_MAX_RECORD)
+		prog_die_usage("--chunk", "expected at most 4M with --broker");
+}
 
 /* Reads the options into p and a; a usage error exits. */
 static void parse_args(int argc, char **argv, struct producer *p, struct args *a)
 {
 	static const struct option longopts[] = {
 		PROG_LONGOPTS,
+		{ "broker", required_argument, NULL, OPT_BROKER },
+		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "files-from", required_argument, NULL, 'T' },
 		{ "null", no_argument, NULL, '0' },
 		{ "directory", required_argument, NULL, 'C' },
@@ -228,11 +213,25 @@ static void parse_args(int argc, char **argv, struct producer *p, struct args *a
 				prog_die_usage("--read-ahead", "expected a number from 0 to 1000");
 			p->ahead = (size_t)v;
 			break;
+		case OPT_BROKER:
+			p->url = optarg;
+			break;
+		case OPT_WINDOW:
+			if (prog_parse_bytes(optarg, &sz) < 0 || sz < 1 || sz > (1ull << 40))
+				prog_die_usage("--window", "expected a size from 1 to 1024G");
+			p->window = sz;
+			break;
 		default:
 			prog_std_option(c, usage);
 		}
 	}
-	prog_ring_required(&p->o);
+	if (p->url) {
+		broker_args(p);
+	} else {
+		prog_ring_required(&p->o);
+		if (p->window)
+			prog_die_usage("--window", "needs --broker");
+	}
 	a->paths = argv + optind;
 	a->npaths = argc - optind;
 	if (a->npaths == 0 && !a->files_from)
@@ -253,8 +252,8 @@ static void parse_args(int argc, char **argv, struct producer *p, struct args *a
 /*
  * Opens the list of -T (named relative to where we started, as the paths
  * in it are relative to -C) into *list, goes to -C, catches the stop
- * signals, draws the run's id, attaches to the ring and allocates the
- * buffers.  Returns 0 or an exit status, having said why.
+ * signals, draws the run's id, attaches to the ring or joins the batch on
+ * the broker, and allocates the buffers.  Returns 0 or an exit status, having said why.
  */
 static int set_up(struct producer *p, const struct args *a, FILE **list)
 {
@@ -280,10 +279,9 @@ static int set_up(struct producer *p, const struct args *a, FILE **list)
 		prog_warn("getrandom", strerror(errno));
 		return EX_OSERR;
 	}
-	rc = prog_ring_open(&p->o, &p->ring);
+	rc = out_open(p);
 	if (rc)
 		return rc;
-	p->max_record = sp_ring_max_record(p->ring);
 	p->buf = malloc(p->chunk + 1);
 	p->zbuf = malloc(p->chunk);
 	if (!p->buf || !p->zbuf) {
@@ -316,26 +314,24 @@ static int send_all(struct producer *p, const struct args *a, FILE *list)
 	return rc;
 }
 
-/* Ends the batch after send_all() returned rc: seals the ring if all was
- * sent.  Returns the exit status. */
+/* Ends the batch after send_all() returned rc: seals the ring or the
+ * batch if all was sent.  Returns the exit status. */
 static int end_batch(struct producer *p, int rc)
 {
-	if (prog_stop || rc == -EINTR) {
-		/* Not finished: no seal, so a restarted producer can complete
-		 * the batch.  Our records already in the ring stay valid. */
-		prog_warn("interrupted", "the batch is incomplete; the ring is not sealed");
-		return EX_TEMPFAIL;
+	int stopped = prog_stop || rc == -EINTR;
+
+	if (!stopped && p->fatal)
+		return out_status(p, p->fatal);
+	if (!stopped) {
+		rc = out_seal(p);
+		if (rc != EX_TEMPFAIL)
+			return rc ? rc : p->failed ? EX_NOINPUT : EX_OK;
 	}
-	if (p->fatal)
-		return p->fatal == -EPIPE ? EX_UNAVAILABLE : p->fatal == -EBADMSG ? EX_PROTOCOL
-										 : EX_OSERR;
-	wait_drained(p);
-	rc = sp_ring_seal(p->ring);
-	if (rc < 0) {
-		prog_warn_ring(p->o.ring, "seal", strerror(-rc));
-		return EX_OSERR;
-	}
-	return p->failed ? EX_NOINPUT : EX_OK;
+	/* Not finished: no seal, so a restarted producer can complete the
+	 * batch.  Our records already in the ring or the batch stay valid. */
+	prog_warn("interrupted", p->url ? "the batch is incomplete; it is not sealed"
+					     : "the batch is incomplete; the ring is not sealed");
+	return EX_TEMPFAIL;
 }
 
 /* The summary line on stderr and the --stats JSON. */
@@ -371,8 +367,7 @@ int main(int argc, char **argv)
 		status = end_batch(&p, send_all(&p, &a, list));
 		report(&p, status);
 	}
-	if (p.ring)
-		sp_ring_close(p.ring);
+	out_close(&p);
 	free(p.buf);
 	free(p.zbuf);
 	return status;

@@ -1,4 +1,4 @@
-/* send.c: turns files, directories, links and the standard input into batch records in the ring. */
+/* send.c: turns files, directories, links and the standard input into batch records in the ring or on the broker (out.c). */
 #include "producer.h"
 
 #include <errno.h>
@@ -15,10 +15,6 @@
 
 /* The most a stream's input pipe is grown to (the default pipe-max-size). */
 #define PIPE_MAX (1 << 20)
-
-/* Waits on the ring are cut into slices so that a signal is noticed
- * promptly: the library never returns -EINTR. */
-#define SLICE_NS 100000000LL
 
 /* An END that withdraws a file is still worth a short wait after a signal,
  * so that consumers can drop the parts they already assembled. */
@@ -57,57 +53,26 @@ void progress_update(struct producer *p, int force)
 	}
 }
 
-/* Reports a ring error once and marks the batch as failed for good. */
-static int ring_failed(struct producer *p, const char *what, int rc)
-{
-	if (!p->fatal) {
-		prog_warn_ring(p->o.ring, what, rc == -EPIPE ? "the ring is closed (all its "
-							       "producers finished)"
-							     : strerror(-rc));
-		p->fatal = rc;
-	}
-	return rc;
-}
-
-/*
- * Reserves a record of total bytes, waiting in slices.  After a signal it
- * gives up at once, or after stop_wait_ns when that is not 0.  Returns 0,
- * -EINTR when stopped, or a ring error (reported).
- */
-static int reserve(struct producer *p, size_t total, struct sp_msg *m, long long stop_wait_ns)
-{
-	double deadline = prog_now_sec() + stop_wait_ns / 1e9;
-	int rc;
-
-	for (;;) {
-		if (prog_stop && (stop_wait_ns == 0 || prog_now_sec() > deadline))
-			return -EINTR;
-		rc = sp_ring_reserve(p->ring, total, m, SLICE_NS);
-		if (rc == 0)
-			return 0;
-		if (rc != -ETIMEDOUT && rc != -EAGAIN)
-			return ring_failed(p, "reserve", rc);
-	}
-}
-
 /*
  * Encodes rec (its raw_len and data_len set) into the reservation m and
- * commits it, shrunk to the record's size.  With rec->data NULL the payload
- * is already in place at sp_batch_payload(m->data, rec->path_len).
- * Returns 0 or a ring error (reported).
+ * commits it, shrunk to the record's size (stop_wait_ns: see out_reserve).
+ * With rec->data NULL the payload is already in place at
+ * sp_batch_payload(m->data, rec->path_len).  Returns 0, -EINTR when stopped
+ * by a signal (a broker's window), or an error (reported).
  */
-static int commit_record(struct producer *p, const struct sp_batch_rec *rec, struct sp_msg *m)
+static int commit_record(struct producer *p, const struct sp_batch_rec *rec, struct sp_msg *m,
+			 long long stop_wait_ns)
 {
 	long long total = sp_batch_encode(rec, m->data, m->len);
 	int rc;
 
 	if (total < 0) {
-		sp_ring_cancel(p->ring, m);      /* cannot happen: sizes match */
-		return ring_failed(p, "encode", -EINVAL);
+		out_cancel(p, m);        /* cannot happen: sizes match */
+		return out_failed(p, "encode", -EINVAL);
 	}
-	rc = sp_ring_commit(p->ring, m, (size_t)total);
+	rc = out_commit(p, m, (size_t)total, stop_wait_ns);
 	if (rc < 0)
-		return ring_failed(p, "commit", rc);
+		return rc;
 	p->records++;
 	p->bytes_sent += rec->data_len;
 	return 0;
@@ -117,7 +82,7 @@ static int commit_record(struct producer *p, const struct sp_batch_rec *rec, str
  * Puts one record: header and path from rec, payload raw[0..raw_len),
  * compressed first when --lz4 is on and it shrinks.  The payload is prepared
  * before the reservation, so other writers never wait behind our compressor.
- * Returns 0, -EINTR when stopped by a signal, or a ring error.
+ * Returns 0, -EINTR when stopped by a signal, or a ring or broker error.
  */
 static int put_record(struct producer *p, struct sp_batch_rec *rec, const void *raw,
 		      size_t raw_len, long long stop_wait_ns)
@@ -136,7 +101,7 @@ static int put_record(struct producer *p, struct sp_batch_rec *rec, const void *
 			state = malloc(p->lz4_level >= LZ4HC_CLEVEL_MIN ? (size_t)LZ4_sizeofStateHC()
 									: (size_t)LZ4_sizeofState());
 			if (!state)
-				return ring_failed(p, "compress", -ENOMEM);
+				return out_failed(p, "compress", -ENOMEM);
 		}
 		/* A result that does not shrink does not fit in raw_len - 1
 		 * bytes: LZ4 returns 0 and the chunk travels raw. */
@@ -158,11 +123,11 @@ static int put_record(struct producer *p, struct sp_batch_rec *rec, const void *
 	long long total = sp_batch_size(rec->path_len, data_len);
 
 	if (total < 0)
-		return ring_failed(p, "record", (int)total);
-	rc = reserve(p, (size_t)total, &m, stop_wait_ns);
+		return out_failed(p, "record", (int)total);
+	rc = out_reserve(p, (size_t)total, &m, stop_wait_ns);
 	if (rc < 0)
 		return rc;
-	return commit_record(p, rec, &m);
+	return commit_record(p, rec, &m, stop_wait_ns);
 }
 
 /* Sends rec with a payload of len bytes: from buf through put_record(), or,
@@ -174,7 +139,7 @@ static int send_rec(struct producer *p, struct sp_batch_rec *rec, const void *bu
 		return put_record(p, rec, buf, len, 0);
 	rec->raw_len = rec->data_len = (uint32_t)len;
 	rec->data = NULL;
-	return commit_record(p, rec, held);
+	return commit_record(p, rec, held, 0);
 }
 
 static void fill_common(struct producer *p, struct sp_batch_rec *rec, unsigned type,
@@ -325,7 +290,8 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 		return 0;
 	}
 	if (chunk == 0 || path_len > SP_BATCH_PATH_MAX) {
-		file_failed(p, shown, "path too long for a record of this ring");
+		file_failed(p, shown, p->broker ? "path too long for a record"
+					      : "path too long for a record of this ring");
 		return 0;
 	}
 	if (size > SP_BATCH_SIZE_MAX) {
@@ -340,7 +306,7 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 		char *buf = p->buf;
 
 		if (!p->lz4_level) {
-			rc = reserve(p, (size_t)sp_batch_size(path_len, size), &m, 0);
+			rc = out_reserve(p, (size_t)sp_batch_size(path_len, size), &m, 0);
 			if (rc < 0)
 				return rc;
 			held = &m;
@@ -349,7 +315,7 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 		n = read_whole(fd, buf, (size_t)size);
 		if (n < 0 || (uint64_t)n != size || fstat(fd, &st2) < 0 || changed(st, &st2)) {
 			if (held)
-				sp_ring_cancel(p->ring, held);
+				out_cancel(p, held);
 			if (n == -EINTR && prog_stop)
 				return -EINTR;
 			file_failed(p, shown, n < 0 ? strerror((int)-n) : "file changed while being read");
@@ -375,7 +341,8 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 	const char *why = NULL;
 
 	if (size / chunk >= UINT32_MAX) {
-		file_failed(p, shown, "file too large for this ring's record size");
+		file_failed(p, shown, p->broker ? "file too large for --chunk"
+					      : "file too large for this ring's record size");
 		return 0;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -389,7 +356,7 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 
 		/* Without --lz4, read straight into the part's reservation. */
 		if (!p->lz4_level) {
-			rc = reserve(p, (size_t)sp_batch_size(path_len, want), &m, 0);
+			rc = out_reserve(p, (size_t)sp_batch_size(path_len, want), &m, 0);
 			if (rc < 0) {
 				if (rc == -EINTR)
 					send_abort(p, &rec, idx, 0);
@@ -401,7 +368,7 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 		n = prog_read_full(fd, buf, want);
 		if (n < 0 || (size_t)n < want) {
 			if (held)
-				sp_ring_cancel(p->ring, held);
+				out_cancel(p, held);
 			if (n == -EINTR && prog_stop) {
 				send_abort(p, &rec, idx, 0);
 				return -EINTR;
@@ -416,7 +383,7 @@ int send_file(struct producer *p, int fd, const char *shown, const char *rel,
 			if (prog_read_full(fd, &extra, 1) != 0 || fstat(fd, &st2) < 0 ||
 			    changed(st, &st2)) {
 				if (held)
-					sp_ring_cancel(p->ring, held);
+					out_cancel(p, held);
 				why = "file changed while being read";
 				break;
 			}
@@ -533,7 +500,8 @@ int send_stream(struct producer *p, int fd, const char *rel)
 	if (p->counting)
 		return 0;
 	if (chunk == 0) {
-		file_failed(p, "-", "name too long for a record of this ring");
+		file_failed(p, "-", p->broker ? "name too long for a record"
+					    : "name too long for a record of this ring");
 		return 0;
 	}
 	/* Parts of at most a sixteenth of the ring (a quarter of its largest
@@ -572,7 +540,7 @@ int send_stream(struct producer *p, int fd, const char *rel)
 			/* A regular file is always ready: no poll. */
 			rc = regular ? 0 : wait_input(fd);
 			if (rc == 0)
-				rc = reserve(p, (size_t)sp_batch_size(path_len, chunk), &m, 0);
+				rc = out_reserve(p, (size_t)sp_batch_size(path_len, chunk), &m, 0);
 			if (rc < 0) {
 				if (rc == -EINTR) {
 					rec.size = off;
@@ -607,9 +575,9 @@ int send_stream(struct producer *p, int fd, const char *rel)
 			if (held && idx == 0) {
 				/* Failed before its first byte: nothing was sent,
 				 * nothing is. */
-				rc = sp_ring_cancel(p->ring, held);
+				rc = out_cancel(p, held);
 				if (rc < 0)
-					ring_failed(p, "cancel", rc);
+					out_failed(p, "cancel", rc);
 			} else if (held) {
 				end = abort_of(&rec, idx, SP_BATCH_F_STREAM);
 				rc = send_rec(p, &end, NULL, 0, held);
