@@ -55,7 +55,7 @@ mkdir -p "$T/tmp"
 TMPDIR=$T/tmp
 export TMPDIR
 cleanup() {
-	for g in $groups; do kill -KILL -- "-$g" 2>/dev/null; done
+	for g in $groups; do kill -KILL "-$g" 2>/dev/null; done
 	# Most are timeout(1) processes: TERM, which they pass on.
 	for p in $pids; do pkill -TERM -P "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
 	for s in $SRV; do kill -KILL "$s" 2>/dev/null; done
@@ -300,7 +300,7 @@ wait_for "[ -s '$RM/ppid' ]"
 rc=$?
 held=$(worker_of "$(cat "$RM/ppid" 2>/dev/null)" "$d1")
 pg=$(ps -o pgid= -p "$d1" | tr -d ' ')
-kill -KILL -- "-$d1"
+kill -KILL "-$d1"
 wait $d1 2>/dev/null
 release
 RX=$T/d2 $TO $C -q --broker "$U" --host d2 -j 2 --claim-ms 1000 -x "$blocker" 2>"$T/d2.err"; crc=$?
@@ -330,7 +330,7 @@ exec 9> "$T/half.pipe"
 head -c 100000 "$T/half.src" >&9
 wait_for "ls -A '$T/e1' 2>/dev/null | grep -q shmpipe"
 rc=$?
-kill -KILL -- "-$e1"
+kill -KILL "-$e1"
 wait $e1 2>/dev/null
 $TO $C -q --broker "$U" --host e2 -j 1 --claim-ms 1000 -o "$T/e2" 9>&- 2>"$T/e2.err" & cp=$!
 pids="$pids $cp"
