@@ -112,6 +112,12 @@ hget() { rcli HGET "shmpipe:{$1}:m" "$2"; }
 
 # Waits (bounded) until a command succeeds: for states, never for time.
 wait_for() { $TO sh -c "until $1; do sleep 0.02; done"; }
+# reap_group PID: waits (bounded) for the group leader PID, killed with
+# its group, to end; if it has not after 20 s, kills the group again.
+reap_group() {
+	timeout 20 tail --pid="$1" -f /dev/null || kill -KILL "-$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
 alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 # For wait_for: a client of the server in BLPOP (a producer waiting on the
 # window, on the doorbell).
@@ -301,7 +307,7 @@ rc=$?
 held=$(worker_of "$(cat "$RM/ppid" 2>/dev/null)" "$d1")
 pg=$(ps -o pgid= -p "$d1" | tr -d ' ')
 kill -KILL "-$d1"
-wait $d1 2>/dev/null
+reap_group $d1
 release
 RX=$T/d2 $TO $C -q --broker "$U" --host d2 -j 2 --claim-ms 1000 -x "$blocker" 2>"$T/d2.err"; crc=$?
 fifo_close
@@ -331,7 +337,7 @@ head -c 100000 "$T/half.src" >&9
 wait_for "ls -A '$T/e1' 2>/dev/null | grep -q shmpipe"
 rc=$?
 kill -KILL "-$e1"
-wait $e1 2>/dev/null
+reap_group $e1
 $TO $C -q --broker "$U" --host e2 -j 1 --claim-ms 1000 -o "$T/e2" 9>&- 2>"$T/e2.err" & cp=$!
 pids="$pids $cp"
 tail -c +100001 "$T/half.src" >&9
