@@ -9,6 +9,7 @@
 #include "obj.h"
 #include "rmutex.h"
 #include "shared/pipe.h"
+#include "shared/ring.h"
 #include "wait.h"
 
 /*

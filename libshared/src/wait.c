@@ -1,7 +1,7 @@
 /* wait.c: deadlines on CLOCK_MONOTONIC and futex sleeps in bounded slices (see wait.h). */
 #include "wait.h"
 
-#include "shared/ring.h"   /* sp_set_interrupt_fd */
+#include "shared/common.h"   /* sp_set_interrupt_fd */
 
 #include <errno.h>
 #include <fcntl.h>

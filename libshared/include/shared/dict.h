@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shared/ring.h"
+#include "shared/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,7 +35,7 @@ extern "C" {
  * *len tells how long), -EBADMSG (corrupt segment), and -EAGAIN or
  * -ETIMEDOUT when the handle has a timeout for the mutex (see
  * sp_dict_set_timeout) and it ran out, or -EINTR when a signal came while
- * waiting for it (sp_set_interrupt_fd, ring.h): nothing changed then.  A dead
+ * waiting for it (sp_set_interrupt_fd, common.h): nothing changed then.  A dead
  * holder of the mutex never makes a call fail: it is taken over within a
  * slice and its operation rolled back.
  */

@@ -2,7 +2,7 @@
 #ifndef SHARED_IPLOCK_H
 #define SHARED_IPLOCK_H
 
-#include "shared/ring.h"   /* SP_NOWAIT, SP_FOREVER */
+#include "shared/common.h"   /* SP_NOWAIT, SP_FOREVER */
 
 #ifdef __cplusplus
 extern "C" {

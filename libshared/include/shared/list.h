@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shared/ring.h"
+#include "shared/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,7 +30,7 @@ extern "C" {
  * the item's length, nothing is removed), -EBADMSG (corrupt segment), and
  * -EAGAIN or -ETIMEDOUT when the handle's timeout for the mutex ran out
  * (sp_list_set_timeout), -EINTR when a signal came while waiting for it
- * (sp_set_interrupt_fd, ring.h): nothing changed then.
+ * (sp_set_interrupt_fd, common.h): nothing changed then.
  */
 typedef struct sp_list sp_list;
 

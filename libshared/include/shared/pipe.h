@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shared/ring.h"
+#include "shared/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,7 +32,7 @@ extern "C" {
  * again fails with -EPIPE); an end whose holder died may be opened again.
  * Before the peer has ever opened its end, receiving simply waits.
  *
- * Waits take timeout_ns as in ring.h.  A handle is one end; do not use it
+ * Waits take timeout_ns as in common.h.  A handle is one end; do not use it
  * from several threads at once.
  */
 typedef struct sp_pipe sp_pipe;
@@ -68,7 +68,7 @@ int sp_pipe_unlink(const char *name);
 /* Sends one message.  Returns 0, -EAGAIN/-ETIMEDOUT (the ring is full),
  * -EPIPE (the peer closed or died), -EBADF (a receive-only end),
  * -EMSGSIZE.  The waits here and below also return -EINTR (nothing sent
- * or taken) for a thread that opted in with sp_set_interrupt_fd (ring.h). */
+ * or taken) for a thread that opted in with sp_set_interrupt_fd (common.h). */
 int sp_pipe_send(sp_pipe *p, const void *buf, size_t len, long long timeout_ns);
 /* Receives the next message into buf.  Returns its length, -EAGAIN or
  * -ETIMEDOUT (nothing yet), -EPIPE (end of file), -EBADF (a send-only end),

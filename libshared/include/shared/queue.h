@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shared/ring.h"
+#include "shared/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,10 +36,10 @@ extern "C" {
  * exact: maxsize is never exceeded, except by one for the instant a
  * putter's handle is being closed (its counts move to the retired totals).
  *
- * Waits take timeout_ns as in ring.h (SP_NOWAIT: -EAGAIN, Python's
+ * Waits take timeout_ns as in common.h (SP_NOWAIT: -EAGAIN, Python's
  * Empty/Full; SP_FOREVER; or nanoseconds of CLOCK_MONOTONIC: -ETIMEDOUT),
  * and return -EINTR for a thread that opted in with sp_set_interrupt_fd()
- * (ring.h): an interrupted put stored nothing, an interrupted get took
+ * (common.h): an interrupted put stored nothing, an interrupted get took
  * nothing (the message stays for the next get), join changed nothing.
  *
  * Shutting down (Python's close(), with the semantics of Python 3.13's

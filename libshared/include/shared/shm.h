@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "shared/ring.h"
+#include "shared/common.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,8 +3,9 @@
 #define SHARED_SYNC_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
-#include "shared/ring.h"   /* SP_CREATE, SP_EXCL, SP_NOWAIT, SP_FOREVER, names */
+#include "shared/common.h"   /* SP_CREATE, SP_EXCL, SP_NOWAIT, SP_FOREVER, names */
 
 #ifdef __cplusplus
 extern "C" {
@@ -15,7 +16,7 @@ extern "C" {
  * between processes that need not be related: any process that knows the
  * name opens the object (SP_CREATE creates it if missing, SP_EXCL insists on
  * creating it).  Each object is a small segment /dev/shm/shmpipe.NAME with
- * its lock file /dev/shm/shmpipe.NAME.lock (see ring.h for names); all the
+ * its lock file /dev/shm/shmpipe.NAME.lock (see common.h for names); all the
  * kinds here share the one namespace with rings and the other objects of
  * this library, and opening a name as the wrong kind fails with -EPROTO.
  *
@@ -24,7 +25,7 @@ extern "C" {
  * - Every wait takes timeout_ns: SP_NOWAIT (fail at once with -EAGAIN),
  *   SP_FOREVER, or a positive number of nanoseconds of CLOCK_MONOTONIC
  *   (then -ETIMEDOUT).  -EINTR is returned only to a thread that opted in
- *   with sp_set_interrupt_fd() (ring.h), when a signal arrived during the
+ *   with sp_set_interrupt_fd() (common.h), when a signal arrived during the
  *   wait; what each call leaves then is said there.
  * - Waits sleep on futexes in the shared memory in slices of at most 50 ms
  *   and re-check after each slice, so a participant that dies is noticed

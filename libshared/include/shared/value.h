@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shared/ring.h"   /* SP_CREATE, SP_EXCL, SP_NOWAIT, SP_FOREVER, names */
+#include "shared/common.h"   /* SP_CREATE, SP_EXCL, SP_NOWAIT, SP_FOREVER, names */
 
 #ifdef __cplusplus
 extern "C" {
@@ -105,7 +105,7 @@ int sp_value_cas(sp_value *v, uint64_t i, int64_t *expected, int64_t desired);
 /* Copies len bytes at byte offset off of the data out of or into buf,
  * holding the lock if the object has one.  Returns 0, -ERANGE, the
  * lock's -EOWNERDEAD (the copy was still made), or -EINTR (a signal while
- * waiting for the lock, sp_set_interrupt_fd in ring.h: nothing copied). */
+ * waiting for the lock, sp_set_interrupt_fd in common.h: nothing copied). */
 int sp_value_read(sp_value *v, uint64_t off, void *buf, size_t len);
 int sp_value_write(sp_value *v, uint64_t off, const void *buf, size_t len);
 

@@ -304,7 +304,7 @@ EAGAIN, ETIMEDOUT = -errno.EAGAIN, -errno.ETIMEDOUT
 #
 # A wait in C holds no GIL and runs no Python: a signal's Python handler (KeyboardInterrupt
 # for SIGINT) runs only once the call returns.  So the main thread opts in to the library's
-# interruptible waits (sp_set_interrupt_fd, ring.h): Python's own C handler writes a byte to
+# interruptible waits (sp_set_interrupt_fd, common.h): Python's own C handler writes a byte to
 # the wakeup fd (signal.set_wakeup_fd) for every signal it handles; the library returns
 # -EINTR when that fd is readable before a sleep or a signal interrupts the sleep; wait()
 # below drains the fd, which returns to the interpreter, whose handler runs (a
