@@ -151,3 +151,35 @@ def test_shared_memory_o_creat(name):
         also.close()
     made.close()
     made.unlink()
+
+
+def test_shareable_list(name):
+    sl = shmpipe.ShareableList(["howdy", b"HoWdY", -273.154, 100, None, True], name=name)
+    assert isinstance(sl.shm, shmpipe.SharedMemory) and sl.shm.name == name
+    also = shmpipe.ShareableList(name=name)             # attached by name
+    also[3] = 7
+    assert list(sl) == ["howdy", b"HoWdY", -273.154, 7, None, True]
+    again = pickle.loads(pickle.dumps(sl))              # pickled by name
+    assert type(again) is shmpipe.ShareableList and again[3] == 7
+    for x in (sl, also, again):
+        x.shm.close()
+    sl.shm.unlink()
+    with pytest.raises(FileNotFoundError):
+        shmpipe.ShareableList(name=name)
+
+
+def test_shareable_list_unnamed_by_name_elsewhere():
+    """With no name, a unique one, readable from an unrelated program; removed at exit (the
+    test script fails if anything is left in its /dev/shm)."""
+    from conftest import run_py
+    sl = shmpipe.ShareableList(range(5))
+    assert sl.shm.name.startswith("py.shm.")
+    p = run_py("""
+        import sys, shmpipe
+        sl = shmpipe.ShareableList(name=sys.argv[1])
+        sl[0] = "set"
+        print(list(sl))
+        sl.shm.close()
+        """, sl.shm.name)
+    assert p.stdout.strip() == "['set', 1, 2, 3, 4]"
+    assert sl[0] == "set"

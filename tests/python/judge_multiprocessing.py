@@ -5,10 +5,11 @@ Debian's libpython3.X-testsuite) run over shmpipe's objects.
 
 Each of CPython's test classes below is combined, as CPython's own install_tests_in_module_dict
 does, with a mixin whose factories (self.Lock(), self.Queue(), ...) return shmpipe's objects;
-_TestSharedMemory, which calls shared_memory.SharedMemory directly, sees a shared_memory module
-whose SharedMemory is ours.  The only other adaptation: a Condition whose multiprocessing
-internals (_sleeping_count, _woken_count, _wait_semaphore, which check_invariant reads) raise
-NotImplementedError, the tests' own way of saying "not available here".
+_TestSharedMemory, which calls shared_memory.SharedMemory and ShareableList directly, sees a
+shared_memory module whose SharedMemory and ShareableList are ours.  The only other
+adaptation: a Condition whose multiprocessing internals (_sleeping_count, _woken_count,
+_wait_semaphore, which check_invariant reads) raise NotImplementedError, the tests' own way of
+saying "not available here".
 
 Every test that fails by design is listed in judge_multiprocessing.expected with the reason:
 listed "fail", it runs as an expected failure (and passing it counts as a failure, so the list
@@ -72,9 +73,10 @@ class ShmpipeMixin(tm.ProcessesMixin):
     Pipe = staticmethod(shmpipe.Pipe)
 
 
-# _TestSharedMemory calls shared_memory.SharedMemory (a global of CPython's test module): ours.
+# _TestSharedMemory calls shared_memory.SharedMemory and shared_memory.ShareableList (a global
+# of CPython's test module): ours.
 tm.shared_memory = types.SimpleNamespace(
-    SharedMemory=shmpipe.SharedMemory, _USE_POSIX=True,
+    SharedMemory=shmpipe.SharedMemory, ShareableList=shmpipe.ShareableList, _USE_POSIX=True,
     _SHM_NAME_PREFIX=_cpython_shm._SHM_NAME_PREFIX, _make_filename=_cpython_shm._make_filename)
 
 

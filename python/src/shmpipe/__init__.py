@@ -14,7 +14,7 @@ from .containers import Dict, List
 from .iplock import (InterProcessLock, InterProcessReaderWriterLock, interprocess_locked,
                      interprocess_read_locked, interprocess_write_locked)
 from .queues import JoinableQueue, Queue, ShutDown, SimpleQueue
-from .shared_memory import SharedMemory
+from .shared_memory import ShareableList, SharedMemory
 from .sharedctypes import Array, RawArray, RawValue, Value
 from .synchronize import (Barrier, BoundedSemaphore, Condition, Event, Lock, RLock,
                           Semaphore)
@@ -23,8 +23,8 @@ __version__ = "0.1.0"
 __all__ = ["Array", "Barrier", "BoundedSemaphore", "BufferTooShort", "Condition",
            "Connection", "Dict", "Event", "InterProcessLock", "InterProcessReaderWriterLock",
            "JoinableQueue", "LibraryError", "List", "Lock", "OwnerDiedWarning", "Pipe",
-           "Queue", "RLock", "RawArray", "RawValue", "Semaphore", "SharedMemory", "ShutDown",
-           "SimpleQueue", "Value", "interprocess_locked", "interprocess_read_locked",
+           "Queue", "RLock", "RawArray", "RawValue", "Semaphore", "ShareableList",
+           "SharedMemory", "ShutDown", "SimpleQueue", "Value", "interprocess_locked", "interprocess_read_locked",
            "interprocess_write_locked", "library_version", "objects", "remove"]
 
 

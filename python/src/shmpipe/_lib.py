@@ -50,7 +50,8 @@ def _load():
         lib = ctypes.CDLL(path)
     except OSError as e:
         raise LibraryError("shmpipe: cannot load %s (%s); build it with `make` and set "
-                           "SHMPIPE_LIBRARY, or `make install` it" % (path, e)) from None
+                           "SHMPIPE_LIBRARY, or `make install` it (then `ldconfig`)"
+                           % (path, e)) from None
     lib.sp_version_number.restype = c_uint
     lib.sp_version_string.restype = c_char_p
     v = lib.sp_version_number()
@@ -245,8 +246,9 @@ _counter = iter(range(1, 1 << 62))
 
 
 def unique_name(kind):
-    """A name nobody else will pick: the kind, our pid, a counter and 32 random bits."""
-    return "py.%s.%d.%d.%s" % (kind, os.getpid(), next(_counter), secrets.token_hex(4))
+    """A name nobody else will pick: the kind, our pid, a counter and 32 random bits; of one
+    length in a process (as CPython's are: a pickle's size does not grow with the counter)."""
+    return "py.%s.%d.%08x.%s" % (kind, os.getpid(), next(_counter), secrets.token_hex(4))
 
 
 def encode_name(name, reserve=0):

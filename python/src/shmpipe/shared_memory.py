@@ -1,16 +1,17 @@
 """shared_memory.py: SharedMemory by name, with multiprocessing.shared_memory's signature, over
-shm.h."""
+shm.h, and ShareableList over it."""
 import atexit
 import ctypes
 import errno
 import os
+import types
 import weakref
 
 from . import _lib
 
 L = _lib.lib
 
-__all__ = ["SharedMemory"]
+__all__ = ["SharedMemory", "ShareableList"]
 
 
 class SharedMemory:
@@ -111,3 +112,32 @@ def _remove_owned():
 
 
 atexit.register(_remove_owned)
+
+
+def _shareable_list():
+    """multiprocessing.shared_memory.ShareableList over our SharedMemory: CPython's own class,
+    its __init__ given globals in which SharedMemory is ours (the only name it uses to make or
+    attach its segment), so that the layout, the methods and their errors are CPython's.  None
+    where that cannot be done (no such class, or an __init__ that does not call SharedMemory by
+    that name)."""
+    try:
+        from multiprocessing import shared_memory as cp
+    except ImportError:  # pragma: no cover
+        return None
+    base = getattr(cp, "ShareableList", None)
+    init = getattr(base, "__init__", None)
+    code = getattr(init, "__code__", None)
+    if code is None or "SharedMemory" not in code.co_names:
+        return None
+    g = dict(init.__globals__, SharedMemory=SharedMemory)
+    f = types.FunctionType(code, g, init.__name__, init.__defaults__, init.__closure__)
+    f.__kwdefaults__ = init.__kwdefaults__
+    f.__qualname__ = "ShareableList.__init__"
+    doc = ("multiprocessing.shared_memory.ShareableList in a shmpipe SharedMemory: a fixed "
+           "list of int, float, bool, str (up to its first length), bytes and None, shared "
+           "by name (self.shm.name); with no name its creator removes it at exit.")
+    return type("ShareableList", (base,), {"__init__": f, "__doc__": doc,
+                                           "__module__": __name__})
+
+
+ShareableList = _shareable_list()
