@@ -153,8 +153,9 @@ def size_str(n):
 
 
 def main():
-    ap = argparse.ArgumentParser(prog=PROG, description="Times multiprocessing.Queue between "
-                                 "one producer and one consumer process.")
+    ap = argparse.ArgumentParser(prog=PROG, description="Times multiprocessing.Queue (or, with "
+                                 "--queue, a one-way multiprocessing.Pipe or shmpipe.Queue) "
+                                 "between one producer and one consumer process.")
     ap.add_argument("-s", "--size", type=int, default=64, help="record bytes, at least 8 (64)")
     ap.add_argument("-r", "--runs", type=int, default=3, help="timed runs (3)")
     ap.add_argument("-S", "--seconds", type=float, default=0.5, help="length of a run (0.5)")
