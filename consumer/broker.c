@@ -152,16 +152,24 @@ int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, s
 		.member = member,
 		.claim_ms = opt->claim_ms,
 		.stop = &prog_stop,
+		.batch_id = w->pool->batch_id,
 	};
 	const char *why = NULL;
 	sp_broker *b;
 	int rc, err = 0;
 
 	broker_member(opt, w->index, member);
+	/* The batch the supervisor joined, or none: a worker started as it
+	 * completes (a replacement, or a late start) must not make a new
+	 * batch of the name and wait on it. */
 	rc = sp_broker_open(opt->broker, &bo, &b, &why);
 	if (rc < 0) {
 		if (rc == -EINTR) {
 			atomic_store_explicit(&w->st->stopped, 1, memory_order_relaxed);
+			return 0;
+		}
+		if (rc == -EPIPE) {
+			atomic_store_explicit(&w->st->eos, 1, memory_order_relaxed);
 			return 0;
 		}
 		broker_warn(opt, "connect", why ? why : strerror(-rc));
@@ -221,7 +229,7 @@ int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, s
 	return err < 0 && err != -EINTR ? err : 0;
 }
 
-int broker_join(const struct options *opt, sp_broker **out)
+int broker_join(const struct options *opt, struct pool *pool, sp_broker **out)
 {
 	struct sp_broker_opts bo = {
 		.producers = opt->o.ro.writers,
@@ -232,6 +240,8 @@ int broker_join(const struct options *opt, sp_broker **out)
 	const char *why = NULL;
 	int rc = sp_broker_open(opt->broker, &bo, out, &why);
 
+	if (rc == 0)
+		snprintf(pool->batch_id, sizeof(pool->batch_id), "%s", sp_broker_batch_id(*out));
 	if (rc == 0 && (rc = sp_broker_host_join(*out, opt->host)) < 0) {
 		why = sp_broker_why(*out);
 		sp_broker_close(*out);

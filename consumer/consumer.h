@@ -111,6 +111,8 @@ struct pool {
 	char *slots;           /* jobs struct wslot of slot_size bytes, or NULL */
 	size_t slot_size;
 	struct bslot *bslots;  /* --broker: jobs slots, else NULL */
+	char batch_id[24];     /* --broker: the incarnation the supervisor joined,
+				* the only one its workers join */
 };
 
 /* The supervisor's whole: main.c alone sees one. */
@@ -239,9 +241,10 @@ void broker_member(const struct options *opt, int index, char *out);
  * complete, on a stop, a halt or an error, its outcome left in w->st. */
 int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, size_t));
 /* The supervisor's handle: opens it (no member: it takes nothing) and
- * joins the batch as host opt->host.  Returns 0 with *out set, or an exit
- * status, having said why. */
-int broker_join(const struct options *opt, sp_broker **out);
+ * joins the batch as host opt->host; notes the batch's incarnation in
+ * pool for the workers.  Returns 0 with *out set, or an exit status,
+ * having said why. */
+int broker_join(const struct options *opt, struct pool *pool, sp_broker **out);
 /* Keeps what the workers of pool hold from being claimed by other hosts;
  * called every claim_ms / 4. */
 void broker_keep(sp_broker *b, const struct options *opt, const struct pool *pool);

@@ -764,7 +764,7 @@ static int attach(struct consumer *c, sp_ring **ring, sp_broker **broker)
 		/* The server is asked here, so that a wrong URL or a server
 		 * away is told once, before any worker starts. */
 		prog_catch_stop();
-		return prog_stop ? EX_TEMPFAIL : broker_join(&c->opt, broker);
+		return prog_stop ? EX_TEMPFAIL : broker_join(&c->opt, &c->pool, broker);
 	}
 
 	/* From here on a SIGINT or SIGTERM stops us cleanly (exit 75), as

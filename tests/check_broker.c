@@ -390,6 +390,47 @@ START_TEST(same_name_rereads)
 }
 END_TEST
 
+/* A consumer's worker joins the incarnation its main process joined: never
+ * a new batch of the name, made after that one completed or was lost. */
+START_TEST(join_only)
+{
+	static char rec[8192];
+	sp_broker *p = open_as(NULL, 1, 0, 0), *c = open_as(NULL, 1, 0, 0), *w;
+	struct sp_broker_opts o = { .member = "h1.0", .retry_ms = 20000 };
+	struct sp_broker_entry e;
+	size_t n = record(rec, sizeof(rec), SP_BATCH_FILE, 1, 0, 10, 'j');
+	char id[24];
+	const char *why = NULL;
+
+	ck_assert_int_eq(strlen(sp_broker_batch_id(c)), 16);
+	ck_assert_str_eq(sp_broker_batch_id(c), sp_broker_batch_id(p));
+	strcpy(id, sp_broker_batch_id(c));
+	ck_assert_int_eq(sp_broker_host_join(c, "h1"), 0);
+	o.batch_id = id;
+	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), 0);
+	ck_assert_str_eq(sp_broker_batch_id(w), id);
+	ck_assert_int_eq(sp_broker_put(p, rec, n, -1), 0);
+	ck_assert_int_eq(sp_broker_seal(p), 0);
+	ck_assert_int_eq(sp_broker_take(w, &e, MS(1000)), 0);
+	ck_assert_int_eq(sp_broker_ack(w, &e), 0);
+	sp_broker_close(w);
+	/* Complete: a worker started now is told so, and makes nothing. */
+	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), -EPIPE);
+	ck_assert_ptr_null(w);
+	ck_assert_int_eq(keys_of_batch(), 2);           /* the marker and the hosts */
+	ck_assert_int_eq(sp_broker_host_leave(c, "h1"), 0);
+	ck_assert_int_eq(keys_of_batch(), 0);
+	/* Gone (the marker too): -EBADMSG, and still nothing made. */
+	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), -EBADMSG);
+	ck_assert_ptr_nonnull(strstr(why, "gone"));
+	ck_assert_int_eq(keys_of_batch(), 0);
+	o.batch_id = "not-hex";
+	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), -EINVAL);
+	sp_broker_close(c);
+	sp_broker_close(p);
+}
+END_TEST
+
 START_TEST(claim_idle)
 {
 	static char rec[8192];
@@ -649,6 +690,7 @@ int main(void)
 	tcase_add_test(core, closed_batch);
 	tcase_add_test(core, over_tcp);
 	tcase_add_test(members, same_name_rereads);
+	tcase_add_test(members, join_only);
 	tcase_add_test(members, claim_idle);
 	tcase_add_test(hostile, hostile_entries);
 	tcase_add_test(crash, lost_state);

@@ -38,7 +38,7 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 {
 	static char msg[sizeof(((sp_broker *)0)->why)];
 	char producers[16], newid[24];
-	const char *keys[5], *args[5];
+	const char *keys[5], *args[6];
 	redisReply *r;
 	sp_broker *b;
 	int rc, err = 0;
@@ -72,11 +72,19 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 		snprintf(b->member, sizeof(b->member), "%s", b->o.member);
 		b->o.member = b->member;
 	}
+	if (b->o.batch_id && (strlen(b->o.batch_id) == 0 || strlen(b->o.batch_id) >= sizeof(b->bid) ||
+			      strspn(b->o.batch_id, "0123456789abcdef") != strlen(b->o.batch_id))) {
+		free(b);
+		if (why)
+			*why = "bad batch id (hex digits, as sp_broker_batch_id() gives)";
+		return -EINVAL;
+	}
 	snprintf(b->pre, sizeof(b->pre), "shmpipe:{%s}:", b->url.name);
 	bk_key(b, b->k_s, "s", "");
 	bk_key(b, b->k_m, "m", "");
 	bk_key(b, b->k_w, "w", "");
-	bk_key(b, b->k_d, "d:", "");
+	/* Joining a given incarnation, OPEN looks for its marker. */
+	bk_key(b, b->k_d, "d:", b->o.batch_id ? b->o.batch_id : "");
 	bk_key(b, b->k_h, "h:", "");
 	strcpy(b->cursor, "0-0");
 	if ((rc = random_hex(b->prod)) < 0 || (rc = random_hex(newid)) < 0) {
@@ -97,13 +105,18 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 		args[2] = producers;
 		args[3] = newid;
 		args[4] = BK_GROUP;
-		r = bk_eval(b, BK_OPEN, 5, keys, 5, args, NULL, &err);
+		args[5] = b->o.batch_id ? b->o.batch_id : "";
+		r = bk_eval(b, BK_OPEN, 5, keys, 6, args, NULL, &err);
 		rc = err;
 		if (r) {
 			long long code;
 
 			if (bk_int(r, &code) < 0) {
 				rc = bk_fail(b, -EPROTO, "unexpected reply to OPEN");
+			} else if (code == -3) {
+				rc = bk_fail(b, -EPIPE, "the batch is complete already");
+			} else if (code == -1) {
+				rc = bk_gone(b);
 			} else if (code != 0) {
 				rc = bk_fail(b, -EBADMSG, "%s on the server is not a batch of this "
 					     "version, or damaged", b->pre);
@@ -155,6 +168,11 @@ const char *sp_broker_name(const sp_broker *b)
 unsigned sp_broker_producers(const sp_broker *b)
 {
 	return b->producers;
+}
+
+const char *sp_broker_batch_id(const sp_broker *b)
+{
+	return b->bid;
 }
 
 /* The keys every batch script takes, with file (or the stream) last. */

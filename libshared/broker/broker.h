@@ -69,6 +69,9 @@ struct sp_broker_opts {
 				    * holds is taken from it */
 	long long retry_ms;        /* how long to retry a lost connection */
 	volatile sig_atomic_t *stop;   /* when set non-zero, retries give up with -EINTR */
+	const char *batch_id;      /* join only this incarnation of the batch (another
+				    * handle's sp_broker_batch_id()), never create one;
+				    * NULL: whichever is there, created if none */
 };
 
 typedef struct sp_broker sp_broker;
@@ -76,9 +79,13 @@ typedef struct sp_broker sp_broker;
 /*
  * Connects to the server of url and joins its batch, creating the batch's
  * state (with opts->producers) if there is none yet: whichever side starts
- * first creates it.  The first connection is not retried (a wrong URL is
- * told at once).  On failure *out is NULL and, if why is not NULL, *why
- * holds the reason in words (static storage, until the next call).
+ * first creates it.  With opts->batch_id, joins that incarnation only:
+ * -EPIPE if it is complete already, -EBADMSG if it is gone (a consumer's
+ * worker started after its main process joined must not make a new batch
+ * of the name and wait on it forever).  The first connection is not
+ * retried (a wrong URL is told at once).  On failure *out is NULL and, if
+ * why is not NULL, *why holds the reason in words (static storage, until
+ * the next call).
  */
 int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker **out,
 		   const char **why);
@@ -89,6 +96,9 @@ const char *sp_broker_why(const sp_broker *b);
 /* The batch's name, and the number of seals it expects. */
 const char *sp_broker_name(const sp_broker *b);
 unsigned sp_broker_producers(const sp_broker *b);
+/* The batch's incarnation (16 hex digits): the same for every handle of
+ * one batch, another when the name is made again. */
+const char *sp_broker_batch_id(const sp_broker *b);
 
 /* ---- Producer ---------------------------------------------------------- */
 

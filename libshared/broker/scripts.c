@@ -32,10 +32,16 @@
 	"end\n"
 
 const char *const bk_scripts[BK_NSCRIPTS] = {
-	/* OPEN: ARGV 3 producers, 4 a new id, 5 the group.  Creates the
-	 * batch if there is none; returns {0, id, producers, sealed}, or
-	 * {-2} for a state not of this version or without its stream. */
+	/* OPEN: ARGV 3 producers, 4 a new id, 5 the group, 6 the id to join
+	 * ('': any).  Creates the batch if there is none (unless ARGV 6);
+	 * returns {0, id, producers, sealed}, {-2} for a state not of this
+	 * version or without its stream, and, with ARGV 6 (KEYS 3 is then
+	 * its marker), {-3} if that batch is complete, {-1} if it is gone. */
 	[BK_OPEN] =
+	"if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'id') ~= ARGV[6] then\n"
+	"  if redis.call('EXISTS', KEYS[3]) == 1 then return {-3} end\n"
+	"  return {-1}\n"
+	"end\n"
 	"if redis.call('HSETNX', KEYS[1], 'id', ARGV[4]) == 1 then\n"
 	"  redis.call('HSET', KEYS[1], 'v', '" BK_VERSION "', 'producers', ARGV[3],\n"
 	"             'sealed', '0', 'bytes', '0')\n"
