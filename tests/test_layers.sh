@@ -4,9 +4,9 @@
 # For each program folder, an edge A -> B for every function A.o uses that
 # B.o defines (nm on the built objects, so a call through a header counts and
 # a comment does not); tsort fails on a circle and names it.  The consumer's
-# intended graph (docs/pipeline.md): main -> {admin, worker}, worker ->
-# {assemble, stream, exec, output}, assemble -> {output, exec}; main also calls
-# the sweeps of assemble and output before and after the workers.
+# intended graph (docs/pipeline.md): main -> {admin, worker, broker}, worker ->
+# {assemble, stream, exec, output, broker}, assemble -> {output, exec}; main also
+# calls the sweeps of assemble and output before and after the workers.
 B=${B:-build}
 . "$(dirname "$0")/skip.sh"
 need_cmd nm binutils
