@@ -229,6 +229,28 @@ START_TEST(test_read_full)
 }
 END_TEST
 
+START_TEST(test_pread_pwrite_full)
+{
+	FILE *f = tmpfile();
+	char buf[32];
+	int fd;
+
+	ck_assert_ptr_nonnull(f);
+	fd = fileno(f);
+	ck_assert_int_eq(prog_pwrite_full(fd, "world", 5, 10), 0);
+	ck_assert_int_eq(prog_pwrite_full(fd, "hello", 5, 0), 0);
+	ck_assert_int_eq(prog_pwrite_full(fd, "x", 1, -1), -EINVAL);
+	/* Whole reads at an offset, fewer bytes only at the end of the file. */
+	ck_assert_int_eq(prog_pread_full(fd, buf, 15, 0), 15);
+	ck_assert_int_eq(memcmp(buf, "hello\0\0\0\0\0world", 15), 0);
+	ck_assert_int_eq(prog_pread_full(fd, buf, sizeof(buf), 12), 3);
+	ck_assert_int_eq(memcmp(buf, "rld", 3), 0);
+	ck_assert_int_eq(prog_pread_full(fd, buf, sizeof(buf), 15), 0);
+	fclose(f);
+	ck_assert_int_eq(prog_pwrite_full(fd, "x", 1, 0), -EBADF);
+}
+END_TEST
+
 START_TEST(test_clock)
 {
 	int64_t a = prog_now_ns(), b = prog_now_ns();
@@ -253,6 +275,7 @@ static Suite *prog_suite(void)
 	tcase_add_test(out, test_warnpath_cut);
 	tcase_add_test(out, test_json_str);
 	tcase_add_test(out, test_read_full);
+	tcase_add_test(out, test_pread_pwrite_full);
 	tcase_add_test(out, test_clock);
 	tcase_add_test(opts, test_options);
 	tcase_add_exit_test(opts, test_option_bad_capacity, EX_USAGE);

@@ -4,12 +4,14 @@
 #include <errno.h>
 #include <unistd.h>
 
-int prog_write_full(int fd, const void *buf, size_t len)
+/* The loop of both writes: write() when off is negative, else pwrite()
+ * at off. */
+static int write_loop(int fd, const void *buf, size_t len, off_t off)
 {
 	const char *p = buf;
 
 	while (len > 0) {
-		ssize_t n = write(fd, p, len);
+		ssize_t n = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -18,8 +20,20 @@ int prog_write_full(int fd, const void *buf, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
 	}
 	return 0;
+}
+
+int prog_write_full(int fd, const void *buf, size_t len)
+{
+	return write_loop(fd, buf, len, -1);
+}
+
+int prog_pwrite_full(int fd, const void *buf, size_t len, off_t off)
+{
+	return off < 0 ? -EINVAL : write_loop(fd, buf, len, off);
 }
 
 /* The loop of both reads: read() when off is negative, else pread() from

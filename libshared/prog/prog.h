@@ -167,6 +167,10 @@ void prog_catch_stop(void);
 /* Writes all of buf, again after EINTR.  Returns 0 or -errno. */
 int prog_write_full(int fd, const void *buf, size_t len);
 
+/* Writes all of buf at offset off of a file, again after EINTR.  Returns 0
+ * or -errno (-EINVAL for a negative off). */
+int prog_pwrite_full(int fd, const void *buf, size_t len, off_t off);
+
 /* Reads len bytes, fewer only at end of file, again after EINTR unless a
  * stop signal came (then -EINTR).  Returns the count or -errno. */
 ssize_t prog_read_full(int fd, void *buf, size_t len);
