@@ -17,14 +17,17 @@
 # whose union equals the input, nothing left on the server; a worker killed
 # holding an entry (a whole file, a parted one); a whole host killed
 # holding a file (-x) and one killed half-way through assembling one (-o),
-# the other host completing with a small --claim-ms; the server killed and
+# the other host completing with a small --claim-ms; a live host's entry
+# not claimed by another (its consumer keeps it); the server killed and
 # restarted with an append-only file (resumes, or clear failures, never a
 # hang) and without one (exit 76); records of the largest size; a small
 # --window (the producer waits on the doorbell, SIGTERM stops it with 75,
 # the server never holds much more than the window and the largest parted
 # file); hostile entries added with redis-cli (counted bad, exit 65).
 #
-# Environment: B, the build folder (default build).
+# Environment: B, the build folder (default build); SP_BROKER_KNOWN=1 runs
+# the cases of two known, open bugs too (they fail: each program gives up
+# after 20 s).
 B=${B:-build}
 case $B in /*) ;; *) B=$PWD/$B ;; esac
 P=$B/producer
@@ -33,6 +36,7 @@ TR=$B/tests/tool_redis
 TO="timeout 60"
 pass=0
 fail=0
+skipped=0
 pids=
 groups=
 SRV=
@@ -118,7 +122,6 @@ reap_group() {
 	timeout 20 tail --pid="$1" -f /dev/null || kill -KILL "-$1" 2>/dev/null
 	wait "$1" 2>/dev/null
 }
-alive() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 # For wait_for: a client of the server in BLPOP (a producer waiting on the
 # window, on the doorbell).
 blpop_waiting() { echo "redis-cli -s '$SOCK' CLIENT LIST | grep -q cmd=blpop"; }
@@ -351,6 +354,35 @@ check "host killed half-way through a file: assembled again from its first part,
 del_keys $n
 rm -rf "$T/d1" "$T/d2" "$T/e1" "$T/e2" "$T/half.src" "$T/union"
 
+# ---- A live host's entry is not claimed: host l1 (-j 1) holds the parted
+# file in -x; host l2, with the same --claim-ms 1000, handles the rest and
+# then keeps looking for idle entries; for four claim times (an
+# observation window, bounded, not a synchronisation) the file stays l1's
+# (XPENDING names l1.0 alone), since l1 keeps it every claim_ms / 4; then
+# l1 lets it go (the blocker exits 0), and both end with the batch.
+n=b$$-live
+U=$(url $n)
+RM=$T/lmark VICTIM=sub/big.bin
+export RM VICTIM
+rm -rf "$T/l1" "$T/l2" "$RM"
+fifo_open l
+RX=$T/l1 $TO $C -q --broker "$U" --host l1 -j 1 --claim-ms 1000 -x "$blocker" 2>"$T/l1.err" & c1=$!
+pids="$pids $c1"
+$TO $P -q --broker "$U" --chunk 64K -C "$XSRC" .; prc=$?
+wait_for "[ -s '$RM/ppid' ]"
+rc=$?
+RX=$T/l2 $TO $C -q --broker "$U" --host l2 -j 2 --claim-ms 1000 -x "$blocker" 2>"$T/l2.err" & c2=$!
+pids="$pids $c2"
+timeout 4 sh -c "until [ -e '$T/l2/sub/big.bin' ]; do sleep 0.05; done"; taken=$?
+owners=$(rcli XPENDING "shmpipe:{$n}:s" shmpipe - + 10 | grep -x 'l[12]\.[0-9]*' | sort -u | tr '\n' ' ')
+release
+wait $c1; c1rc=$?
+wait $c2; c2rc=$?
+fifo_close
+check "a live host's entry is not claimed: held by ${owners:-nobody}for 4 claim times ($rc $taken), then the batch ends ($prc $c1rc $c2rc)" \
+	eval '[ "$rc" = 0 ] && [ "$taken" = 124 ] && [ "$owners" = "l1.0 " ] && [ "$prc$c1rc$c2rc" = 000 ] && no_keys $n'
+rm -rf "$T/l1" "$T/l2"
+
 # ---- Records of the largest size: a file whose one record is exactly
 # SP_BROKER_MAX_RECORD (4 MiB: 96 bytes of header, its 7-byte path, the
 # rest content), and a file of exactly 4 MiB of content (two parts), with
@@ -376,7 +408,7 @@ rm -rf "$T/maxsrc" "$T/maxout"
 # consumer while the test samples the server: the window's count of
 # unacknowledged bytes never goes above window + one record + the largest
 # parted file (whose parts never wait), and the memory the server uses
-# grows by less than twice that.
+# grows by less than three times that (a third of the batch).
 WIN=262144
 WSRC=$T/wsrc
 mkdir -p "$WSRC"
@@ -406,27 +438,94 @@ wait_for "$(blpop_waiting)"
 rc=$?
 $TO $C -q --broker "$U" --host w1 -j 2 -o "$T/wout" 2>"$T/cw.err" & cp=$!
 pids="$pids $cp"
-maxb=0 maxm=0 maxlen=0 samples=0
-while alive "$pp"; do
-	set -- $(rcli HGET "shmpipe:{$n}:m" bytes 2>/dev/null) 0
-	[ "$1" -gt $maxb ] 2>/dev/null && maxb=$1
-	set -- $(rcli XLEN "shmpipe:{$n}:s" 2>/dev/null) 0
-	[ "$1" -gt $maxlen ] 2>/dev/null && maxlen=$1
-	set -- $(rcli INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p') 0
-	[ "$1" -gt $maxm ] 2>/dev/null && maxm=$1
-	samples=$((samples + 1))
-done
+# Samplers: redis-cli repeating a command every 10 ms until stopped.
+redis-cli -s "$SOCK" -r -1 -i 0.01 HGET "shmpipe:{$n}:m" bytes > "$T/s.bytes" 2>/dev/null & s1=$!
+redis-cli -s "$SOCK" -r -1 -i 0.01 XLEN "shmpipe:{$n}:s" > "$T/s.len" 2>/dev/null & s2=$!
+redis-cli -s "$SOCK" -r -1 -i 0.01 INFO memory 2>/dev/null | grep --line-buffered '^used_memory:' > "$T/s.mem" & s3=$!
+pids="$pids $s1 $s2 $s3"
+$TO tail --pid="$pp" -f /dev/null
+kill $s1 $s2 $s3 2>/dev/null
+wait $s1 $s2 $s3 2>/dev/null
+peak() { tr -cd '0-9\n' < "$1" | sort -n | tail -n 1; }
+maxb=$(peak "$T/s.bytes") maxlen=$(peak "$T/s.len") maxm=$(peak "$T/s.mem")
+samples=$(wc -l < "$T/s.bytes")
 wait $pp; prc=$?
 wait $cp; crc=$?
-dm=$((maxm - mem0))
+dm=$((${maxm:-0} - mem0))
 echo "test_broker: --window 256K: $samples samples: at most $maxb unacknowledged bytes (bound $BOUND), $maxlen entries, server memory +$dm bytes; the batch: $WTOTAL bytes"
 check "--window: the batch goes through ($rc $prc $crc), identical, nothing left" \
 	eval '[ "$rc$prc$crc" = 000 ] && same_tree "$WSRC" "$T/wout" && no_keys $n || { cat "$T/pw.err" "$T/cw.err"; false; }'
 check "--window: unacknowledged bytes at most window + a record + the largest parted file ($maxb <= $BOUND)" \
 	[ "$maxb" -le "$BOUND" ]
-check "--window: the server's memory grew by less than twice that ($dm < $((2 * BOUND)))" \
-	[ "$dm" -lt $((2 * BOUND)) ]
+check "--window: the server's memory grew by less than three times that ($dm < $((3 * BOUND)))" \
+	[ "$dm" -lt $((3 * BOUND)) ]
 rm -rf "$T/wout"
+
+# ---- Known, open (issue 14), run with SP_BROKER_KNOWN=1 (each program is
+# given 20 s).  A producer killed half-way through a parted file leaves a
+# file that cannot end before every producer has sealed; the one worker
+# (-j 1) waits on it, so nothing is acknowledged, and the restarted
+# producer waits on a small window for ever: neither ends.  The contract
+# says running the producer again completes the batch.
+if [ "${SP_BROKER_KNOWN:-0}" = 1 ]; then
+	n=b$$-dead
+	U=$(url $n)
+	rm -f "$T/half.pipe"
+	mkfifo "$T/half.pipe"
+	head -c 200000 /dev/urandom > "$T/half.src"
+	timeout 20 $C -q --broker "$U" --host k1 -j 1 -o "$T/kout" 2>"$T/k.err" & cp=$!
+	pids="$pids $cp"
+	$P -q --broker "$U" --chunk 4K --name half.bin - < "$T/half.pipe" & pp=$!
+	pids="$pids $pp"
+	exec 9> "$T/half.pipe"
+	head -c 100000 "$T/half.src" >&9
+	wait_for "ls -A '$T/kout' 2>/dev/null | grep -q shmpipe"
+	rc=$?
+	kill -KILL $pp
+	exec 9>&-
+	wait $pp 2>/dev/null
+	timeout 20 $P -q --broker "$U" --window 256K -C "$WSRC" . 2>"$T/pk.err"; prc=$?
+	wait $cp; crc=$?
+	check "a producer killed half-way through a file, started again under a small window: the batch completes ($rc $prc $crc)" \
+		eval '[ "$rc$prc$crc" = 000 ] && same_tree "$WSRC" "$T/kout"'
+	del_keys $n
+	rm -rf "$T/kout" "$T/half.src"
+	# A worker replaced after the batch completed: the replacement opens
+	# the batch by its name, finds no state, and makes a new batch, which
+	# nobody will seal; its consumer never ends, and the new state stays
+	# on the server.  The consumer's main process is stopped (SIGSTOP)
+	# while one worker is killed and the other finishes the last file, so
+	# that the replacement starts after the end, every time.
+	n=b$$-late
+	U=$(url $n)
+	RX=$T/late RM=$T/latemark VICTIM=f3
+	export RX RM VICTIM
+	rm -rf "$RX" "$RM"
+	fifo_open late
+	timeout 20 $C -q --broker "$U" --host q1 -j 2 -x "$blocker" 2>"$T/q.err" & cp=$!
+	pids="$pids $cp"
+	$TO $P -q --broker "$U" -C "$XSRC" .; prc=$?
+	wait_for "[ -s '$RM/ppid' ] && [ \$(find '$RX' -type f | wc -l) -ge 8 ]"
+	rc=$?
+	main=$(under $cp)
+	holder=$(worker_of "$(cat "$RM/ppid")" "$main")
+	other=$(pgrep -P "$main" | grep -v -x "$holder")
+	kill -STOP "$main"
+	kill -KILL $other
+	release
+	wait_for "[ \"\$(redis-cli -s '$SOCK' EXISTS 'shmpipe:{$n}:m')\" = 0 ]"
+	rc=$rc$?
+	kill -CONT "$main"
+	wait $cp; crc=$?
+	fifo_close
+	check "a worker replaced after the batch completed: the consumer ends ($rc $prc $crc), nothing left on the server" \
+		eval '[ "$rc$prc$crc" = 0000 ] && no_keys $n || { keys_of $n; false; }'
+	del_keys $n
+else
+	skipped=$((skipped + 2))
+	echo "skip - a producer killed half-way through a file, started again under a small window (known to hang: SP_BROKER_KNOWN=1)"
+	echo "skip - a worker replaced after the batch completed (known to hang: SP_BROKER_KNOWN=1)"
+fi
 
 # ---- Hostile entries added behind the programs' back: a record field of
 # garbage, an unknown field, two fields, announcements of a file whose id
@@ -511,5 +610,5 @@ check "server restarted without its data: both exit 76 ($rc $prc $crc), saying t
 srv_stop TERM
 
 check "no object of the test's batches in /dev/shm" no_shm "b$$-"
-echo "test_broker: $pass passed, $fail failed"
+echo "test_broker: $pass passed, $fail failed, $skipped cases skipped"
 [ "$fail" = 0 ]
