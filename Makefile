@@ -4,6 +4,7 @@
 #   make demo         the main job: a batch compressed through the ring, verified
 #   make test         run the whole test suite
 #   make chaos        the long chaos test: 300 SIGKILLs to a running pipeline
+#                     (through a ring, then through a batch on a redis-server)
 #   make asan | tsan  the test suite under AddressSanitizer+UBSan / ThreadSanitizer
 #   make valgrind     the Check suites under valgrind memcheck
 #   make bench        benchmarks (not tests)
@@ -269,13 +270,18 @@ run-tests: lib programs tests $(EXAMPLES)
 	@B=$(B) tests/run.sh $(TESTS) $(SHTESTS)
 
 # The long version of tests/test_chaos.sh (make test runs 30 kills in at
-# most 45 s).  CHAOS_KILLS, CHAOS_SECONDS, CHAOS_SEED, CHAOS_TREE, CHAOS_DIR
-# may be given.
+# most 45 s), through a ring, then in its broker mode (CHAOS_BROKER=1:
+# through a batch on a redis-server of its own; it skips without one).
+# Both run; either failing fails the target.  CHAOS_KILLS, CHAOS_SECONDS,
+# CHAOS_SEED, CHAOS_TREE, CHAOS_DIR may be given.
 CHAOS_KILLS ?= 300
 CHAOS_SECONDS ?= 3600
 chaos: deps
-	@$(MAKE) --no-print-directory programs
-	@B=$(B) CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_SECONDS=$(CHAOS_SECONDS) tests/run.sh tests/test_chaos.sh
+	@$(MAKE) --no-print-directory programs $(B)/tests/tool_redis
+	@B=$(B) CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_SECONDS=$(CHAOS_SECONDS) tests/run.sh tests/test_chaos.sh; \
+	 r=$$?; \
+	 B=$(B) CHAOS_BROKER=1 CHAOS_KILLS=$(CHAOS_KILLS) CHAOS_SECONDS=$(CHAOS_SECONDS) \
+		tests/run.sh tests/test_chaos.sh && exit $$r
 
 asan:
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined test

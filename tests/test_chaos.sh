@@ -22,11 +22,24 @@
 # default /dev/shm when it has room for three copies of /usr/include, since
 # on a disk creating files costs far more than the pipeline, else $TMPDIR),
 # CHAOS_TREE (default /usr/include, or /usr/include/linux when the scratch
-# space is a disk), CHAOS_DELAY_MS (largest pause before a kill; default:
+# space is a disk or in broker mode), CHAOS_DELAY_MS (largest pause before a kill; default:
 # half of what the first round, run without kills, took, so that kills fall
 # early, late and after the end of a batch on a fast machine or a slow one).
 # `make chaos` runs the long version.  Every wait is bounded; the trap stops
 # every process of the test and removes every ring and folder it made.
+#
+# Broker mode (CHAOS_BROKER=1, or the argument "broker"; `make chaos` runs
+# it after the ring's): the same rounds through a batch on a redis-server
+# of the test's own (tests/tool_redis: a unix socket in the scratch folder,
+# --save '', stopped by its pid) instead of a ring: producer --broker
+# (--window 8M, so that the server holds a few MB, not the tree), consumer
+# --broker, each run of it under one of two host names chosen at random
+# (--claim-ms 1000): a consumer started again under its dead run's name
+# re-reads what that one's workers held, under the other name it claims
+# them after a second.  At the end of a round nothing of the batch may be
+# left on the server but the marker and host set that a host killed before
+# it left keeps until they expire (deleted then), and nothing in /dev/shm.
+# Skipped (77) without redis-server, redis-cli or the programs' --broker.
 B=${B:-build}
 case $B in /*) ;; *) B=$PWD/$B ;; esac
 P=$B/producer
@@ -35,6 +48,8 @@ KILLS=${CHAOS_KILLS:-30}
 SECONDS_MAX=${CHAOS_SECONDS:-45}
 DELAY=${CHAOS_DELAY_MS:-}
 SEED=${CHAOS_SEED:-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')}
+BROKER=${CHAOS_BROKER:-0}
+[ "${1:-}" = broker ] && BROKER=1
 MAX_ROUNDS=$((KILLS * 2 + 10))
 pass=0
 fail=0
@@ -45,7 +60,17 @@ need_cmd lz4 lz4
 need_cmd pgrep procps
 need_cmd timeout coreutils
 need_shm 64
-echo "test_chaos: seed $SEED, $KILLS kills (replay: CHAOS_SEED=$SEED CHAOS_KILLS=$KILLS)"
+mode=
+if [ "$BROKER" = 1 ]; then
+	SKIP_NAME="test_chaos.sh (broker)"
+	mode=" CHAOS_BROKER=1"
+	need_built "$B/tests/tool_redis"
+	need_cmd redis-server redis-server
+	need_cmd redis-cli redis-tools
+	"$P" --help 2>/dev/null | grep -q -e '--broker' || skip "producer has no --broker"
+	"$C" --help 2>/dev/null | grep -q -e '--host' || skip "consumer has no --broker --host"
+fi
+echo "test_chaos: seed $SEED, $KILLS kills (replay:$mode CHAOS_SEED=$SEED CHAOS_KILLS=$KILLS)"
 
 if [ -z "${CHAOS_DIR:-}" ]; then
 	CHAOS_DIR=${TMPDIR:-/tmp}
@@ -55,23 +80,26 @@ if [ -z "${CHAOS_DIR:-}" ]; then
 fi
 if [ -n "${CHAOS_TREE:-}" ]; then
 	TREE=$CHAOS_TREE
-elif [ "$CHAOS_DIR" = /dev/shm ]; then
+elif [ "$CHAOS_DIR" = /dev/shm ] && [ "$BROKER" != 1 ]; then
 	TREE=/usr/include
 else
 	TREE=/usr/include/linux
 fi
 start_time=$(date +%s)
 T=$(mktemp -d "$CHAOS_DIR/shmpipe-chaos.XXXXXX") || exit 1
-ppid= cpid=
+ppid= cpid= srv= srvt= round=0
 cleanup() {
 	# Producers and consumer main processes we started, then whatever
 	# is left of each round (workers whose main process was killed end
 	# by themselves: they get SIGTERM when it dies).
 	for p in $ppid $cpid; do kill -TERM "$p" 2>/dev/null; done
-	for r in $(ls /dev/shm 2>/dev/null | sed -n "s/^shmpipe\.\(t$$-chaos[0-9]*\)\.lock$/\1/p"); do
+	for r in $(ls /dev/shm 2>/dev/null | sed -n "s/^shmpipe\.\(t$$-chaos[0-9]*\)\.lock$/\1/p") \
+		 $(i=0; while [ $i -lt $round ]; do i=$((i + 1)); echo "t$$-chaos$i"; done); do
 		for p in $(consumers_of "$r"); do kill -TERM "$p" 2>/dev/null; done
 	done
-	timeout 10 sh -c "while pgrep -f -- '$B/[c]onsumer -q -r t$$-chaos' >/dev/null; do sleep 0.05; done"
+	timeout 10 sh -c "while pgrep -f -- '$CPAT$$-chaos' >/dev/null; do sleep 0.05; done"
+	[ -z "$srv" ] || kill -TERM "$srv" 2>/dev/null
+	[ -z "$srvt" ] || { timeout 10 tail --pid="$srvt" -f /dev/null; wait "$srvt"; } 2>/dev/null
 	rm -rf "$T"
 	rm -f /dev/shm/shmpipe.t$$-chaos*
 }
@@ -98,10 +126,36 @@ reap() {
 }
 # Every process (main or worker) of the consumers of ring $1.
 # ([c]: so that the pattern does not match a command line holding it.)
-consumers_of() { pgrep -f -- "$B/[c]onsumer -q -r $1 " 2>/dev/null; }
-no_ring() { ! ls /dev/shm | grep -q "shmpipe\.$1\(\.\|$\)"; }
-# The ring is sealed (a missing or stale ring is not).
-sealed() { $C --info "$1" 2>/dev/null | grep -q '^sealed=[1-9]'; }
+if [ "$BROKER" = 1 ]; then
+	CPAT="$B/[c]onsumer -q --broker [^ ]*stream=t"
+else
+	CPAT="$B/[c]onsumer -q -r t"
+fi
+consumers_of() { pgrep -f -- "$CPAT${1#t} " 2>/dev/null; }
+no_shm() { ! ls /dev/shm | grep -q "shmpipe\.$1\(\.\|$\)"; }
+if [ "$BROKER" = 1 ]; then
+	rcli() { redis-cli -s "$T/srv/redis.sock" "$@"; }
+	keys_of() { rcli --scan --pattern "shmpipe:{$1}:*"; }
+	# The batch's state is gone: complete (or never made).
+	no_ring() { [ "$(rcli EXISTS "shmpipe:{$1}:m")" = 0 ]; }
+	# A batch no producer has sealed: its state is there, sealed 0 (a
+	# complete batch's state is deleted at once, while its consumers
+	# still sweep and leave: those are not to be stopped).
+	unsealed() { [ "$(rcli HGET "shmpipe:{$1}:m" sealed)" = 0 ]; }
+	# Nothing left but what a host killed before it left keeps (its
+	# marker and host set expire); then the rest is deleted.
+	remove_ring() {
+		_left=$(keys_of "$1" | grep -v ":[dh]:[0-9a-f]*$")
+		keys_of "$1" | while read -r _k; do rcli DEL "$_k" >/dev/null; done
+		[ -z "$_left" ] || { echo "$_left" | head -n 3; return 1; }
+		no_shm "$1"
+	}
+else
+	no_ring() { no_shm "$1"; }
+	# The ring is not sealed (nor is a missing or stale ring).
+	unsealed() { ! $C --info "$1" 2>/dev/null | grep -q '^sealed=[1-9]'; }
+	remove_ring() { $C --remove "$1" 2>/dev/null; no_ring "$1"; }
+fi
 no_tmp() { [ -z "$(find "$1" -name '.shmpipe.*' 2>/dev/null)" ]; }
 # Same tree: content, links as links, each regular file's mode and mtime.
 # With -z ($3 = z), every file is FILE.lz4: compare modes and mtimes of the
@@ -141,11 +195,26 @@ echo "test_chaos: $NFILES files, $(du -sk "$SRC" | cut -f1) KB"
 
 # start_producer R OPTS / start_consumer R OPTS OUT: in the background,
 # not under timeout(1), since the driver kills these very processes.
-start_producer() { $P -q -r "$1" --capacity 1M --chunk 64K $2 -C "$SRC" . 2>>"$T/producer.err" & ppid=$!; }
-start_consumer() { $C -q -r "$1" $2 -o "$3" 2>>"$T/consumer.err" & cpid=$!; }
+if [ "$BROKER" = 1 ]; then
+	mkdir -p "$T/srv"
+	mkfifo "$T/srv.pipe"
+	"$B/tests/tool_redis" "$T/srv" > "$T/srv.pipe" 2>"$T/srv.err" & srvt=$!
+	read -r srv < "$T/srv.pipe"
+	[ -n "$srv" ] || { echo "test_chaos: redis-server would not start: $(tail -n 3 "$T/srv.err")"; exit 1; }
+	url() { echo "unix://$T/srv/redis.sock?stream=$1"; }
+	start_producer() {
+		$P -q --broker "$(url "$1")" --window 8M --chunk 64K $2 -C "$SRC" . 2>>"$T/producer.err" & ppid=$!
+	}
+	start_consumer() {
+		rnd 2
+		$C -q --broker "$(url "$1")" --host "h$R" --claim-ms 1000 $2 -o "$3" 2>>"$T/consumer.err" & cpid=$!
+	}
+else
+	start_producer() { $P -q -r "$1" --capacity 1M --chunk 64K $2 -C "$SRC" . 2>>"$T/producer.err" & ppid=$!; }
+	start_consumer() { $C -q -r "$1" $2 -o "$3" 2>>"$T/consumer.err" & cpid=$!; }
+fi
 
 kills=0
-round=0
 : > "$T/kills"
 while [ $kills -lt "$KILLS" ] && [ $round -lt $MAX_ROUNDS ] &&
       [ $(($(date +%s) - start_time)) -lt "$SECONDS_MAX" ]; do
@@ -235,6 +304,7 @@ while [ $kills -lt "$KILLS" ] && [ $round -lt $MAX_ROUNDS ] &&
 	# seal: it is stopped (it exits 75) and the ring removed.
 	deadline=$(($(date +%s) + 60))
 	termed=
+	note=
 	while [ "$(date +%s)" -lt $deadline ]; do
 		if [ -n "$ppid" ] && ! alive "$ppid"; then reap "$ppid"; prc=$W; ppid=; fi
 		if [ -n "$cpid" ] && ! alive "$cpid"; then
@@ -250,15 +320,16 @@ while [ $kills -lt "$KILLS" ] && [ $round -lt $MAX_ROUNDS ] &&
 				no_ring "$r" && break
 				# Not sealed once the producer is done: such a
 				# new ring (maybe stale: its consumer was killed).
-				if ! sealed "$r"; then
-					$C --remove "$r" 2>/dev/null
+				if unsealed "$r"; then
+					remove_ring "$r" >/dev/null
 					break
 				fi
 			fi
 			start_consumer "$r" "$copts" "$out"
-		elif [ -n "$cpid" ] && [ -z "$ppid" ] && [ "$termed" != "$cpid" ] && ! sealed "$r"; then
+		elif [ -n "$cpid" ] && [ -z "$ppid" ] && [ "$termed" != "$cpid" ] && unsealed "$r"; then
 			kill -TERM "$cpid" 2>/dev/null
 			termed=$cpid
+			note="; a consumer had to be stopped (SIGTERM): the producer was done, and the ring or batch it waited on was one nobody sealed"
 		fi
 		sleep 0.05
 	done
@@ -268,10 +339,14 @@ while [ $kills -lt "$KILLS" ] && [ $round -lt $MAX_ROUNDS ] &&
 		nok "round $round: the consumer did not finish"
 		# What it is waiting for: its processes, the ring.
 		ps -o pid,ppid,stat,wchan:24,args -p "$cpid" $(consumers_of "$r") 2>/dev/null | cut -c1-150
-		$C --info "$r" 2>&1 | tr '\n' ' '; echo
+		if [ "$BROKER" = 1 ]; then
+			rcli HGETALL "shmpipe:{$r}:m" | tr '\n' ' '; echo
+		else
+			$C --info "$r" 2>&1 | tr '\n' ' '; echo
+		fi
 		kill -TERM "$cpid"; reap "$cpid"; cpid=
 	fi
-	timeout 30 sh -c "while pgrep -f -- '$B/[c]onsumer -q -r $r ' >/dev/null; do sleep 0.05; done"
+	timeout 30 sh -c "while pgrep -f -- '$CPAT${r#t} ' >/dev/null; do sleep 0.05; done"
 
 	n=$(grep -c "^round $round " "$T/kills")
 	what="round $round ($copts${lz:+ $lz}, $n kills)"
@@ -279,14 +354,17 @@ while [ $kills -lt "$KILLS" ] && [ $round -lt $MAX_ROUNDS ] &&
 	[ -z "$bad_exit" ] || why="$why; exit statuses:$bad_exit"
 	same_tree "$SRC" "$out" $z > "$T/why" || why="$why; output differs: $(head -c 300 "$T/why")"
 	no_tmp "$out" || why="$why; temporary files left: $(find "$out" -name '.shmpipe.*' | head -n 3)"
-	$C --remove "$r" 2>/dev/null
-	no_ring "$r" || why="$why; ring objects left in /dev/shm"
+	if [ "$BROKER" = 1 ]; then
+		remove_ring "$r" > "$T/left" || why="$why; left on the server or in /dev/shm: $(tr '\n' ' ' < "$T/left")"
+	else
+		remove_ring "$r" || why="$why; ring objects left in /dev/shm"
+	fi
 	! grep -q ": lost:\|do not match\|incomplete" "$T/consumer.err" ||
 		why="$why; consumer reported: $(grep ": lost:\|do not match\|incomplete" "$T/consumer.err" | head -n 3)"
 	if [ -z "$why" ]; then
 		ok "$what: output equals input, no temporary file, no ring left, exit statuses"
 	else
-		nok "$what$why"
+		nok "$what$why$note"
 	fi
 	if [ "$fail" != 0 ]; then
 		echo "test_chaos: kills so far (seed $SEED):"
