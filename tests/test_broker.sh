@@ -14,7 +14,8 @@
 #
 # Cases: usage; an unreachable server; a tree (small files, files in parts,
 # a symlink, an empty folder) through two consumer hosts into two folders,
-# whose union equals the input, nothing left on the server; a worker killed
+# whose union equals the input, nothing left on the server (with --stats,
+# --sync, --lz4, -z, then -d); a closed batch (exit 69); a worker killed
 # holding an entry (a whole file, a parted one); a whole host killed
 # holding a file (-x) and one killed half-way through assembling one (-o),
 # the other host completing with a small --claim-ms; a live host's entry
@@ -172,6 +173,8 @@ union() {
 	for _o; do [ -d "$_o" ] && cp -a "$_o/." "$T/union/"; done
 	return 0
 }
+# The first (top-level) value of a numeric key in a --stats file.
+json_get() { grep -o "\"$2\":[0-9.]*" "$1" | head -n 1 | cut -d: -f2; }
 nfiles() { find "$@" -type f ! -name '.shmpipe.*' 2>/dev/null | wc -l; }
 # An exit status a program gives when it fails cleanly, with its message.
 clean_fail() { # RC ERRFILE PROG
@@ -231,10 +234,10 @@ del_keys b$$-u
 # each; the producer starts last.
 n=b$$-tree
 U=$(url $n)
-$TO $C -q --broker "$U" --host h1 -j 2 -o "$T/o1" 2>"$T/c1.err" & c1=$!
-$TO $C -q --broker "$U" --host h2 -j 2 -o "$T/o2" 2>"$T/c2.err" & c2=$!
+$TO $C -q --broker "$U" --host h1 -j 2 --sync -o "$T/o1" --stats="$T/st1" 2>"$T/c1.err" & c1=$!
+$TO $C -q --broker "$U" --host h2 -j 2 -o "$T/o2" --stats="$T/st2" 2>"$T/c2.err" & c2=$!
 pids="$pids $c1 $c2"
-$TO $P -q --broker "$U" --chunk 64K -C "$SRC" . 2>"$T/p.err"; prc=$?
+$TO $P -q --broker "$U" --chunk 64K --stats="$T/stp" -C "$SRC" . 2>"$T/p.err"; prc=$?
 wait $c1; c1rc=$?
 wait $c2; c2rc=$?
 check "two hosts: exit codes ($prc $c1rc $c2rc)" \
@@ -243,8 +246,11 @@ check "two hosts: the union of both folders equals the input (content, links, mo
 	eval 'union "$T/o1" "$T/o2" && same_tree "$SRC" "$T/union"'
 n1=$(nfiles "$T/o1")
 n2=$(nfiles "$T/o2")
-check "two hosts: both did some of the work ($n1 + $n2 files of $NFILES)" \
+check "two hosts (one with --sync): both did some of the work ($n1 + $n2 files of $NFILES)" \
 	eval '[ "$n1" -gt 0 ] && [ "$n2" -gt 0 ] && [ $((n1 + n2)) -ge "$NFILES" ]'
+f1=$(json_get "$T/st1" files) f2=$(json_get "$T/st2" files) fp=$(json_get "$T/stp" files)
+check "two hosts: --stats count every file once (producer $fp, consumers $f1 + $f2 of $NFILES)" \
+	eval '[ "$fp" = "$NFILES" ] && [ $((f1 + f2)) = "$NFILES" ]'
 check "two hosts: nothing left on the server (DBSIZE $(rcli DBSIZE)), no temporary file, nothing in /dev/shm" \
 	eval 'no_keys $n && [ "$(rcli DBSIZE)" = 0 ] && no_tmp "$T/o1" "$T/o2" && no_shm $n'
 # The same with --lz4 in transit and -z on one host.
@@ -261,6 +267,40 @@ union "$T/z1" "$T/z2"
 check "--lz4 in transit, -z on one host: exit codes ($prc $c1rc $c2rc), the union restored equals the input" \
 	eval '[ "$prc$c1rc$c2rc" = 000 ] && [ ! -s "$T/lz4.err" ] && diff -r --no-dereference "$SRC" "$T/union" >/dev/null && no_keys $n'
 rm -rf "$T/o1" "$T/o2" "$T/z1" "$T/z2" "$T/union"
+# -z on one host, then that tree of .lz4 files (links and empty folders
+# as they are) back through -d on two hosts: the input again.
+n=b$$-z
+U=$(url $n)
+$TO $C -q --broker "$U" --host z1 -j 2 -z -o "$T/zall" 2>"$T/c1.err" & c1=$!
+pids="$pids $c1"
+$TO $P -q --broker "$U" --chunk 64K -C "$SRC" .; prc=$?
+wait $c1; c1rc=$?
+n=b$$-d
+U=$(url $n)
+$TO $C -q --broker "$U" --host d1 -j 2 -d -o "$T/d1" 2>"$T/c1.err" & c1=$!
+$TO $C -q --broker "$U" --host d2 -j 2 -d -o "$T/d2" 2>"$T/c2.err" & c2=$!
+pids="$pids $c1 $c2"
+$TO $P -q --broker "$U" --chunk 64K -C "$T/zall" .; prc=$prc$?
+wait $c1; c1rc=$c1rc$?
+wait $c2; c2rc=$?
+union "$T/d1" "$T/d2"
+check "-z on one host, then -d on two: exit codes ($prc $c1rc $c2rc), the input again (links, modes, mtimes)" \
+	eval '[ "$prc$c1rc$c2rc" = 00000 ] && same_tree "$SRC" "$T/union" && no_keys b$$-z && no_keys $n || { cat "$T/c1.err" "$T/c2.err"; false; }'
+rm -rf "$T/zall" "$T/d1" "$T/d2" "$T/union"
+
+# ---- A batch closed: its one expected producer has sealed it (no
+# consumer yet: the producer does not wait for one); another producer on
+# it exits 69 saying so; then a consumer takes the batch.  -T: the paths
+# from a file.
+n=b$$-closed
+U=$(url $n)
+(cd "$XSRC" && find . -type f) > "$T/list"
+$TO $P -q --broker "$U" -C "$XSRC" -T "$T/list"; p1=$?
+$TO $P --broker "$U" -C "$XSRC" . 2>"$T/closed.err"; p2=$?
+$TO $C -q --broker "$U" --host c1 -o "$T/cout"; crc=$?
+check "a closed batch: a second producer exits 69 with a message ($p1 $p2), a consumer takes the batch ($crc)" \
+	eval '[ "$p1$p2$crc" = 0690 ] && grep -q "^producer: .*closed" "$T/closed.err" && diff -r "$XSRC" "$T/cout" >/dev/null && no_keys $n || { cat "$T/closed.err"; false; }'
+rm -rf "$T/cout"
 
 # ---- A worker killed while it holds an entry: a whole file (f3), then a
 # parted one (sub/big.bin).  The blocker has it in hand when the worker is
