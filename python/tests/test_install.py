@@ -1,18 +1,29 @@
 """test_install.py: `pip install ./python` offline (no index, no setuptools: the build backend
 in python/_build is the standard library's), then the installed package finds libshared.so.0
 in each of its three places (SHMPIPE_LIBRARY, the copy beside the package, the system's
-loader), refuses a library of another version, and reads a Queue a C program filled by name."""
+loader), refuses a library of another version, and reads a Queue a C program filled by name.
+Without pip (.ci/run installs none), the package is installed as pip would install its pure
+wheel: the backend's build_wheel() in an isolated interpreter, the wheel checked against its
+RECORD and unpacked; only test_pip_install_offline is then skipped."""
+import base64
+import csv
+import hashlib
+import io
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
 from conftest import LIB, SRC, TOOLS, TOP
 
-pytest.importorskip("pip", reason="no pip for %s (apt-get install python3-pip)"
-                    % sys.executable)
+try:
+    import pip  # noqa: F401  (only whether it is there)
+    HAVE_PIP = True
+except ImportError:
+    HAVE_PIP = False
 
 
 def _env(**kw):
@@ -27,13 +38,42 @@ def _env(**kw):
 
 def _install(target, **env):
     """pip install --no-index --target TARGET ./python, with pip's build isolation (its
-    default): the backend's requirements must come from nowhere."""
+    default): the backend's requirements must come from nowhere.  Without pip, _unpack()."""
+    target = str(target)
+    if not HAVE_PIP:
+        return _unpack(target, **env)
     p = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--no-cache-dir",
-                        "--disable-pip-version-check", "--target", str(target),
+                        "--disable-pip-version-check", "--target", target,
                         os.path.join(TOP, "python")],
                        capture_output=True, text=True, timeout=120, env=_env(**env))
     assert p.returncode == 0, p.stdout + p.stderr
-    return str(target)
+    return target
+
+
+def _unpack(target, **env):
+    """What pip does with the package: the backend's build_wheel() (in `python -I`: no site
+    packages, no PYTHONPATH), then the wheel, checked against its RECORD, unpacked."""
+    out = target + "-wheel"
+    os.makedirs(out)
+    p = subprocess.run([sys.executable, "-I", "-c",
+                        "import sys; sys.path.insert(0, sys.argv[1]); import backend; "
+                        "print(backend.build_wheel(sys.argv[2]))",
+                        os.path.join(TOP, "python", "_build"), out],
+                       capture_output=True, text=True, timeout=60, env=_env(**env))
+    assert p.returncode == 0, p.stdout + p.stderr
+    with zipfile.ZipFile(os.path.join(out, p.stdout.strip())) as z:
+        record = [n for n in z.namelist() if n.endswith(".dist-info/RECORD")]
+        assert len(record) == 1
+        rows = list(csv.reader(io.StringIO(z.read(record[0]).decode())))
+        assert sorted(r[0] for r in rows) == sorted(z.namelist())
+        for arcname, digest, size in rows:
+            if arcname == record[0]:
+                continue
+            data = z.read(arcname)
+            want = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            assert (digest, size) == ("sha256=" + want.decode(), str(len(data))), arcname
+        z.extractall(target)
+    return target
 
 
 def _py(code, *args, **env):
@@ -67,6 +107,17 @@ def test_offline_install_reads_a_queue_filled_by_c(site, name):
     where, got = out.split("\n")
     assert where.startswith(t + os.sep)
     assert got == "[b'item 0', b'item 1', b'item 2', b'STOP'] True"
+
+
+def test_pip_install_offline(tmp_path):
+    """pip itself, with its build isolation, no index and no PIP_* settings (the fixture
+    above uses it too when it is there)."""
+    if not HAVE_PIP:
+        pytest.skip("no pip for %s (apt-get install python3-pip): the package was installed "
+                    "from the backend's wheel instead" % sys.executable)
+    t = _install(tmp_path / "site")
+    assert os.path.isfile(os.path.join(t, "shmpipe", "queues.py"))
+    assert [d for d in os.listdir(t) if d.endswith(".dist-info")] == ["shmpipe-0.1.0.dist-info"]
 
 
 def test_library_from_the_variable(site):
