@@ -328,13 +328,12 @@ static void flip_stop(struct child *c)
 /* Maps NAME's segment as a peer would (*size: its length). */
 static unsigned char *map_segment(const char *name, size_t *size)
 {
-	char shm[200];
+	char path[256];
 	struct stat st;
 	void *p;
 	int fd;
 
-	snprintf(shm, sizeof(shm), "/shmpipe.%s", name);
-	fd = shm_open(shm, O_RDWR, 0);
+	fd = open(tu_obj_path(path, sizeof(path), name, NULL), O_RDWR | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(fstat(fd, &st), 0);
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

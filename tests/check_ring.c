@@ -50,15 +50,13 @@ static void teardown(void)
 	tu_cleanup();
 }
 
-/* The two objects ring.h lists for a name, as paths under /dev/shm. */
+/* The two files ring.h lists for a name: the segment and its lock file. */
 #define NOBJ 2
-static const char *const obj_pre[NOBJ] = { "shmpipe.", "shmpipe." };
-static const char *const obj_suf[NOBJ] = { "", ".lock" };
+static const char *const obj_suf[NOBJ] = { NULL, ".lock" };
 
 static char *obj_path(char *buf, size_t size, const char *name, int i)
 {
-	snprintf(buf, size, "/dev/shm/%s%s%s", obj_pre[i], name, obj_suf[i]);
-	return buf;
+	return tu_obj_path(buf, size, name, obj_suf[i]);
 }
 
 /* Permission bits of object i of name, or -errno. */

@@ -325,8 +325,7 @@ static uint32_t forge_owner(long off, uint32_t *put_back)
 	uint32_t tok, old;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/dev/shm/shmpipe.%s", name);
-	f = fopen(path, "r+");
+	f = fopen(tu_obj_path(path, sizeof(path), name, NULL), "r+");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(fseek(f, 128, SEEK_SET), 0);   /* slot 0's token */
 	ck_assert_int_eq(fread(&tok, 4, 1, f), 1);

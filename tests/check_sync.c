@@ -555,8 +555,7 @@ START_TEST(limits_corrupt)
 
 	ck_assert_int_eq(sp_lock_open(name, SP_CREATE, 0, &l), 0);
 	/* An impossible owner token in the lock word: -EBADMSG, not a crash. */
-	snprintf(path, sizeof(path), "/dev/shm/shmpipe.%s", name);
-	f = fopen(path, "r+");
+	f = fopen(tu_obj_path(path, sizeof(path), name, NULL), "r+");
 	ck_assert_ptr_nonnull(f);
 	fseek(f, 8320 + 16, SEEK_SET);
 	fwrite(&bad, 4, 1, f);

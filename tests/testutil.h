@@ -37,6 +37,12 @@ int tu_cleanup(void);
 /* Path of a helper program built beside the tests: "$B/tests/NAME". */
 const char *tu_tool(const char *name, char *buf, size_t size);
 
+/* Path of a file of the object NAME (common.h, ring.h): its segment
+ * "/dev/shm/shmpipe.NAME" (suffix NULL), or with suffix ".lock" its lock
+ * file.  For the tests that read, forge or break those files as a peer
+ * would.  Returns buf. */
+char *tu_obj_path(char *buf, size_t size, const char *name, const char *suffix);
+
 /* For helper tools: dies with the test that spawned it (PR_SET_PDEATHSIG),
  * so a timed-out test leaves no process behind. */
 void tu_tool_init(void);

@@ -21,7 +21,7 @@
 
 int main(int argc, char **argv)
 {
-	char shm[200];
+	char path[256];
 	struct stat st;
 	unsigned char *p;
 	unsigned long long off, a, b;
@@ -36,8 +36,7 @@ int main(int argc, char **argv)
 	b = strtoull(argv[5], NULL, 0);
 	if ((width != 4 && width != 8) || off % (unsigned)width)
 		return 64;
-	snprintf(shm, sizeof(shm), "/shmpipe.%s", argv[1]);
-	fd = shm_open(shm, O_RDWR, 0);
+	fd = open(tu_obj_path(path, sizeof(path), argv[1], NULL), O_RDWR | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || off + (unsigned)width > (unsigned long long)st.st_size)
 		return 1;
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);

@@ -64,6 +64,12 @@ int tu_cleanup(void)
 	return n;
 }
 
+char *tu_obj_path(char *buf, size_t size, const char *name, const char *suffix)
+{
+	snprintf(buf, size, "/dev/shm/shmpipe.%s%s", name, suffix ? suffix : "");
+	return buf;
+}
+
 const char *tu_tool(const char *name, char *buf, size_t size)
 {
 	const char *b = getenv("B");
