@@ -46,9 +46,13 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	pid = tu_redis_start(argv[1], argv + 2, 20000);
 	if (pid < 0) {
+		/* -ENOENT is also a folder DIR that does not exist (the
+		 * notification socket cannot be bound there). */
+		int missing = pid == -ENOENT && !tu_redis_available();
+
 		fprintf(stderr, "tool_redis: redis-server: %s\n",
-			pid == -ENOENT ? "not installed" : strerror((int)-pid));
-		return pid == -ENOENT ? 77 : 71;
+			missing ? "not installed" : strerror((int)-pid));
+		return missing ? 77 : 71;
 	}
 	printf("%ld\n", (long)pid);
 	fflush(stdout);
