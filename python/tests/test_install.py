@@ -51,11 +51,11 @@ def _install(target, **env):
 
 
 def _unpack(target, **env):
-    """What pip does with the package: the backend's build_wheel() (in `python -I`: no site
+    """What pip does with the package: the backend's build_wheel() (in `python -I -B`: no site
     packages, no PYTHONPATH), then the wheel, checked against its RECORD, unpacked."""
     out = target + "-wheel"
     os.makedirs(out)
-    p = subprocess.run([sys.executable, "-I", "-c",
+    p = subprocess.run([sys.executable, "-I", "-B", "-c",
                         "import sys; sys.path.insert(0, sys.argv[1]); import backend; "
                         "print(backend.build_wheel(sys.argv[2]))",
                         os.path.join(TOP, "python", "_build"), out],
