@@ -624,8 +624,10 @@ static void parse_args(int argc, char **argv, struct consumer *c, struct admin *
 			host = optarg;
 			break;
 		case OPT_CLAIM_MS:
-			if (prog_parse_int(optarg, 1, 86400000L, &v) < 0)
-				prog_die_usage("--claim-ms", "expected milliseconds from 1 to 86400000");
+			/* Below 100 ms an entry would be claimed from a live
+			 * host between two of its keeps (every claim-ms / 4). */
+			if (prog_parse_int(optarg, 100, 86400000L, &v) < 0)
+				prog_die_usage("--claim-ms", "expected milliseconds from 100 to 86400000");
 			c->opt.claim_ms = v;
 			break;
 		case OPT_LIST:
