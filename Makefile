@@ -56,7 +56,7 @@ endif
 # .ci/run installs it without letting the package start a service.)
 PY_VER  := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3.11)
 DEB_PKGS := build-essential pkg-config liblz4-dev lz4 check util-linux procps libhiredis-dev \
-	python3 python3-pytest python3-fasteners libpython$(PY_VER)-testsuite
+	python3 python3-pytest python3-pip python3-fasteners libpython$(PY_VER)-testsuite
 DEPS_OK := $(shell pkg-config --exists check liblz4 hiredis 2>/dev/null && command -v lz4 >/dev/null && \
 	     command -v pgrep >/dev/null && \
 	     /usr/bin/python3 -c 'import pytest, fasteners' 2>/dev/null && \
@@ -306,6 +306,9 @@ install: lib programs
 	install -m 644 libshared/include/shared/*.h $(DESTDIR)$(INCDIR)/shared/
 	sed $(PC_SED) libshared/libshared.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libshared.pc
 	$(if $(PROGS),install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/)
+	@# The loader's cache, so that programs (and the Python package) find the new
+	@# library without LD_LIBRARY_PATH: only for a real install, as root.
+	@[ -n "$(DESTDIR)" ] || [ "$$(id -u)" != 0 ] || ! command -v ldconfig >/dev/null || ldconfig
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libshared.a $(DESTDIR)$(LIBDIR)/$(SO_NAME) \
