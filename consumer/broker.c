@@ -53,8 +53,9 @@ int broker_status(int err)
 	}
 }
 
-/* Publishes (or, with 0-0, withdraws) the entry this worker holds. */
-static void hold(struct worker *w, uint64_t ms, uint64_t seq)
+/* Publishes (or, with 0-0, withdraws) entry k of those this worker holds:
+ * 0 the one in hand, 1 a parted file set aside. */
+static void hold(struct worker *w, int k, uint64_t ms, uint64_t seq)
 {
 	struct bslot *s = &w->pool->bslots[w->index];
 	uint64_t g = atomic_load_explicit(&s->gen, memory_order_relaxed);
@@ -62,8 +63,8 @@ static void hold(struct worker *w, uint64_t ms, uint64_t seq)
 	atomic_store_explicit(&s->gen, g + 1, memory_order_relaxed);
 	/* The odd gen is visible before either half changes. */
 	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&s->ms, ms, memory_order_relaxed);
-	atomic_store_explicit(&s->seq, seq, memory_order_relaxed);
+	atomic_store_explicit(&s->ms[k], ms, memory_order_relaxed);
+	atomic_store_explicit(&s->seq[k], seq, memory_order_relaxed);
 	/* Release: both halves are in before the gen says so. */
 	atomic_store_explicit(&s->gen, g + 2, memory_order_release);
 }
@@ -88,17 +89,29 @@ static void bad_entry(struct worker *w, const struct sp_broker_entry *e, const c
 	prog_warnpath(what, "record rejected", why);
 }
 
+/* take_file() found no record of the file for this long: the worker sets
+ * it aside and takes other entries meanwhile, looking at the file between
+ * them.  A producer killed while sending a file leaves it without its END
+ * until every expected producer has sealed; a worker waiting on it alone
+ * would acknowledge nothing, and a producer run again to finish the batch
+ * would wait for ever on a full window. */
+#define STALL_NS 1000000000LL
+#define SET_ASIDE 2
+
 /*
- * The records of the parted file e announces, from its first, until its
- * END.  Returns handle()'s result (-EINTR also on a stop or a halt: the
- * file is left, to be started again), 0 when the file can never complete
- * (its producer died sending it: the sweep at the end reports it), or 1
- * with *err set on a broker error.
+ * The records of the parted file e announces, from its first (or after
+ * the last one read, for a file set aside), until its END.  Each wait is
+ * wait_ns at most; with stall_ns >= 0, after that long without a record
+ * it returns SET_ASIDE.  Returns handle()'s result (-EINTR also on a stop
+ * or a halt: the file is left, to be started again), 0 when the file is
+ * done or can never complete (its producer died sending it: the sweep at
+ * the end reports it), SET_ASIDE, or 1 with *err set on a broker error.
  */
 static int take_file(struct worker *w, sp_broker *b, struct sp_broker_entry *e,
-		     int (*handle)(struct worker *, const void *, size_t), int *err)
+		     int (*handle)(struct worker *, const void *, size_t), int *err,
+		     long long wait_ns, long long stall_ns)
 {
-	int got = 0;
+	int64_t since = prog_now_ns();
 
 	for (;;) {
 		const void *data;
@@ -107,14 +120,17 @@ static int take_file(struct worker *w, sp_broker *b, struct sp_broker_entry *e,
 
 		if (prog_stop || halted(w))
 			return -EINTR;
-		rc = sp_broker_file_next(b, e, &data, &len, SLICE_NS);
-		if (rc == -ETIMEDOUT)
+		rc = sp_broker_file_next(b, e, &data, &len, wait_ns);
+		if (rc == -ETIMEDOUT) {
+			if (stall_ns >= 0 && prog_now_ns() - since >= stall_ns)
+				return SET_ASIDE;
 			continue;
+		}
 		if (rc == -EPIPE) {
 			/* The announcement and the file's first record are put
 			 * in one step: a file of none was never announced by a
 			 * producer of ours. */
-			if (!got)
+			if (strcmp(e->last, "0-0") == 0)
 				bad_entry(w, e, "an announced file with no records");
 			return 0;
 		}
@@ -122,7 +138,7 @@ static int take_file(struct worker *w, sp_broker *b, struct sp_broker_entry *e,
 			*err = rc;
 			return 1;
 		}
-		got = 1;
+		since = prog_now_ns();
 		if (!data) {
 			bad_entry(w, e, e->why);
 			continue;
@@ -176,12 +192,27 @@ int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, s
 		atomic_store_explicit(&w->st->fatal, rc, memory_order_relaxed);
 		return rc;
 	}
+	/* A parted file whose records stalled, set aside (one at most). */
+	struct sp_broker_entry aside;
+	int has_aside = 0;
+
 	for (;;) {
 		struct sp_broker_entry e;
+		int k = 0;
 
 		if (prog_stop || halted(w)) {
 			atomic_store_explicit(&w->st->stopped, 1, memory_order_relaxed);
 			break;
+		}
+		if (has_aside) {
+			/* What came of it since, without waiting. */
+			rc = take_file(w, b, &aside, handle, &err, 1000000, 0);
+			if (rc != SET_ASIDE) {
+				e = aside;
+				has_aside = 0;
+				k = 1;
+				goto done;
+			}
 		}
 		rc = sp_broker_take(b, &e, SLICE_NS);
 		if (rc == -ETIMEDOUT)
@@ -194,15 +225,34 @@ int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, s
 			err = rc;
 			break;
 		}
-		hold(w, e.id_ms, e.id_seq);
+		if (has_aside && e.id_ms == aside.id_ms && e.id_seq == aside.id_seq) {
+			/* Handed to us again (our entries are re-read after a
+			 * reconnection): the file set aside is the one in hand
+			 * again, waited on alone. */
+			sp_broker_drop(&e);
+			e = aside;
+			has_aside = 0;
+			k = 1;
+			rc = take_file(w, b, &e, handle, &err, SLICE_NS, -1);
+			goto done;
+		}
+		hold(w, 0, e.id_ms, e.id_seq);
 		if (e.kind == SP_BROKER_RECORD) {
 			rc = handle(w, e.data, e.len);
 		} else if (e.kind == SP_BROKER_FILE) {
-			rc = take_file(w, b, &e, handle, &err);
+			rc = take_file(w, b, &e, handle, &err, SLICE_NS, has_aside ? -1 : STALL_NS);
+			if (rc == SET_ASIDE) {
+				aside = e;
+				has_aside = 1;
+				hold(w, 1, e.id_ms, e.id_seq);
+				hold(w, 0, 0, 0);
+				continue;
+			}
 		} else {
 			bad_entry(w, &e, e.why);
 			rc = 0;
 		}
+done:
 		if (rc == 1 || rc == -EINTR) {
 			/* Left unacknowledged: ours in the group still, for a
 			 * replacement of our name, or another host. */
@@ -211,7 +261,7 @@ int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, s
 		}
 		int arc = sp_broker_ack(b, &e);
 
-		hold(w, 0, 0);
+		hold(w, k, 0, 0);
 		if (arc < 0) {
 			err = arc;
 			break;
@@ -219,6 +269,8 @@ int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, s
 		if (rc < 0)
 			break;
 	}
+	if (has_aside)
+		sp_broker_drop(&aside);     /* left ours, as the one in hand */
 	if (rc == -EINTR || err == -EINTR) {
 		atomic_store_explicit(&w->st->stopped, 1, memory_order_relaxed);
 	} else if (err < 0) {
@@ -258,27 +310,33 @@ int broker_join(const struct options *opt, struct pool *pool, sp_broker **out)
 
 void broker_keep(sp_broker *b, const struct options *opt, const struct pool *pool)
 {
-	char names[MAX_JOBS][SP_BROKER_MEMBER_MAX + 1], ids[MAX_JOBS][48];
-	const char *np[MAX_JOBS], *ip[MAX_JOBS];
+	char names[MAX_JOBS * BSLOT_IDS][SP_BROKER_MEMBER_MAX + 1], ids[MAX_JOBS * BSLOT_IDS][48];
+	const char *np[MAX_JOBS * BSLOT_IDS], *ip[MAX_JOBS * BSLOT_IDS];
 	int n = 0;
 
 	for (int i = 0; i < opt->jobs; i++) {
 		const struct bslot *s = &pool->bslots[i];
 		uint64_t g = atomic_load_explicit(&s->gen, memory_order_acquire);
-		uint64_t ms = atomic_load_explicit(&s->ms, memory_order_relaxed);
-		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+		uint64_t ms[BSLOT_IDS], seq[BSLOT_IDS];
 
-		/* The halves are read before the gen is read again. */
+		for (int k = 0; k < BSLOT_IDS; k++) {
+			ms[k] = atomic_load_explicit(&s->ms[k], memory_order_relaxed);
+			seq[k] = atomic_load_explicit(&s->seq[k], memory_order_relaxed);
+		}
+		/* The ids are read before the gen is read again. */
 		atomic_thread_fence(memory_order_acquire);
-		if ((g & 1) || atomic_load_explicit(&s->gen, memory_order_relaxed) != g ||
-		    (ms == 0 && seq == 0))
-			continue;      /* changing, or nothing held: next time */
-		broker_member(opt, i, names[n]);
-		snprintf(ids[n], sizeof(ids[n]), "%llu-%llu", (unsigned long long)ms,
-			 (unsigned long long)seq);
-		np[n] = names[n];
-		ip[n] = ids[n];
-		n++;
+		if ((g & 1) || atomic_load_explicit(&s->gen, memory_order_relaxed) != g)
+			continue;      /* changing: next time */
+		for (int k = 0; k < BSLOT_IDS; k++) {
+			if (ms[k] == 0 && seq[k] == 0)
+				continue;
+			broker_member(opt, i, names[n]);
+			snprintf(ids[n], sizeof(ids[n]), "%llu-%llu", (unsigned long long)ms[k],
+				 (unsigned long long)seq[k]);
+			np[n] = names[n];
+			ip[n] = ids[n];
+			n++;
+		}
 	}
 	if (n == 0)
 		return;

@@ -89,15 +89,17 @@ struct options {
 	long long claim_ms;    /* --claim-ms */
 };
 
-/* --broker: the entry a worker holds, so that the supervisor keeps it from
- * being claimed by other hosts (broker.c).  Only the worker in the slot
- * writes it, as a sequence lock: gen is odd while ms and seq change; the
- * supervisor reads ms and seq between two equal even gens.  0-0 (no entry
- * has that id): nothing held.  The slot outlives a dead worker, so that
- * its entry is kept for the replacement that re-reads it. */
+/* --broker: the entries a worker holds (the one in hand, and a parted file
+ * set aside while its records stall: broker.c), so that the supervisor
+ * keeps them from being claimed by other hosts.  Only the worker in the
+ * slot writes it, as a sequence lock: gen is odd while the ids change; the
+ * supervisor reads them between two equal even gens.  0-0 (no entry has
+ * that id): nothing.  The slot outlives a dead worker, so that its entries
+ * are kept for the replacement that re-reads them. */
+#define BSLOT_IDS 2
 struct bslot {
 	_Atomic uint64_t gen;
-	_Atomic uint64_t ms, seq;
+	_Atomic uint64_t ms[BSLOT_IDS], seq[BSLOT_IDS];
 };
 
 /* What the supervisor sets up before it starts the workers, and every
