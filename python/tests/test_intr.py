@@ -116,11 +116,16 @@ def _interrupt(p, timeout=30):
                                   "barrier", "pipe"])
 def test_sigint_raises_keyboardinterrupt(name, kind):
     o = _make(kind, name)
-    rest = _interrupt(start_py(CHILD, kind, name))
+    _check_left(o, kind, _interrupt(start_py(CHILD, kind, name)))
+
+
+def _check_left(o, kind, rest):
+    """Checks what an interrupted child left of o (made by _make(kind)), given the lines it
+    printed after "interrupted"; returns the lines left after those."""
     if kind == "cond":
-        assert rest[0] == "held"
+        assert rest.pop(0) == "held"
     if kind == "barrier":
-        assert rest[0] == "broken"
+        assert rest.pop(0) == "broken"
         assert o.broken
     if kind == "lock":
         o.release()                  # still ours: the child took nothing
@@ -130,6 +135,7 @@ def test_sigint_raises_keyboardinterrupt(name, kind):
     if kind == "pipe":
         o[0].close()
         o[1].close()
+    return rest
 
 
 def test_sigint_with_a_wakeup_fd_of_the_programs(name):
@@ -153,6 +159,90 @@ def test_sigint_with_a_wakeup_fd_of_the_programs(name):
         """, name)
     _interrupt(p)
     lk.release()
+
+
+# Preludes to CHILD.  THEIRS: the program set a wakeup fd of its own before shmpipe came (as
+# asyncio does); THEIRS_END checks that shmpipe left its bytes to it.  AWAKE: the main thread
+# blocks SIGINT, so that the kernel gives it to another thread: Python's C handler runs there
+# (it writes the wakeup fd's byte, the handler is left to the main thread) and no sleep of
+# the main thread is interrupted, as for a signal that lands while the main thread is awake
+# between two of the library's sleeps.  A wakeup fd of ours: the library sees it readable
+# before its next sleep.  The program's: the package's slices return to the interpreter.
+THEIRS = """
+import os as _os, signal as _signal
+_r, _w = _os.pipe2(_os.O_NONBLOCK)
+_signal.set_wakeup_fd(_w)
+"""
+THEIRS_END = """
+assert _signal.set_wakeup_fd(-1) == _w
+assert _os.read(_r, 100)
+print("undrained", flush=True)
+"""
+AWAKE = """
+import signal as _signal, threading as _threading
+_threading.Thread(target=_threading.Event().wait, daemon=True).start()
+_signal.pthread_sigmask(_signal.SIG_BLOCK, [_signal.SIGINT])
+"""
+
+
+@pytest.mark.parametrize("whose", ["ours", "theirs"])
+@pytest.mark.parametrize("kind", ["lock", "rlock", "sem", "queue", "event", "cond",
+                                  "barrier", "pipe"])
+def test_sigint_that_interrupts_no_sleep(name, kind, whose):
+    """A signal whose C handler ran while the main thread was not asleep in the library is
+    not lost: the wait ends with KeyboardInterrupt, leaving what the others leave.  With the
+    program's wakeup fd, a Barrier (never cut into slices) would wait for its end: not run."""
+    if kind == "barrier" and whose == "theirs":
+        pytest.skip("a Barrier's wait is never cut into slices (docs/python.md, Ctrl-C)")
+    o = _make(kind, name)
+    code = (THEIRS if whose == "theirs" else "") + AWAKE + CHILD
+    rest = _interrupt(start_py(code + (THEIRS_END if whose == "theirs" else ""), kind, name))
+    rest = _check_left(o, kind, rest)
+    if whose == "theirs":
+        assert rest[0] == "undrained", rest
+
+
+def test_slices_honour_the_timeout(name):
+    """With the program's wakeup fd, waits go in slices: each timed wait still lasts its
+    whole timeout and reports a timeout as it would (a poll False, a Condition's lock held)."""
+    p = start_py(THEIRS + """
+import queue, sys, time, shmpipe
+from shmpipe import _lib
+name = sys.argv[1]
+assert _lib.slicing(-1)
+lk = shmpipe.Lock(name=name + "l")
+lk.acquire()
+ev = shmpipe.Event(name=name + "e")
+q = shmpipe.Queue(name=name + "q")
+cond = shmpipe.Condition(name=name + "c")
+a, b = shmpipe.Pipe(name=name + "p")
+def took(what, fn, t=0.2):
+    t0 = time.monotonic()
+    r = fn(t)
+    d = time.monotonic() - t0
+    assert d >= t, (what, d)
+    print(what, r, flush=True)
+def get(t):
+    try:
+        q.get(timeout=t)
+    except queue.Empty:
+        return "Empty"
+took("event", ev.wait)
+took("poll", b.poll)
+took("queue", get)
+with cond:
+    took("cond", cond.wait)
+    cond.notify()                     # RuntimeError unless the lock is held
+took("lock", lambda t: shmpipe.Lock(name=name + "l", create=False).acquire(timeout=t))
+a.send(1)
+took("poll", b.poll, 0)
+for o in (a, b, q):
+    o.close()
+""", name)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 0, err
+    assert out.split("\n")[:-1] == ["event False", "poll False", "queue Empty",
+                                      "cond False", "lock False", "poll True"], (out, err)
 
 
 def test_other_signal_runs_its_handler_and_the_wait_goes_on(name):

@@ -314,15 +314,20 @@ EAGAIN, ETIMEDOUT = -errno.EAGAIN, -errno.ETIMEDOUT
 #
 # The wakeup fd is one per process.  If nobody has set one, we set ours: a non-blocking
 # pipe, drained by us.  If someone has (asyncio's event loop, another library), we do not
-# take it over: we pass theirs to the library but never read it (it is theirs to drain);
-# while it stays readable after a signal, a wait would return -EINTR at once and spin, so
-# the retries of that call wait without the fd, in slices of SLICE seconds at the most,
-# returning to the interpreter (and its handlers) between slices.  Only the main thread opts
-# in: Python runs handlers only there, and the library's setting is per thread.
+# take it over, and cannot watch it: what we get back from signal.set_wakeup_fd() is its
+# write end, never readable.  The library then watches our pipe's read end all the same,
+# which nothing writes to: a signal that interrupts a futex sleep still ends the wait, but one
+# that lands while the thread is awake between two sleeps would be seen only when the wait
+# ends.  So in that case the main thread's waits go in slices of SLICE seconds at the most,
+# each a call of its own, returning to the interpreter (and its handlers) between them.  Only
+# the main thread opts in: Python runs handlers only there, and the library's setting is per
+# thread.
 
 SLICE = 0.05
 _proto("sp_set_interrupt_fd", c_int, c_int)
-_intr = {"gen": None, "fd": -1, "pipe": None}   # pipe: (r, w) when the wakeup fd is ours
+# pipe: our (r, w), r the library's fd; own: w is the wakeup fd (else somebody else's is, and
+# nothing writes to w).
+_intr = {"gen": None, "fd": -1, "pipe": None, "own": False}
 
 
 def _intr_setup():
@@ -340,20 +345,24 @@ def _intr_setup():
         os.close(r)
         os.close(w)
         return
-    if cur != -1 and not (old_pipe and cur == old_pipe[1]):
-        # Somebody else's: give it back, and only watch it.
+    own = cur == -1 or bool(old_pipe and _intr["own"] and cur == old_pipe[1])
+    if not own:
+        # Somebody else's: give it back, with the byte of a signal that came meanwhile (a
+        # wakeup fd is non-blocking: the write cannot hang).
         signal.set_wakeup_fd(cur)
-        os.close(r)
-        os.close(w)
-        _intr["pipe"] = None
-        _intr["fd"] = cur
-    else:
-        _intr["pipe"] = (r, w)
-        _intr["fd"] = r
+        try:
+            data = os.read(r, 512)
+            if data:
+                os.write(cur, data)
+        except OSError:
+            pass
+    _intr["pipe"] = (r, w)
+    _intr["own"] = own
+    _intr["fd"] = r
     if old_pipe:
         for fd in old_pipe:
             os.close(fd)
-    lib.sp_set_interrupt_fd(_intr["fd"])
+    lib.sp_set_interrupt_fd(r)
 
 
 def _intr_drain():
@@ -366,30 +375,32 @@ def _intr_drain():
             pass
 
 
-def _intr_readable():
-    import select
-    try:
-        return bool(select.select([_intr["fd"]], [], [], 0)[0])
-    except (OSError, ValueError):
-        return False
+def slicing(ns):
+    """Does a wait of timeout ns in this thread go in slices (see sliced)?  In the main
+    thread while somebody else's wakeup fd is set, unless it does not wait (ns 0)."""
+    return (ns != 0 and _intr["pipe"] is not None and not _intr["own"]
+            and threading.current_thread() is threading.main_thread())
 
 
-def wait(fn, h, ns, *args, slices=True, deaf=False):
+def wait(fn, h, ns, *args, slices=True, deaf=False, idle=ETIMEDOUT):
     """Calls fn(h, *args, ns) until it returns anything but -EINTR.  A wait the library gives
     up because a signal arrived returns to Python, whose handlers run here (a KeyboardInterrupt
     leaves this loop); otherwise it is retried with the time left.  slices=False: a wait that
     must not be cut into timed slices (a Barrier's: its timeout breaks it).  deaf=True: a wait
-    no signal ends (see uninterrupted)."""
+    no signal ends (see uninterrupted).  idle: what fn returns when its time ran out (see
+    sliced)."""
     if _intr["gen"] != _gen:
         _intr_setup()
     if deaf:
         return uninterrupted(fn, h, *args, ns)
+    if slices and slicing(ns):
+        return sliced(fn, h, ns, *args, idle=idle)
     t0 = time.monotonic_ns() if ns > 0 else 0
     rc = h.call(fn, *args, ns)
-    return rc if rc != EINTR else rewait(fn, h, ns, t0, *args, slices=slices)
+    return rc if rc != EINTR else rewait(fn, h, ns, t0, *args, slices=slices, idle=idle)
 
 
-def rewait(fn, h, ns, t0, *args, slices=True):
+def rewait(fn, h, ns, t0, *args, slices=True, idle=ETIMEDOUT):
     """wait()'s retries, for a call of timeout ns begun at t0 (time.monotonic_ns()) that
     returned -EINTR: the whole call still ends by t0 + ns."""
     rc = EINTR
@@ -399,39 +410,30 @@ def rewait(fn, h, ns, t0, *args, slices=True):
         if ns > 0:
             ns = max(0, t0 + ns - time.monotonic_ns())
             t0 = time.monotonic_ns()
-        if _intr["pipe"] is None and slices and ns != 0 and _intr_readable():
-            rc = _sliced(fn, h, ns, *args)
-        else:
-            rc = h.call(fn, *args, ns)
+        if slices and slicing(ns):
+            return sliced(fn, h, ns, *args, idle=idle)
+        rc = h.call(fn, *args, ns)
     return rc
 
 
-def _sliced(fn, h, ns, *args):
-    """A retry while somebody else's wakeup fd is readable: without the fd, in slices, with
-    Python's handlers run between them.  Returns as fn, never -EINTR."""
+def sliced(fn, h, ns, *args, idle=ETIMEDOUT):
+    """fn(h, *args, ns) as calls of SLICE seconds at the most, for a main thread whose signals
+    write to somebody else's wakeup fd: Python's handlers run between the calls (a
+    KeyboardInterrupt propagates from here), also for a signal that landed while the library
+    was awake between two sleeps.  A call that returns idle (its time ran out: -ETIMEDOUT, 0
+    for a poll) leaves nothing done; so does one that returns -EINTR (a signal interrupted
+    its sleep).  Returns as fn, never -EINTR; idle once the whole ns ran out."""
     end = time.monotonic_ns() + ns if ns > 0 else None
     step = int(SLICE * 1e9)
-    old = lib.sp_set_interrupt_fd(-1)
-    try:
-        while True:
-            left = step if end is None else min(step, end - time.monotonic_ns())
-            if left <= 0:
-                return ETIMEDOUT
-            rc = h.call(fn, *args, left)
-            if rc != ETIMEDOUT or (end is not None and time.monotonic_ns() >= end):
-                return rc
-            if not _intr_readable():
-                # Drained by its owner: the whole wait again, interruptible.
-                lib.sp_set_interrupt_fd(old)
-                old = None
-                rc = h.call(fn, *args, SP_FOREVER if end is None
-                            else max(1, end - time.monotonic_ns()))
-                if rc != EINTR:
-                    return rc
-                old = lib.sp_set_interrupt_fd(-1)
-    finally:
-        if old is not None:
-            lib.sp_set_interrupt_fd(old)
+    while True:
+        left = step if end is None else min(step, end - time.monotonic_ns())
+        if left <= 0:
+            return idle
+        rc = h.call(fn, *args, left)
+        if rc == EINTR:
+            _intr_drain()
+        elif rc != idle:
+            return rc
 
 
 def again(rc, fn, h, *args):

@@ -239,7 +239,8 @@ class Connection:
         if not self._readable:
             raise OSError("connection is write-only")
         with self._rlock:
-            rc = _lib.wait(L.sp_pipe_poll, self._handle(), _lib.timeout_ns(True, timeout))
+            rc = _lib.wait(L.sp_pipe_poll, self._handle(), _lib.timeout_ns(True, timeout),
+                           idle=0)
         return bool(_lib.check(rc, self._name))
 
     def __repr__(self):

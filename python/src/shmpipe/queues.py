@@ -102,7 +102,10 @@ class Queue(Named):
         """After a try that returned rc (not 0): waits for room as block and timeout say, or
         raises."""
         ns = SP_FOREVER if block and timeout is None else _lib.timeout_ns(block, timeout)
-        if rc == EINTR or (rc == EAGAIN and ns != 0):
+        if (rc == EINTR or (rc == EAGAIN and ns != 0)) and _lib.slicing(ns):
+            # Somebody else's wakeup fd (_lib's Ctrl-C): the wait in slices.
+            rc = _lib.sliced(_put, h, ns, data, len(data))
+        elif rc == EINTR or (rc == EAGAIN and ns != 0):
             t0 = _monotonic_ns() if ns > 0 else 0
             h.busy += 1
             try:
@@ -122,7 +125,10 @@ class Queue(Named):
         """After a try that returned rc (< 0): waits for a message as block and timeout say
         and returns its length, or raises."""
         ns = SP_FOREVER if block and timeout is None else _lib.timeout_ns(block, timeout)
-        if rc == EINTR or (rc == EAGAIN and ns != 0):
+        if (rc == EINTR or (rc == EAGAIN and ns != 0)) and _lib.slicing(ns):
+            # Somebody else's wakeup fd (_lib's Ctrl-C): the wait in slices.
+            rc = _lib.sliced(_get, h, ns, h.buf, h.size)
+        elif rc == EINTR or (rc == EAGAIN and ns != 0):
             t0 = _monotonic_ns() if ns > 0 else 0
             h.busy += 1
             try:
