@@ -441,12 +441,15 @@ static int recover(struct worker *w, int pfd, struct prog_hdr *h, const char *tm
 
 /*
  * Finishes a complete file: checked, then placed or run.  Called with the
- * progress lock held; removes the content helpers in every case.  again:
- * a finisher died on this file before (FINISHING was set); if the content
- * file is gone, it had placed it.
+ * progress lock held; removes the content helpers in every case but one.
+ * again: a finisher died on this file before (FINISHING was set); if the
+ * content file is gone, it had placed it.  Returns 0, or, with --broker,
+ * -EINTR when a stop interrupted the -x command: the content stays and
+ * the file is not done, since its records are still on the server, for
+ * the consumer that takes them again.
  */
-static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const char *tmp,
-		   int again)
+static int finish(struct worker *w, int pfd, const struct prog_hdr *h, const char *tmp,
+		  int again)
 {
 	struct sp_batch_rec r;
 	const char *path = h->path, *why = "";
@@ -460,7 +463,7 @@ static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const ch
 		COUNT(w, withdrawn, 1);
 		if (!w->opt->o.quiet && !again)
 			prog_warnpath(path, "discarded", "the producer withdrew it");
-		return;
+		return 0;
 	}
 	memset(&r, 0, sizeof(r));
 	r.mode = h->mode;
@@ -473,7 +476,7 @@ static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const ch
 		fd = open_at_root(w, ztmp, O_WRONLY | (h->nparts == 0 ? O_CREAT : 0));
 		if (fd == -ENOENT && again) {
 			unlinkat(w->pool->rootfd, tmp, 0);
-			return;         /* placed by the finisher that died */
+			return 0;       /* placed by the finisher that died */
 		}
 		unlinkat(w->pool->rootfd, tmp, 0);    /* parked frames, all copied out */
 		if (fd < 0) {
@@ -490,7 +493,7 @@ static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const ch
 			if (rc == 0 && out_place_tmp(w, w->pool->rootfd, ztmp, fd, &r, path) == 0)
 				COUNT(w, bytes_out, (uint64_t)n);
 			if (rc == 0)
-				return;
+				return 0;
 		} else if (ftruncate(fd, (off_t)h->zbytes) < 0) {
 			/* Beyond zbytes: a frame half-written by a worker
 			 * that died, overwritten since by a shorter one. */
@@ -498,7 +501,7 @@ static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const ch
 		} else {
 			if (out_place_tmp(w, w->pool->rootfd, ztmp, fd, &r, path) == 0)
 				COUNT(w, bytes_out, h->zbytes);
-			return;
+			return 0;
 		}
 		tmp = ztmp;
 	} else if (rc == 0) {
@@ -506,7 +509,7 @@ static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const ch
 
 		fd = open_at_root(w, tmp, O_RDWR | (h->size == 0 ? O_CREAT : 0));
 		if (fd == -ENOENT && again)
-			return;         /* placed, or run and removed, before */
+			return 0;       /* placed, or run and removed, before */
 		if (fd < 0)
 			rc = fd;
 		else if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != h->size) {
@@ -521,15 +524,18 @@ static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const ch
 			close(fd);
 			unlinkat(w->pool->rootfd, tmp, 0);
 			unlinkat(w->pool->rootfd, ztmp, 0);
-			return;
+			return 0;
 		} else if (w->opt->action == ACT_OUT) {
 			if (out_place_tmp(w, w->pool->rootfd, tmp, fd, &r, path) == 0)
 				COUNT(w, bytes_out, h->size);
-			return;
-		} else {
-			/* The parts are gone from the ring: an interrupted
-			 * command cannot hand the file on; -EINTR is dropped. */
-			exec_run(w, &r, path, NULL, h->size, fd);
+			return 0;
+		} else if (exec_run(w, &r, path, NULL, h->size, fd) == -EINTR && w->opt->broker) {
+			/* On the broker the file's records stay until it is
+			 * acknowledged: kept whole, FINISHING, it is run again
+			 * by the consumer that re-reads them.  The parts are
+			 * gone from a ring: there -EINTR is dropped. */
+			close(fd);
+			return -EINTR;
 		}
 	}
 	if (fd >= 0)
@@ -543,20 +549,22 @@ static void finish(struct worker *w, int pfd, const struct prog_hdr *h, const ch
 		note_write_error(w, -rc);
 		prog_warnpath(path, "write", strerror(-rc));
 	}
+	return 0;
 }
 
 /*
  * Records one PART (e != NULL; frame is its LZ4 frame with -z) or the END
  * (e == NULL) in the progress file, and finishes the file if that completed
  * it.  pfd: the progress file, open and locked shared by the caller, or -1
- * to open it here.  Closes it.
+ * to open it here.  Closes it.  Returns 0, or -EINTR when finishing was
+ * interrupted and the record is to be given up (finish()).
  */
 static int progress(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		    struct entry *e, const void *frame, int pfd)
 {
 	char tmp[64], prog[64];
 	struct prog_hdr h;
-	int rc, fresh = 0;
+	int rc, fresh = 0, stopped = 0;
 
 	sp_batch_tmp_name(tmp, sizeof(tmp), r->run, r->seq, ".tmp");
 	sp_batch_tmp_name(prog, sizeof(prog), r->run, r->seq, ".prog");
@@ -636,8 +644,14 @@ static int progress(struct worker *w, const struct sp_batch_rec *r, const char *
 		int again = (h.flags & P_FINISHING) != 0;
 
 		h.flags |= P_FINISHING;
-		if (again || write_hdr(pfd, &h, 0) == 0)
-			finish(w, pfd, &h, tmp, again);
+		if ((again || write_hdr(pfd, &h, 0) == 0) &&
+		    finish(w, pfd, &h, tmp, again) == -EINTR) {
+			/* Not done: FINISHING stays, for whoever runs it next. */
+			h.flags &= ~P_BUSY;
+			write_hdr(pfd, &h, 0);
+			stopped = -EINTR;
+			goto out;
+		}
 		h.flags = (h.flags & ~(P_BUSY | P_FINISHING)) | P_DONE;
 		/* DONE before the cut: a cut header without DONE is unreadable.
 		 * If the cut fails, the whole file marked DONE is a tombstone
@@ -654,7 +668,7 @@ static int progress(struct worker *w, const struct sp_batch_rec *r, const char *
 out:
 	if (pfd >= 0)
 		close(pfd);     /* drops the lock */
-	return 0;
+	return stopped;
 }
 
 int asm_part(struct worker *w, const struct sp_batch_rec *r, const char *path,
