@@ -151,25 +151,6 @@ static int pread_full(int fd, void *buf, size_t len, off_t off)
 	return (size_t)n == len ? 1 : n == 0 ? 0 : -EBADMSG;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, off_t off)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t r = pwrite(fd, p, len, off);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += r;
-		off += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 static int lock(int fd, int how)
 {
 	while (flock(fd, how) < 0)
@@ -216,7 +197,7 @@ static int read_hdr(int pfd, struct prog_hdr *h)
 /* Writes the header: whole when the file is new, else its changing part. */
 static int write_hdr(int pfd, const struct prog_hdr *h, int whole)
 {
-	return pwrite_full(pfd, h, whole ? sizeof(*h) : HDR_FIXED, 0);
+	return prog_pwrite_full(pfd, h, whole ? sizeof(*h) : HDR_FIXED, 0);
 }
 
 /* Checks the entries of a complete file: each present, offsets contiguous
@@ -277,7 +258,7 @@ static int copy_range(struct worker *w, int fd, uint64_t from, int zfd, uint64_t
 
 			if (rc <= 0)
 				return rc < 0 ? rc : -EBADMSG;
-			rc = pwrite_full(zfd, w->io, take, (off_t)out);
+			rc = prog_pwrite_full(zfd, w->io, take, (off_t)out);
 			if (rc < 0)
 				return rc;
 			n = (ssize_t)take;
@@ -337,7 +318,7 @@ static int z_drain(struct worker *w, int pfd, struct prog_hdr *h, const char *tm
 		rc = copy_range(w, fd, n.slot, zfd, &to, n.len);
 		if (rc == 0) {
 			n.state = E_APPENDED;
-			rc = pwrite_full(pfd, &n, sizeof(n), entry_at(h->next));
+			rc = prog_pwrite_full(pfd, &n, sizeof(n), entry_at(h->next));
 		}
 		if (rc == 0) {
 			h->zbytes = to;
@@ -369,9 +350,9 @@ static int z_place(struct worker *w, int pfd, struct prog_hdr *h, const char *tm
 			return fd;
 		e->slot = zslot(e->offset, part);
 		e->state = E_PARKED;
-		rc = pwrite_full(fd, frame, e->len, (off_t)e->slot);
+		rc = prog_pwrite_full(fd, frame, e->len, (off_t)e->slot);
 		close(fd);
-		return rc < 0 ? rc : pwrite_full(pfd, e, sizeof(*e), entry_at(part));
+		return rc < 0 ? rc : prog_pwrite_full(pfd, e, sizeof(*e), entry_at(part));
 	}
 	snprintf(ztmp, sizeof(ztmp), "%s.z", tmp);
 	zfd = open_at_root(w, ztmp, O_WRONLY | O_CREAT);
@@ -379,10 +360,10 @@ static int z_place(struct worker *w, int pfd, struct prog_hdr *h, const char *tm
 		return zfd;
 	/* At h->zbytes: a frame left there by a worker that died before its
 	 * entry said APPENDED is overwritten. */
-	rc = pwrite_full(zfd, frame, e->len, (off_t)h->zbytes);
+	rc = prog_pwrite_full(zfd, frame, e->len, (off_t)h->zbytes);
 	if (rc == 0) {
 		e->state = E_APPENDED;
-		rc = pwrite_full(pfd, e, sizeof(*e), entry_at(part));
+		rc = prog_pwrite_full(pfd, e, sizeof(*e), entry_at(part));
 	}
 	if (rc == 0) {
 		h->zbytes += e->len;
@@ -616,7 +597,7 @@ static int progress(struct worker *w, const struct sp_batch_rec *r, const char *
 			if (frame)
 				rc = z_place(w, pfd, &h, tmp, r->part, e, frame);
 			else
-				rc = pwrite_full(pfd, e, sizeof(*e), entry_at(r->part));
+				rc = prog_pwrite_full(pfd, e, sizeof(*e), entry_at(r->part));
 			h.done += rc == 0;
 		}
 		if (rc < 0) {
@@ -721,7 +702,7 @@ int asm_part(struct worker *w, const struct sp_batch_rec *r, const char *path,
 			close(pfd);
 		return 0;
 	}
-	rc = pwrite_full(fd, content, r->raw_len, (off_t)r->offset);
+	rc = prog_pwrite_full(fd, content, r->raw_len, (off_t)r->offset);
 	close(fd);
 	if (rc < 0) {
 		note_write_error(w, -rc);
