@@ -27,9 +27,9 @@
 # the server never holds much more than the window and the largest parted
 # file); hostile entries added with redis-cli (counted bad, exit 65).
 #
-# Environment: B, the build folder (default build); SP_BROKER_KNOWN=1 runs
-# the cases of three known, open bugs too (they fail: each program gives
-# up after 20 s).
+# Environment: B, the build folder (default build); SP_BROKER_KNOWN=0 skips
+# the cases of three bugs this test found and the consumer's fixes closed
+# (8c8870f, 55da5cf, 9370389; each program there is given 20 s).
 B=${B:-build}
 case $B in /*) ;; *) B=$PWD/$B ;; esac
 P=$B/producer
@@ -427,16 +427,14 @@ rm -rf "$T/l1" "$T/l2"
 # ---- SIGTERM to a consumer while a worker holds an entry (-x blocked on
 # a whole file, f3): the worker stops the command; the consumer exits 75,
 # the entry left pending under the worker's name; a consumer started again
-# under the same host name takes it and completes the batch.  Known, open
-# (SP_BROKER_KNOWN=1): the same with a parted file (sub/big.bin): the
-# interrupted command's file is acknowledged as if handled (assemble.c
-# drops the -EINTR: "the parts are gone from the ring", but on the broker
-# they are not), the batch completes without it, and the next consumer
-# finds no batch and waits for a new one.
+# under the same host name takes it and completes the batch.  The same
+# with a parted file (sub/big.bin), once a bug (fixed in 8c8870f): the
+# interrupted command's file was acknowledged as if handled, and the batch
+# completed without it.
 for victim in f3 sub/big.bin; do
-	if [ "$victim" = sub/big.bin ] && [ "${SP_BROKER_KNOWN:-0}" != 1 ]; then
+	if [ "$victim" = sub/big.bin ] && [ "${SP_BROKER_KNOWN:-1}" != 1 ]; then
 		skipped=$((skipped + 1))
-		echo "skip - SIGTERM to a consumer holding a parted file in -x (known to lose it: SP_BROKER_KNOWN=1)"
+		echo "skip - SIGTERM to a consumer holding a parted file in -x (SP_BROKER_KNOWN=0)"
 		continue
 	fi
 	n=b$$-stop$(echo "$victim" | tr -c 'a-z0-9\n' _)
@@ -539,13 +537,14 @@ check "--window: the server's memory grew by less than three times that ($dm < $
 	[ "$dm" -lt $((3 * BOUND)) ]
 rm -rf "$T/wout"
 
-# ---- Known, open (issue 14), run with SP_BROKER_KNOWN=1 (each program is
-# given 20 s).  A producer killed half-way through a parted file leaves a
-# file that cannot end before every producer has sealed; the one worker
-# (-j 1) waits on it, so nothing is acknowledged, and the restarted
-# producer waits on a small window for ever: neither ends.  The contract
-# says running the producer again completes the batch.
-if [ "${SP_BROKER_KNOWN:-0}" = 1 ]; then
+# ---- Two bugs this test found (issue 14), fixed; SP_BROKER_KNOWN=0 skips
+# them (each program is given 20 s).  A producer killed half-way through a
+# parted file leaves a file that cannot end before every producer has
+# sealed; the one worker (-j 1) used to wait on it, so nothing was
+# acknowledged and the restarted producer waited on a small window for
+# ever (fixed in 55da5cf: a stalled file is set aside).  The contract says
+# running the producer again completes the batch.
+if [ "${SP_BROKER_KNOWN:-1}" = 1 ]; then
 	n=b$$-dead
 	U=$(url $n)
 	rm -f "$T/half.pipe"
@@ -568,10 +567,10 @@ if [ "${SP_BROKER_KNOWN:-0}" = 1 ]; then
 		eval '[ "$rc$prc$crc" = 000 ] && same_tree "$WSRC" "$T/kout"'
 	del_keys $n
 	rm -rf "$T/kout" "$T/half.src"
-	# A worker replaced after the batch completed: the replacement opens
-	# the batch by its name, finds no state, and makes a new batch, which
-	# nobody will seal; its consumer never ends, and the new state stays
-	# on the server.  The consumer's main process is stopped (SIGSTOP)
+	# A worker replaced after the batch completed: the replacement used to
+	# open the batch by its name, find no state and make a new batch, which
+	# nobody would seal (fixed in 9370389: a worker joins the batch id its
+	# supervisor saw, and is told the batch is complete).  The consumer's main process is stopped (SIGSTOP)
 	# while one worker is killed and the other finishes the last file, so
 	# that the replacement starts after the end, every time.
 	n=b$$-late
@@ -601,8 +600,8 @@ if [ "${SP_BROKER_KNOWN:-0}" = 1 ]; then
 	del_keys $n
 else
 	skipped=$((skipped + 2))
-	echo "skip - a producer killed half-way through a file, started again under a small window (known to hang: SP_BROKER_KNOWN=1)"
-	echo "skip - a worker replaced after the batch completed (known to hang: SP_BROKER_KNOWN=1)"
+	echo "skip - a producer killed half-way through a file, started again under a small window (SP_BROKER_KNOWN=0)"
+	echo "skip - a worker replaced after the batch completed (SP_BROKER_KNOWN=0)"
 fi
 
 # ---- Hostile entries added behind the programs' back: a record field of
