@@ -151,14 +151,6 @@ static int take_file(struct worker *w, sp_broker *b, struct sp_broker_entry *e,
 	}
 }
 
-static void broker_warn(const struct options *opt, const char *what, const char *why)
-{
-	char msg[SP_BROKER_NAME_MAX + 64];
-
-	snprintf(msg, sizeof(msg), "batch %s: %s", opt->burl.name, what);
-	prog_warn(msg, why);
-}
-
 int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, size_t))
 {
 	const struct options *opt = w->opt;
@@ -188,7 +180,7 @@ int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, s
 			atomic_store_explicit(&w->st->eos, 1, memory_order_relaxed);
 			return 0;
 		}
-		broker_warn(opt, "connect", why ? why : strerror(-rc));
+		prog_warn_batch(opt->burl.name, "connect", why ? why : strerror(-rc));
 		atomic_store_explicit(&w->st->fatal, rc, memory_order_relaxed);
 		return rc;
 	}
@@ -274,7 +266,7 @@ done:
 	if (rc == -EINTR || err == -EINTR) {
 		atomic_store_explicit(&w->st->stopped, 1, memory_order_relaxed);
 	} else if (err < 0) {
-		broker_warn(opt, "take", sp_broker_why(b));
+		prog_warn_batch(opt->burl.name, "take", sp_broker_why(b));
 		atomic_store_explicit(&w->st->fatal, err, memory_order_relaxed);
 	}
 	sp_broker_close(b);
@@ -302,7 +294,7 @@ int broker_join(const struct options *opt, struct pool *pool, sp_broker **out)
 	if (rc < 0) {
 		if (rc == -EINTR)
 			return EX_TEMPFAIL;
-		broker_warn(opt, "connect", why ? why : strerror(-rc));
+		prog_warn_batch(opt->burl.name, "connect", why ? why : strerror(-rc));
 		return broker_status(rc);
 	}
 	return 0;
@@ -352,6 +344,6 @@ void broker_leave(sp_broker *b, const struct options *opt)
 	int rc = sp_broker_host_leave(b, opt->host);
 
 	if (rc < 0 && rc != -EINTR && !opt->o.quiet)
-		broker_warn(opt, "leave", sp_broker_why(b));
+		prog_warn_batch(opt->burl.name, "leave", sp_broker_why(b));
 	sp_broker_close(b);
 }

@@ -19,25 +19,11 @@
  * seen promptly.
  */
 
-/* "producer: batch NAME: what: why" (the consumer's words too), or
- * "batch NAME: why": the batch's name, never the URL, which may hold a
- * password. */
-static void warn_batch(const struct producer *p, const char *what, const char *why)
-{
-	char msg[SP_BROKER_NAME_MAX + 64];
-
-	if (what)
-		snprintf(msg, sizeof(msg), "batch %s: %s", p->batch, what);
-	else
-		snprintf(msg, sizeof(msg), "batch %s", p->batch);
-	prog_warn(msg, why);
-}
-
 int out_failed(struct producer *p, const char *what, int rc)
 {
 	if (!p->fatal) {
 		if (p->url)
-			warn_batch(p, what, strerror(-rc));
+			prog_warn_batch(p->batch, what, strerror(-rc));
 		else
 			prog_warn_ring(p->o.ring, what, rc == -EPIPE ? "the ring is closed (all its "
 								       "producers finished)"
@@ -51,7 +37,7 @@ int out_failed(struct producer *p, const char *what, int rc)
 static int broker_failed(struct producer *p, const char *what, int rc)
 {
 	if (!p->fatal) {
-		warn_batch(p, what, sp_broker_why(p->broker));
+		prog_warn_batch(p->batch, what, sp_broker_why(p->broker));
 		p->fatal = rc;
 	}
 	return rc;
@@ -105,7 +91,7 @@ int out_open(struct producer *p)
 	p->max_record = SP_BROKER_MAX_RECORD;
 	rc = sp_broker_open(p->url, &bo, &p->broker, &why);
 	if (rc < 0) {
-		warn_batch(p, NULL, why ? why : strerror(-rc));
+		prog_warn_batch(p->batch, NULL, why ? why : strerror(-rc));
 		return rc == -EINVAL ? EX_USAGE : out_status(p, rc);
 	}
 	return 0;

@@ -52,15 +52,26 @@ void prog_ring_required(const struct prog_opts *o)
 		prog_die_usage(o->ring, "bad ring name (1-100 characters of [A-Za-z0-9._-])");
 }
 
-void prog_warn_ring(const char *ring, const char *what, const char *why)
+/* "prog: KIND NAME: what: why", or "prog: KIND NAME: why" without what. */
+static void warn_named(const char *kind, const char *name, const char *what, const char *why)
 {
-	char msg[160];
+	char msg[192];
 
 	if (what)
-		snprintf(msg, sizeof(msg), "ring %s: %s", ring, what);
+		snprintf(msg, sizeof(msg), "%s %s: %s", kind, name, what);
 	else
-		snprintf(msg, sizeof(msg), "ring %s", ring);
+		snprintf(msg, sizeof(msg), "%s %s", kind, name);
 	prog_warn(msg, why);
+}
+
+void prog_warn_ring(const char *ring, const char *what, const char *why)
+{
+	warn_named("ring", ring, what, why);
+}
+
+void prog_warn_batch(const char *batch, const char *what, const char *why)
+{
+	warn_named("batch", batch, what, why);
 }
 
 int prog_ring_open(const struct prog_opts *o, sp_ring **ring)

@@ -118,6 +118,9 @@ int prog_ring_open(const struct prog_opts *o, sp_ring **ring);
 
 /* "prog: ring NAME: what: why", or "prog: ring NAME: why" if what is NULL. */
 void prog_warn_ring(const char *ring, const char *what, const char *why);
+/* The same for a batch on a broker, "prog: batch NAME: ...": its name,
+ * never its URL, which may hold a password. */
+void prog_warn_batch(const char *batch, const char *what, const char *why);
 
 /* ---- parse.c: numbers and sizes from the command line --------------- */
 
