@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,16 +21,25 @@
  *                    batch's name, and SHMPIPE_HOST, this consumer's)
  * A non-zero exit or a death by signal is reported and counted.
  * On SIGINT/SIGTERM the command gets SIGTERM and the record is abandoned.
+ * So it does if its worker dies (PR_SET_PDEATHSIG, as a worker when its
+ * supervisor dies): the record goes to the worker's replacement (or to
+ * another host), and a command left running would race with its second
+ * run over the same file.  Only the command's shell gets it; sh -c execs
+ * a simple command in its place, and a command that starts processes of
+ * its own must see to them.
  */
 
 static void child(struct worker *w, const struct sp_batch_rec *r, const char *path,
-		  uint64_t size, int infd)
+		  uint64_t size, int infd, pid_t parent)
 {
 	char num[32];
 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
+	/* Dies with the worker; one that died before this line is gone. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+		_exit(126);
 	if (dup2(infd, STDIN_FILENO) < 0)
 		_exit(126);
 	setenv("SHMPIPE_PATH", path, 1);
@@ -51,7 +61,7 @@ int exec_run(struct worker *w, const struct sp_batch_rec *r, const char *path,
 	     const void *content, size_t len, int infd)
 {
 	int p[2] = { -1, -1 }, st, killed = 0;
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	if (infd >= 0) {
 		if (lseek(infd, 0, SEEK_SET) < 0) {
@@ -76,7 +86,7 @@ int exec_run(struct worker *w, const struct sp_batch_rec *r, const char *path,
 		return 0;
 	}
 	if (pid == 0)
-		child(w, r, path, infd >= 0 ? r->size : len, infd >= 0 ? infd : p[0]);
+		child(w, r, path, infd >= 0 ? r->size : len, infd >= 0 ? infd : p[0], self);
 	if (p[0] >= 0) {
 		close(p[0]);
 		/* A command that does not read all its input is not an error

@@ -614,17 +614,25 @@ echo a > "$T/rsrc/a"; echo bb > "$T/rsrc/b"; echo ccc > "$T/rsrc/c"
 mkfifo "$T/rfifo"
 RX=$T/rout RF=$T/rfifo RM=$T/rmark
 export RX RF RM
-blocker='if [ "$SHMPIPE_PATH" = b ] && mkdir "$RM" 2>/dev/null; then read x < "$RF"; exit 0; fi; cat > "$RX/$SHMPIPE_PATH"'
+blocker='if [ "$SHMPIPE_PATH" = b ] && mkdir "$RM" 2>/dev/null; then echo $$ > "$RM/pid"; read x < "$RF"; exit 0; fi; cat > "$RX/$SHMPIPE_PATH"'
+# Lets a blocker still reading the fifo go (opening it read-write never
+# blocks, whether or not a reader is there).
+release_fifo() { echo go 1<>"$RF"; }
 $TO $P -q -r "$r" -C "$T/rsrc" a b c; prc=$?
 $TO $C -r "$r" -j 1 -x "$blocker" 2>"$T/rescue.err" & cp=$!
 pids="$pids $cp"
-wait_for "[ -d '$RM' ]"
+wait_for "[ -s '$RM/pid' ]"
 w=$(pgrep -P "$(pgrep -P $cp)")
+bpid=$(cat "$RM/pid")
 kill -KILL $w
 wait $cp; crc=$?
-$TO sh -c "echo > '$RF'"
+# Gone, or a zombie (this one's parent died: reaped by init, if init reaps).
+wait_for "! grep -qs '^$bpid ([^)]*) [RSD] ' /proc/$bpid/stat"; brc=$?
+release_fifo
 check "worker killed after the ring closed: replaced, its record handled from its copy" \
 	eval '[ "$prc$crc" = 00 ] && [ "$(cat "$RX/a" "$RX/b" "$RX/c" | tr "\n" " ")" = "a bb ccc " ] && grep -q "killed by signal 9; starting another" "$T/rescue.err" && no_ring "$r"'
+check "worker killed in -x: its command got SIGTERM with it, not left running beside its second run ($brc)" \
+	eval '[ "$brc" = 0 ]'
 
 # Taken before the ring closed, its worker killed after: the ring will not
 # hand it out again, and no copy was made: reported by name, exit 65,
@@ -635,12 +643,12 @@ rm -rf "$RM" "$RX"/*
 $TO $TB "$r" file a a file b bb file c ccc noseal; trc=$?
 $TO $C -r "$r" -j 1 -x "$blocker" 2>"$T/lost.err" & cp=$!
 pids="$pids $cp"
-wait_for "[ -d '$RM' ]"
+wait_for "[ -s '$RM/pid' ]"
 $TO $TB "$r" dir sealed-now
 w=$(pgrep -P "$(pgrep -P $cp)")
 kill -KILL $w
 wait $cp; crc=$?
-$TO sh -c "echo > '$RF'"
+release_fifo
 if [ -e "$RX/b" ]; then
 	check "worker killed after the ring closed, no copy: delivered again" \
 		eval '[ "$trc$crc" = 00 ] && ! grep -q "lost" "$T/lost.err" || { echo "trc=$trc crc=$crc"; cat "$T/lost.err"; false; }'
