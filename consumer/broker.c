@@ -134,6 +134,8 @@ static int take_file(struct worker *w, sp_broker *b, struct sp_broker_entry *e,
 				bad_entry(w, e, "an announced file with no records");
 			return 0;
 		}
+		if (rc == -EALREADY)
+			return 0;       /* finished by another: the sweep takes what we have of it */
 		if (rc < 0) {
 			*err = rc;
 			return 1;
@@ -280,23 +282,21 @@ int broker_join(const struct options *opt, struct pool *pool, sp_broker **out)
 		.claim_ms = opt->claim_ms,
 		.retry_ms = SUP_RETRY_MS,
 		.stop = &prog_stop,
+		.host = opt->host,
 	};
 	const char *why = NULL;
 	int rc = sp_broker_open(opt->broker, &bo, out, &why);
 
-	if (rc == 0)
-		snprintf(pool->batch_id, sizeof(pool->batch_id), "%s", sp_broker_batch_id(*out));
-	if (rc == 0 && (rc = sp_broker_host_join(*out, opt->host)) < 0) {
-		why = sp_broker_why(*out);
-		sp_broker_close(*out);
-		*out = NULL;
-	}
 	if (rc < 0) {
 		if (rc == -EINTR)
 			return EX_TEMPFAIL;
 		prog_warn_batch(opt->burl.name, "connect", why ? why : strerror(-rc));
 		return broker_status(rc);
 	}
+	/* A batch complete already (we came late, or again after a crash)
+	 * is joined all the same: the workers see its end at once, and the
+	 * clean-up after them sweeps what a consumer killed at the end left. */
+	snprintf(pool->batch_id, sizeof(pool->batch_id), "%s", sp_broker_batch_id(*out));
 	return 0;
 }
 
@@ -341,7 +341,7 @@ void broker_leave(sp_broker *b, const struct options *opt)
 {
 	if (!b)
 		return;
-	int rc = sp_broker_host_leave(b, opt->host);
+	int rc = sp_broker_host_leave(b);
 
 	if (rc < 0 && rc != -EINTR && !opt->o.quiet)
 		prog_warn_batch(opt->burl.name, "leave", sp_broker_why(b));

@@ -242,16 +242,17 @@ void broker_member(const struct options *opt, int index, char *out);
  * acknowledges an entry once it is handled.  Returns when the batch is
  * complete, on a stop, a halt or an error, its outcome left in w->st. */
 int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, size_t));
-/* The supervisor's handle: opens it (no member: it takes nothing) and
- * joins the batch as host opt->host; notes the batch's incarnation in
- * pool for the workers.  Returns 0 with *out set, or an exit status,
+/* The supervisor's handle: opens it (no member: it takes nothing),
+ * joining the batch as host opt->host (a complete batch whose hosts are
+ * still leaving too: its workers then see its end at once); notes the
+ * batch's incarnation in pool for the workers.  Returns 0 with *out set, or an exit status,
  * having said why. */
 int broker_join(const struct options *opt, struct pool *pool, sp_broker **out);
 /* Keeps what the workers of pool hold from being claimed by other hosts;
  * called every claim_ms / 4. */
 void broker_keep(sp_broker *b, const struct options *opt, const struct pool *pool);
 /* Leaves the batch (the last host out of a complete batch deletes its
- * marker) and closes the handle. */
+ * marker) and closes the handle: after the workers and the sweep. */
 void broker_leave(sp_broker *b, const struct options *opt);
 /* The exit status a broker error (-errno) calls for. */
 int broker_status(int err);

@@ -945,8 +945,18 @@ int main(int argc, char **argv)
 	struct supervisor sup = { .c = &c, .ring = ring, .broker = broker, .self = getpid() };
 	int started = supervise(&sup);
 
-	/* Every worker is gone: nothing of ours is held any more.  A stop
-	 * signal cuts short the retries of a server that is away. */
+	if (started >= 0) {
+		add_up(&c, &t);
+		if (c.opt.jobs == 0)
+			t.all_eos = 0;
+		t.lost += sup.lost;
+		clean_up(&c, ring, &t, c.opt.work_dir == work_dir);
+	}
+	/* Every worker is gone and the sweep done: nothing of ours is held
+	 * any more.  Not before the sweep: while we are one of its hosts a
+	 * complete batch's marker stays, so that a consumer started again
+	 * after we were killed here joins the complete batch and sweeps.  A
+	 * stop signal cuts short the retries of a server that is away. */
 	if (broker) {
 		sigset_t blocked;
 
@@ -956,11 +966,6 @@ int main(int argc, char **argv)
 	}
 	if (started < 0)
 		return EX_OSERR;
-	add_up(&c, &t);
-	if (c.opt.jobs == 0)
-		t.all_eos = 0;
-	t.lost += sup.lost;
-	clean_up(&c, ring, &t, c.opt.work_dir == work_dir);
 	status = exit_status(&c, &sup, &t);
 	report(&c, &sup, &t, status);
 	return status;

@@ -103,6 +103,46 @@ static sp_broker *open_as(const char *member, unsigned producers, uint64_t windo
 	return b;
 }
 
+/* A consumer host's handle (a consumer's main process): joins as host. */
+static sp_broker *open_host(const char *host)
+{
+	struct sp_broker_opts o = { .host = host, .retry_ms = 20000 };
+	const char *why = NULL;
+	sp_broker *b;
+	int rc = sp_broker_open(url, &o, &b, &why);
+
+	if (rc < 0)
+		fprintf(stderr, "open %s as %s: %s\n", url, host, why ? why : strerror(-rc));
+	ck_assert_int_eq(rc, 0);
+	return b;
+}
+
+/* A worker's handle, joining incarnation id only: 0 with *w, or -errno. */
+static int open_worker(const char *member, const char *id, sp_broker **w)
+{
+	struct sp_broker_opts o = { .member = member, .batch_id = id, .retry_ms = 20000 };
+	const char *why = NULL;
+
+	return sp_broker_open(url, &o, w, &why);
+}
+
+/* Is host a member of the hosts' set of this test's batch? */
+static long long raw_is_host(const char *host)
+{
+	redisContext *c = raw();
+	char key[128];
+	redisReply *r;
+	long long v;
+
+	snprintf(key, sizeof(key), "shmpipe:{%s}:h", name);
+	r = redisCommand(c, "SISMEMBER %s %s", key, host);
+	ck_assert_ptr_nonnull(r);
+	v = r->integer;
+	freeReplyObject(r);
+	redisFree(c);
+	return v;
+}
+
 /* A record of the batch format: type, file id, part, payload of len bytes. */
 static size_t record(void *buf, size_t size, unsigned type, uint64_t seq, uint32_t part,
 		     size_t len, char fill)
@@ -201,12 +241,11 @@ END_TEST
 START_TEST(put_take_ack)
 {
 	static char rec[8192], rec2[8192];
-	sp_broker *p = open_as(NULL, 1, 0, 0), *c = open_as("h1.0", 1, 0, 0);
+	sp_broker *p = open_as(NULL, 1, 0, 0), *h = open_host("h1"), *c = open_as("h1.0", 1, 0, 0);
 	struct sp_broker_entry e;
 	size_t n = record(rec, sizeof(rec), SP_BATCH_FILE, 1, 0, 5000, 'x');
 	size_t n2 = record(rec2, sizeof(rec2), SP_BATCH_FILE, 2, 0, 0, 0);
 
-	ck_assert_int_eq(sp_broker_host_join(c, "h1"), 0);
 	ck_assert_int_eq(sp_broker_producers(c), 1);
 	ck_assert_int_eq(sp_broker_take(c, &e, MS(10)), -ETIMEDOUT);
 	ck_assert_int_eq(sp_broker_put(p, rec, n, -1), 0);
@@ -231,9 +270,9 @@ START_TEST(put_take_ack)
 	/* Complete: only the marker and the hosts' set are left, and the
 	 * last host out deletes them. */
 	ck_assert_int_eq(keys_of_batch(), 2);
-	ck_assert_int_eq(sp_broker_host_leave(c, "h1"), 0);
+	ck_assert_int_eq(sp_broker_host_leave(h), 0);
 	ck_assert_int_eq(keys_of_batch(), 0);
-	/* A producer of a complete batch is told so. */
+	sp_broker_close(h);
 	sp_broker_close(p);
 	sp_broker_close(c);
 }
@@ -395,7 +434,7 @@ END_TEST
 START_TEST(join_only)
 {
 	static char rec[8192];
-	sp_broker *p = open_as(NULL, 1, 0, 0), *c = open_as(NULL, 1, 0, 0), *w;
+	sp_broker *p = open_as(NULL, 1, 0, 0), *c = open_host("h1"), *w;
 	struct sp_broker_opts o = { .member = "h1.0", .retry_ms = 20000 };
 	struct sp_broker_entry e;
 	size_t n = record(rec, sizeof(rec), SP_BATCH_FILE, 1, 0, 10, 'j');
@@ -405,7 +444,6 @@ START_TEST(join_only)
 	ck_assert_int_eq(strlen(sp_broker_batch_id(c)), 16);
 	ck_assert_str_eq(sp_broker_batch_id(c), sp_broker_batch_id(p));
 	strcpy(id, sp_broker_batch_id(c));
-	ck_assert_int_eq(sp_broker_host_join(c, "h1"), 0);
 	o.batch_id = id;
 	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), 0);
 	ck_assert_str_eq(sp_broker_batch_id(w), id);
@@ -418,8 +456,9 @@ START_TEST(join_only)
 	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), -EPIPE);
 	ck_assert_ptr_null(w);
 	ck_assert_int_eq(keys_of_batch(), 2);           /* the marker and the hosts */
-	ck_assert_int_eq(sp_broker_host_leave(c, "h1"), 0);
+	ck_assert_int_eq(sp_broker_host_leave(c), 0);
 	ck_assert_int_eq(keys_of_batch(), 0);
+	ck_assert_int_eq(sp_broker_host_leave(c), 0);    /* twice: nothing */
 	/* Gone (the marker too): -EBADMSG, and still nothing made. */
 	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), -EBADMSG);
 	ck_assert_ptr_nonnull(strstr(why, "gone"));
@@ -427,6 +466,76 @@ START_TEST(join_only)
 	o.batch_id = "not-hex";
 	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), -EINVAL);
 	sp_broker_close(c);
+	sp_broker_close(p);
+}
+END_TEST
+
+/*
+ * The end of a batch among several hosts.  A host that opened before the
+ * end keeps the marker for its workers, even if every other host leaves
+ * before they start (the join is part of the open: no window between
+ * the two); a host that comes after the end, while one is still in it,
+ * joins the complete batch (a consumer started again after its run was
+ * killed before its sweep: it sweeps and leaves); a producer is told
+ * the batch is complete; the last host out deletes everything, and only
+ * then is the name free for a new batch, whose hosts' set a late leave
+ * of the old one does not touch.
+ */
+START_TEST(hosts_at_the_end)
+{
+	static char rec[8192];
+	sp_broker *p = open_as(NULL, 1, 0, 0), *h1 = open_host("h1"), *h2 = open_host("h2");
+	sp_broker *w, *h3, *p2, *h4;
+	struct sp_broker_entry e;
+	size_t n = record(rec, sizeof(rec), SP_BATCH_FILE, 1, 0, 10, 'e');
+	char id[24];
+	const char *why = NULL;
+
+	strcpy(id, sp_broker_batch_id(h1));
+	ck_assert_int_eq(sp_broker_joined_complete(h1), 0);
+	ck_assert_int_eq(raw_is_host("h1") + raw_is_host("h2"), 2);
+	ck_assert_int_eq(open_worker("h1.0", id, &w), 0);
+	ck_assert_int_eq(sp_broker_put(p, rec, n, -1), 0);
+	ck_assert_int_eq(sp_broker_seal(p), 0);
+	ck_assert_int_eq(sp_broker_take(w, &e, MS(1000)), 0);
+	ck_assert_int_eq(sp_broker_ack(w, &e), 0);
+	sp_broker_close(w);
+	/* h1 leaves first; h2's workers, starting only now, see the end. */
+	ck_assert_int_eq(sp_broker_host_leave(h1), 0);
+	ck_assert_int_eq(keys_of_batch(), 2);
+	ck_assert_int_eq(open_worker("h2.0", id, &w), -EPIPE);
+	/* A producer now: complete, and nothing made. */
+	ck_assert_int_eq(sp_broker_open(url, &(struct sp_broker_opts){ 0 }, &p2, &why), -EPIPE);
+	ck_assert_ptr_nonnull(strstr(why, "complete already"));
+	ck_assert_int_eq(keys_of_batch(), 2);
+	/* A host now joins the complete batch, and its workers see the end. */
+	h3 = open_host("h3");
+	ck_assert_int_eq(sp_broker_joined_complete(h3), 1);
+	ck_assert_str_eq(sp_broker_batch_id(h3), id);
+	ck_assert_int_eq(sp_broker_complete(h3), 1);
+	ck_assert_int_eq(open_worker("h3.0", id, &w), -EPIPE);
+	ck_assert_int_eq(sp_broker_host_leave(h2), 0);
+	ck_assert_int_eq(keys_of_batch(), 2);           /* h3 is still in it */
+	ck_assert_int_eq(sp_broker_host_leave(h3), 0);
+	ck_assert_int_eq(keys_of_batch(), 0);
+	/* The name is free: a new incarnation, whose hosts an old handle's
+	 * leave leaves alone. */
+	p2 = open_as(NULL, 1, 0, 0);
+	ck_assert_str_ne(sp_broker_batch_id(p2), id);
+	h4 = open_host("h1");
+	ck_assert_int_eq(sp_broker_joined_complete(h4), 0);
+	ck_assert_int_eq(sp_broker_host_leave(h1), 0);
+	ck_assert_int_eq(raw_is_host("h1"), 1);
+	ck_assert_int_eq(sp_broker_host_leave(h4), 0);
+	ck_assert_int_eq(raw_is_host("h1"), 0);
+	ck_assert_int_eq(sp_broker_seal(p2), 0);
+	ck_assert_int_eq(sp_broker_complete(p2), 1);    /* nothing was put: complete */
+	ck_assert_int_eq(keys_of_batch(), 1);           /* the marker; no host in it */
+	sp_broker_close(h4);
+	sp_broker_close(p2);
+	sp_broker_close(h3);
+	sp_broker_close(h2);
+	sp_broker_close(h1);
 	sp_broker_close(p);
 }
 END_TEST
@@ -465,6 +574,58 @@ START_TEST(claim_idle)
 	ck_assert_int_eq(sp_broker_ack(b, &f), 0);
 	ck_assert_int_eq(sp_broker_ack(a, &e), 0);     /* a late ack counts nothing */
 	ck_assert_int_eq(sp_broker_seal(p), 0);
+	ck_assert_int_eq(sp_broker_take(a, &e, MS(10)), -EPIPE);
+	sp_broker_close(a);
+	sp_broker_close(b);
+	sp_broker_close(p);
+}
+END_TEST
+
+/* A parted file taken from a silent host and finished by the claimer:
+ * the first holder, when it looks again, is told the file is no longer
+ * its to finish (-EALREADY), while the batch goes on and once it is
+ * complete, instead of the batch being reported gone. */
+START_TEST(file_finished_elsewhere)
+{
+	static char rec[3][8192];
+	sp_broker *p = open_as(NULL, 1, 0, 0), *a = open_as("ha.0", 1, 0, 0);
+	sp_broker *b = open_as("hb.0", 1, 0, 1000);
+	struct sp_broker_entry e, f;
+	size_t n[3];
+	const void *d;
+	size_t len;
+	int rc;
+
+	n[0] = record(rec[0], sizeof(rec[0]), SP_BATCH_PART, 8, 0, 4096, 'a');
+	n[1] = record(rec[1], sizeof(rec[1]), SP_BATCH_END, 8, 1, 0, 0);
+	n[2] = record(rec[2], sizeof(rec[2]), SP_BATCH_FILE, 9, 0, 100, 'r');
+	ck_assert_int_eq(sp_broker_put(p, rec[0], n[0], -1), 0);
+	ck_assert_int_eq(sp_broker_take(a, &e, MS(1000)), 0);
+	ck_assert_int_eq(e.kind, SP_BROKER_FILE);
+	ck_assert_int_eq(sp_broker_file_next(a, &e, &d, &len, MS(1000)), 0);
+	/* ha falls silent; hb claims the file after 1 s and finishes it. */
+	do
+		rc = sp_broker_take(b, &f, MS(100));
+	while (rc == -ETIMEDOUT);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(f.claimed, 1);
+	ck_assert_int_eq(f.kind, SP_BROKER_FILE);
+	ck_assert_int_eq(sp_broker_put(p, rec[1], n[1], -1), 0);
+	ck_assert_int_eq(sp_broker_put(p, rec[2], n[2], -1), 0);
+	ck_assert_int_eq(sp_broker_file_next(b, &f, &d, &len, MS(1000)), 0);
+	ck_assert_int_eq(sp_broker_file_next(b, &f, &d, &len, MS(1000)), 0);
+	ck_assert_uint_eq(len, n[1]);
+	ck_assert_int_eq(sp_broker_ack(b, &f), 0);
+	/* ha read the first part only; its file's stream is gone now.  The
+	 * batch goes on (a record is left, no seal). */
+	ck_assert_int_eq(sp_broker_file_next(a, &e, &d, &len, MS(10)), -EALREADY);
+	ck_assert_int_eq(sp_broker_take(b, &f, MS(1000)), 0);
+	ck_assert_int_eq(sp_broker_ack(b, &f), 0);
+	ck_assert_int_eq(sp_broker_seal(p), 0);
+	ck_assert_int_eq(sp_broker_complete(a), 1);
+	/* Complete now: still -EALREADY, not a batch gone. */
+	ck_assert_int_eq(sp_broker_file_next(a, &e, &d, &len, MS(10)), -EALREADY);
+	ck_assert_int_eq(sp_broker_ack(a, &e), 0);     /* counts nothing */
 	ck_assert_int_eq(sp_broker_take(a, &e, MS(10)), -EPIPE);
 	sp_broker_close(a);
 	sp_broker_close(b);
@@ -691,7 +852,9 @@ int main(void)
 	tcase_add_test(core, over_tcp);
 	tcase_add_test(members, same_name_rereads);
 	tcase_add_test(members, join_only);
+	tcase_add_test(members, hosts_at_the_end);
 	tcase_add_test(members, claim_idle);
+	tcase_add_test(members, file_finished_elsewhere);
 	tcase_add_test(hostile, hostile_entries);
 	tcase_add_test(crash, lost_state);
 	tcase_add_test(crash, restart_with_aof);

@@ -23,6 +23,17 @@ static int member_ok(const char *s)
 	return 1;
 }
 
+/* A member or host name that member_ok(): copied into the handle's out
+ * (SP_BROKER_MEMBER_MAX + 1 bytes), *name pointed at the copy. */
+static int keep_name(char *out, const char **name)
+{
+	if (!member_ok(*name))
+		return 0;
+	memcpy(out, *name, strlen(*name) + 1);
+	*name = out;
+	return 1;
+}
+
 static int random_hex(char *out)
 {
 	uint64_t v;
@@ -38,7 +49,7 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 {
 	static char msg[sizeof(((sp_broker *)0)->why)];
 	char producers[16], newid[24];
-	const char *keys[5], *args[6];
+	const char *keys[5], *args[7];
 	redisReply *r;
 	sp_broker *b;
 	int rc, err = 0;
@@ -62,15 +73,12 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 		b->o.claim_ms = SP_BROKER_CLAIM_MS_DEFAULT;
 	if (!b->o.retry_ms)
 		b->o.retry_ms = SP_BROKER_RETRY_MS_DEFAULT;
-	if (b->o.member) {
-		if (!member_ok(b->o.member)) {
-			free(b);
-			if (why)
-				*why = "bad member name (1-120 characters of [A-Za-z0-9._:-])";
-			return -EINVAL;
-		}
-		snprintf(b->member, sizeof(b->member), "%s", b->o.member);
-		b->o.member = b->member;
+	if ((b->o.member && !keep_name(b->member, &b->o.member)) ||
+	    (b->o.host && !keep_name(b->host, &b->o.host))) {
+		free(b);
+		if (why)
+			*why = "bad member or host name (1-120 characters of [A-Za-z0-9._:-])";
+		return -EINVAL;
 	}
 	if (b->o.batch_id && (strlen(b->o.batch_id) == 0 || strlen(b->o.batch_id) >= sizeof(b->bid) ||
 			      strspn(b->o.batch_id, "0123456789abcdef") != strlen(b->o.batch_id))) {
@@ -83,9 +91,8 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 	bk_key(b, b->k_s, "s", "");
 	bk_key(b, b->k_m, "m", "");
 	bk_key(b, b->k_w, "w", "");
-	/* Joining a given incarnation, OPEN looks for its marker. */
-	bk_key(b, b->k_d, "d:", b->o.batch_id ? b->o.batch_id : "");
-	bk_key(b, b->k_h, "h:", "");
+	bk_key(b, b->k_d, "d", "");
+	bk_key(b, b->k_h, "h", "");
 	strcpy(b->cursor, "0-0");
 	if ((rc = random_hex(b->prod)) < 0 || (rc = random_hex(newid)) < 0) {
 		free(b);
@@ -106,18 +113,23 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 		args[3] = newid;
 		args[4] = BK_GROUP;
 		args[5] = b->o.batch_id ? b->o.batch_id : "";
-		r = bk_eval(b, BK_OPEN, 5, keys, 6, args, NULL, &err);
+		args[6] = b->o.host ? b->o.host : "";
+		r = bk_eval(b, BK_OPEN, 5, keys, 7, args, NULL, &err);
 		rc = err;
 		if (r) {
 			long long code;
 
 			if (bk_int(r, &code) < 0) {
 				rc = bk_fail(b, -EPROTO, "unexpected reply to OPEN");
-			} else if (code == -3) {
+			} else if (code == -3 && b->o.batch_id) {
 				rc = bk_fail(b, -EPIPE, "the batch is complete already");
+			} else if (code == -3) {
+				rc = bk_fail(b, -EPIPE, "the batch is complete already (its consumers "
+					     "are still leaving: the name is free once they have, or "
+					     "%s s after the end)", BK_DONE_TTL);
 			} else if (code == -1) {
 				rc = bk_gone(b);
-			} else if (code != 0) {
+			} else if (code != 0 && code != 1) {
 				rc = bk_fail(b, -EBADMSG, "%s on the server is not a batch of this "
 					     "version, or damaged", b->pre);
 			} else if (r->elements != 4 || r->element[1]->type != REDIS_REPLY_STRING ||
@@ -127,6 +139,7 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 			} else {
 				memcpy(b->bid, r->element[1]->str, r->element[1]->len + 1);
 				b->producers = (unsigned)r->element[2]->integer;
+				b->joined_complete = code == 1;
 				rc = 0;
 			}
 			freeReplyObject(r);
@@ -139,8 +152,6 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 		sp_broker_close(b);
 		return rc;
 	}
-	bk_key(b, b->k_d, "d:", b->bid);
-	bk_key(b, b->k_h, "h:", b->bid);
 	b->started = 1;
 	*out = b;
 	return 0;
@@ -228,24 +239,20 @@ int sp_broker_complete(sp_broker *b)
 	return bk_batch_script(b, BK_CHECK, NULL, 0, NULL, NULL);
 }
 
-int sp_broker_host_join(sp_broker *b, const char *host)
+int sp_broker_joined_complete(const sp_broker *b)
 {
-	const char *argv[] = { "SADD", b->k_h, host };
-	size_t lens[] = { 4, strlen(b->k_h), strlen(host) };
-	int err = 0;
-	redisReply *r = bk_call(b, 3, argv, lens, &err);
-
-	if (r)
-		freeReplyObject(r);
-	return r ? 0 : err;
+	return b->joined_complete;
 }
 
-int sp_broker_host_leave(sp_broker *b, const char *host)
+int sp_broker_host_leave(sp_broker *b)
 {
-	const char *keys[] = { b->k_h, b->k_d }, *args[] = { host };
+	const char *keys[] = { b->k_m, b->k_d, b->k_h }, *args[] = { b->bid, b->host };
 	int err = 0;
-	redisReply *r = bk_eval(b, BK_LEAVE, 2, keys, 1, args, NULL, &err);
+	redisReply *r;
 
+	if (!b->host[0])
+		return 0;
+	r = bk_eval(b, BK_LEAVE, 3, keys, 2, args, NULL, &err);
 	if (r)
 		freeReplyObject(r);
 	return r ? 0 : err;

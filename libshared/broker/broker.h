@@ -72,6 +72,9 @@ struct sp_broker_opts {
 	const char *batch_id;      /* join only this incarnation of the batch (another
 				    * handle's sp_broker_batch_id()), never create one;
 				    * NULL: whichever is there, created if none */
+	const char *host;          /* a consumer's main process: join the batch as this
+				    * host (a name of its choice, as member), leave with
+				    * sp_broker_host_leave(); NULL: a producer or a worker */
 };
 
 typedef struct sp_broker sp_broker;
@@ -82,10 +85,22 @@ typedef struct sp_broker sp_broker;
  * first creates it.  With opts->batch_id, joins that incarnation only:
  * -EPIPE if it is complete already, -EBADMSG if it is gone (a consumer's
  * worker started after its main process joined must not make a new batch
- * of the name and wait on it forever).  The first connection is not
- * retried (a wrong URL is told at once).  On failure *out is NULL and, if
- * why is not NULL, *why holds the reason in words (static storage, until
- * the next call).
+ * of the name and wait on it forever).
+ *
+ * A complete batch's marker stays until its last host has left (or for
+ * 600 s after the end, if a host died before leaving; each host that joins
+ * makes it 600 s again).  Meanwhile, with opts->host, the open joins the
+ * complete batch (sp_broker_joined_complete() says so; its workers, joining
+ * that incarnation, are told it is complete), so that a consumer started
+ * late, or again after a crash, finishes the batch's cleanup and leaves
+ * instead of making a new batch that nobody sends; without opts->host (a
+ * producer) it fails with -EPIPE.  With opts->host the host is added to
+ * the batch's hosts in the same step as the open: the last host out cannot
+ * delete the marker between this open and this host's workers' opens.
+ *
+ * The first connection is not retried (a wrong URL is told at once).  On
+ * failure *out is NULL and, if why is not NULL, *why holds the reason in
+ * words (static storage, until the next call).
  */
 int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker **out,
 		   const char **why);
@@ -93,7 +108,8 @@ void sp_broker_close(sp_broker *b);
 
 /* The reason of the last failure on b, in words. */
 const char *sp_broker_why(const sp_broker *b);
-/* The batch's name, and the number of seals it expects. */
+/* The batch's name, and the number of seals it expects (0 when the open
+ * joined a complete batch: its state is gone). */
 const char *sp_broker_name(const sp_broker *b);
 unsigned sp_broker_producers(const sp_broker *b);
 /* The batch's incarnation (16 hex digits): the same for every handle of
@@ -167,10 +183,14 @@ int sp_broker_take(sp_broker *b, struct sp_broker_entry *e, long long timeout_ns
  * The next record of the parted file e announces, from its first (a host
  * that takes the announcement from a dead one starts the file again).
  * Returns 0 with *data, *len set (valid until the next call), -ETIMEDOUT
- * if none came in timeout_ns, or -EPIPE when none can come any more: every
+ * if none came in timeout_ns, -EPIPE when none can come any more: every
  * expected producer has sealed the batch and the file's END is not there
- * (its producer died while sending it).  The caller stops after the file's
- * END; the records are untrusted: decode them.
+ * (its producer died while sending it), or -EALREADY when the file is no
+ * longer ours to finish: another member acknowledged the announcement (it
+ * claimed it from us after claim_ms, or a worker of our name re-read it),
+ * so the file is done elsewhere (acknowledging it again counts nothing).
+ * The caller stops after the file's END; the records are untrusted:
+ * decode them.
  */
 int sp_broker_file_next(sp_broker *b, struct sp_broker_entry *e, const void **data, size_t *len,
 			long long timeout_ns);
@@ -184,12 +204,13 @@ void sp_broker_drop(struct sp_broker_entry *e);
 
 /* ---- A consumer's main process ---------------------------------------- */
 
-/* Registers this consumer (one "host": a name of its choice) with the
- * batch, so that the last consumer out deletes the batch's last key. */
-int sp_broker_host_join(sp_broker *b, const char *host);
-/* This consumer is done; the last one out of a complete batch deletes its
- * marker, so that nothing is left on the server. */
-int sp_broker_host_leave(sp_broker *b, const char *host);
+/* The open (with opts.host) joined a batch that was complete already. */
+int sp_broker_joined_complete(const sp_broker *b);
+/* This consumer host (opts.host) is done: call it after its workers are
+ * gone and its output is cleaned up.  The last host out of a complete
+ * batch deletes its marker and hosts' set, so that nothing is left on the
+ * server.  Without opts.host it does nothing. */
+int sp_broker_host_leave(sp_broker *b);
 /* Keeps n entries from being claimed by other hosts: for each pair
  * (members[i], ids[i]) still held by that member, resets its idle time.
  * Returns the count refreshed.  Call it every claim_ms / 4 or so. */

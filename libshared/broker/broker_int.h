@@ -7,12 +7,14 @@
 #include <hiredis/hiredis.h>
 
 /* The protocol's version, in every batch's state (field "v"). */
-#define BK_VERSION "1"
+#define BK_VERSION "2"
 /* The consumer group of every batch stream. */
 #define BK_GROUP "shmpipe"
 /* Seconds a complete batch's marker (and its hosts' set) outlives the
- * batch, for consumers that have not yet seen the end; the last consumer
- * out deletes both at once. */
+ * batch, for consumers that have not yet seen the end or left (each host
+ * that joins it makes it 600 s again); the last consumer out deletes both
+ * at once, so this is only how long a host killed before it left keeps
+ * them. */
 #define BK_DONE_TTL "600"
 /* The longest a blocking read waits on the server in one call. */
 #define BK_BLOCK_MAX_MS 1000
@@ -32,13 +34,16 @@ struct sp_broker {
 	struct sp_broker_url url;
 	struct sp_broker_opts o;
 	char member[SP_BROKER_MEMBER_MAX + 1];
+	char host[SP_BROKER_MEMBER_MAX + 1];
 	int started;            /* joined: connection losses are retried from now on */
+	int joined_complete;    /* opts.host joined a batch complete already */
 	int fresh;              /* reconnected: re-read our pending entries first */
 
 	/* Keys: "shmpipe:{NAME}:" then s (the batch stream), m (its state,
-	 * a hash), w (the producers' doorbell, a list), d:ID (the complete
-	 * batch's marker), h:ID (the consumers' set), f:RUN-SEQ (a file's
-	 * stream).  The braces make one Redis Cluster slot of a batch. */
+	 * a hash), w (the producers' doorbell, a list), d (the complete
+	 * batch's marker: its id), h (the consumer hosts' set), f:RUN-SEQ
+	 * (a file's stream).  The braces make one Redis Cluster slot of a
+	 * batch. */
 	char pre[BK_KEY_MAX];
 	char k_s[BK_KEY_MAX], k_m[BK_KEY_MAX], k_w[BK_KEY_MAX], k_d[BK_KEY_MAX], k_h[BK_KEY_MAX];
 	char bid[24];           /* the batch's incarnation: random, set by its creator */

@@ -17,17 +17,16 @@ static uint64_t le64(const unsigned char *p)
 	return v;
 }
 
-/* The batch this handle joined is not there: complete (its marker says
- * so: the batch is closed to us), or gone. */
+/* The batch this handle joined is not there: complete (its marker holds
+ * its id: the batch is closed to us), or gone. */
 static int gone_or_done(sp_broker *b)
 {
-	const char *argv[] = { "EXISTS", b->k_d };
-	size_t lens[] = { 6, strlen(b->k_d) };
+	const char *argv[] = { "GET", b->k_d };
+	size_t lens[] = { 3, strlen(b->k_d) };
 	int err = 0;
-	long long v = 0;
 	redisReply *r = bk_call(b, 2, argv, lens, &err);
 
-	if (r && bk_int(r, &v) == 0 && v == 1) {
+	if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, b->bid) == 0) {
 		freeReplyObject(r);
 		return bk_fail(b, -EPIPE, "the batch is complete already");
 	}

@@ -14,11 +14,14 @@
  * A script that finds another id (or none) in meta returns -1: the batch
  * the caller joined is gone (the server lost it, or it was removed and
  * made again); the caller then tells that from a complete batch by the
- * done marker.
+ * done marker, which holds the id of the batch that completed.
  *
  * complete(): every expected producer sealed and the stream empty (every
  * entry is deleted when acknowledged) means the batch is complete: its
- * keys go, and a marker with a TTL tells consumers still waiting.
+ * keys go, and the marker (with a TTL, as the hosts' set gets) stays for
+ * the hosts still at work: until the last of them leaves, a consumer
+ * that comes joins the complete batch (and sweeps, and leaves) instead of
+ * making a new one, and a producer is told the batch is complete.
  */
 #define COMPLETE \
 	"local function complete()\n" \
@@ -26,30 +29,46 @@
 	"  if not c[1] or tonumber(c[2]) < tonumber(c[1]) then return 0 end\n" \
 	"  if redis.call('XLEN', KEYS[2]) > 0 then return 0 end\n" \
 	"  redis.call('DEL', KEYS[1], KEYS[2], KEYS[5])\n" \
-	"  redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])\n" \
+	"  redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2])\n" \
 	"  redis.call('EXPIRE', KEYS[4], ARGV[2])\n" \
 	"  return 1\n" \
 	"end\n"
 
 const char *const bk_scripts[BK_NSCRIPTS] = {
 	/* OPEN: ARGV 3 producers, 4 a new id, 5 the group, 6 the id to join
-	 * ('': any).  Creates the batch if there is none (unless ARGV 6);
-	 * returns {0, id, producers, sealed}, {-2} for a state not of this
-	 * version or without its stream, and, with ARGV 6 (KEYS 3 is then
-	 * its marker), {-3} if that batch is complete, {-1} if it is gone. */
+	 * ('': any), 7 the consumer host joining ('': a producer or a
+	 * worker).  Creates the batch if there is none and no complete one
+	 * (unless ARGV 6); adds the host to the hosts' set in the same step,
+	 * so that the last host out cannot delete a complete batch's marker
+	 * between this host's open and its workers' (nor leave a set without
+	 * its TTL).  Returns {0, id, producers, sealed}; {1, id, 0, 0} for a
+	 * host that joined a complete batch whose hosts are still leaving;
+	 * {-3} if the batch to join (ARGV 6, or any for a producer) is
+	 * complete; {-1} if the one of ARGV 6 is gone; {-2} for a state not of
+	 * this version or without its stream. */
 	[BK_OPEN] =
-	"if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'id') ~= ARGV[6] then\n"
-	"  if redis.call('EXISTS', KEYS[3]) == 1 then return {-3} end\n"
+	"local id = redis.call('HGET', KEYS[1], 'id')\n"
+	"local done = redis.call('GET', KEYS[3])\n"
+	"if ARGV[6] ~= '' and id ~= ARGV[6] then\n"
+	"  if done == ARGV[6] then return {-3} end\n"
 	"  return {-1}\n"
 	"end\n"
-	"if redis.call('HSETNX', KEYS[1], 'id', ARGV[4]) == 1 then\n"
-	"  redis.call('HSET', KEYS[1], 'v', '" BK_VERSION "', 'producers', ARGV[3],\n"
+	"if not id and done then\n"
+	"  if ARGV[7] == '' then return {-3} end\n"
+	"  redis.call('SADD', KEYS[4], ARGV[7])\n"
+	"  redis.call('EXPIRE', KEYS[3], ARGV[2])\n"
+	"  redis.call('EXPIRE', KEYS[4], ARGV[2])\n"
+	"  return {1, done, 0, 0}\n"
+	"end\n"
+	"if not id then\n"
+	"  redis.call('HSET', KEYS[1], 'id', ARGV[4], 'v', '" BK_VERSION "', 'producers', ARGV[3],\n"
 	"             'sealed', '0', 'bytes', '0')\n"
-	"  redis.call('DEL', KEYS[2], KEYS[5])\n"
+	"  redis.call('DEL', KEYS[2], KEYS[4], KEYS[5])\n"
 	"  redis.call('XGROUP', 'CREATE', KEYS[2], ARGV[5], '0', 'MKSTREAM')\n"
 	"end\n"
 	"local h = redis.call('HMGET', KEYS[1], 'v', 'id', 'producers', 'sealed')\n"
 	"if h[1] ~= '" BK_VERSION "' or redis.call('EXISTS', KEYS[2]) == 0 then return {-2} end\n"
+	"if ARGV[7] ~= '' then redis.call('SADD', KEYS[4], ARGV[7]) end\n"
 	"return {0, h[2], tonumber(h[3]), tonumber(h[4])}\n",
 
 	/* PUT: ARGV 3 producer id, 4 its put number, 5 window, 6 mode
@@ -97,7 +116,7 @@ const char *const bk_scripts[BK_NSCRIPTS] = {
 	 * (complete), 0, or -1. */
 	[BK_ACK] =
 	COMPLETE
-	"if redis.call('EXISTS', KEYS[3]) == 1 then return 1 end\n"
+	"if redis.call('GET', KEYS[3]) == ARGV[1] then return 1 end\n"
 	"if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return -1 end\n"
 	"if redis.call('XACK', KEYS[2], ARGV[3], ARGV[4]) == 1 then\n"
 	"  redis.call('XDEL', KEYS[2], ARGV[4])\n"
@@ -118,7 +137,7 @@ const char *const bk_scripts[BK_NSCRIPTS] = {
 	/* CHECK: returns 1 (complete), 0, or -1. */
 	[BK_CHECK] =
 	COMPLETE
-	"if redis.call('EXISTS', KEYS[3]) == 1 then return 1 end\n"
+	"if redis.call('GET', KEYS[3]) == ARGV[1] then return 1 end\n"
 	"if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return -1 end\n"
 	"return complete()\n",
 
@@ -136,12 +155,17 @@ const char *const bk_scripts[BK_NSCRIPTS] = {
 	"end\n"
 	"return n\n",
 
-	/* LEAVE: KEYS 1 hosts, 2 done marker; ARGV 1 this host.  The last
-	 * host out of a complete batch deletes what is left of it. */
+	/* LEAVE: KEYS 1 meta, 2 done marker, 3 hosts; ARGV 1 the batch id,
+	 * 2 this host.  Leaves the batch joined, if it is still there (the
+	 * set may be another incarnation's by now); the last host out of a
+	 * complete batch deletes what is left of it. */
 	[BK_LEAVE] =
-	"redis.call('SREM', KEYS[1], ARGV[1])\n"
-	"if redis.call('SCARD', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 1 then\n"
-	"  redis.call('DEL', KEYS[1], KEYS[2])\n"
+	"local live = redis.call('HGET', KEYS[1], 'id') == ARGV[1]\n"
+	"local done = redis.call('GET', KEYS[2]) == ARGV[1]\n"
+	"if not live and not done then return 0 end\n"
+	"redis.call('SREM', KEYS[3], ARGV[2])\n"
+	"if done and redis.call('SCARD', KEYS[3]) == 0 then\n"
+	"  redis.call('DEL', KEYS[2], KEYS[3])\n"
 	"end\n"
 	"return 0\n",
 };

@@ -317,6 +317,34 @@ static int read_file(sp_broker *b, struct sp_broker_entry *e, const char *key, l
 	return 0;
 }
 
+/*
+ * Is entry e still pending in the group, that is, not acknowledged by
+ * another member meanwhile (one that claimed it from us after claim_ms,
+ * or a worker of our name that re-read it while we were taken for dead)?
+ * Returns 1, 0 (acknowledged; also when the batch is complete since: we
+ * held e, so another acknowledged it), or -errno.
+ */
+static int still_pending(sp_broker *b, const struct sp_broker_entry *e)
+{
+	const char *argv[] = { "XPENDING", b->k_s, BK_GROUP, e->id, e->id, "1" };
+	size_t lens[6];
+	int err = 0, rc;
+	redisReply *r;
+
+	for (int i = 0; i < 6; i++)
+		lens[i] = strlen(argv[i]);
+	r = bk_call(b, 6, argv, lens, &err);
+	if (!r) {
+		if (err != -EBADMSG)
+			return err;
+		rc = gone_or_complete(b);
+		return rc == -EPIPE ? 0 : rc;
+	}
+	rc = r->type == REDIS_REPLY_ARRAY && r->elements > 0;
+	freeReplyObject(r);
+	return rc;
+}
+
 int sp_broker_file_next(sp_broker *b, struct sp_broker_entry *e, const void **data, size_t *len,
 			long long timeout_ns)
 {
@@ -333,9 +361,13 @@ int sp_broker_file_next(sp_broker *b, struct sp_broker_entry *e, const void **da
 	rc = read_file(b, e, key, block_ms(timeout_ns), data, len);
 	if (rc <= 0)
 		return rc;
-	/* Nothing came.  More can, while an expected producer has not
-	 * sealed: a producer seals after its last record, and a killed
-	 * one's file is never finished (a new run sends it again). */
+	/* Nothing came.  Is the file still ours to finish? */
+	rc = still_pending(b, e);
+	if (rc <= 0)
+		return rc < 0 ? rc : -EALREADY;
+	/* More can come while an expected producer has not sealed: a
+	 * producer seals after its last record, and a killed one's file is
+	 * never finished (a new run sends it again). */
 	const char *argv[] = { "HMGET", b->k_m, "id", "producers", "sealed" };
 	size_t lens[] = { 5, strlen(b->k_m), 2, 9, 6 };
 	int err = 0, open = 1;
@@ -346,7 +378,10 @@ int sp_broker_file_next(sp_broker *b, struct sp_broker_entry *e, const void **da
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
 	    r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, b->bid) != 0) {
 		freeReplyObject(r);
-		return bk_gone(b);    /* we hold an entry: it cannot be complete */
+		/* Complete since still_pending(): then another member
+		 * acknowledged the file we hold. */
+		rc = gone_or_complete(b);
+		return rc == -EPIPE ? -EALREADY : rc;
 	}
 	if (r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_STRING)
 		open = atoll(r->element[2]->str) < atoll(r->element[1]->str);
