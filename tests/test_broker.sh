@@ -76,7 +76,8 @@ trap 'exit 1' INT TERM HUP
 
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 nok() { fail=$((fail + 1)); echo "FAIL - $1"; }
-check() { n=$1; shift; if "$@"; then ok "$n"; else nok "$n"; fi; }
+# (_what: a name no case uses, since the checks are evals of the cases' variables.)
+check() { _what=$1; shift; if "$@"; then ok "$_what"; else nok "$_what"; fi; }
 
 # ---- The server.
 # srv_start DIR [ARG...]: a server in DIR (socket DIR/redis.sock); sets

@@ -108,7 +108,8 @@ trap 'exit 1' INT TERM HUP
 
 ok() { pass=$((pass + 1)); echo "ok   - $1"; }
 nok() { fail=$((fail + 1)); echo "FAIL - $1"; }
-check() { n=$1; shift; if "$@"; then ok "$n"; else nok "$n"; fi; }
+# (_what: a name no case uses, since the checks are evals of the cases' variables.)
+check() { _what=$1; shift; if "$@"; then ok "$_what"; else nok "$_what"; fi; }
 
 # The random numbers, one a line, all from the seed.
 awk -v s="$SEED" 'BEGIN { srand(s); for (i = 0; i < 100000; i++) printf "%d\n", int(rand() * 1000000) }' > "$T/rand"

@@ -36,7 +36,8 @@ nok() { fail=$((fail + 1)); echo "FAIL - $1"; }
 # not_here WHAT: a case this machine cannot run, skipped (and counted).
 not_here() { skipped=$((skipped + 1)); echo "skip - $1"; }
 # check NAME COMMAND...: passes when the command succeeds.
-check() { n=$1; shift; if "$@"; then ok "$n"; else nok "$n"; fi; }
+# (_what: a name no case uses, since the checks are evals of the cases' variables.)
+check() { _what=$1; shift; if "$@"; then ok "$_what"; else nok "$_what"; fi; }
 
 # No ring objects of that name left, no temporary file left in a folder.
 no_ring() { ! ls /dev/shm | grep -q "shmpipe\.$1\(\.\|$\)"; }
