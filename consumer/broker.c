@@ -44,6 +44,8 @@ int broker_status(int err)
 	switch (err) {
 	case -EBADMSG:
 		return EX_PROTOCOL;     /* the batch's state is gone */
+	case -EADDRINUSE:
+		return EX_USAGE;        /* --host is a running consumer's */
 	case -EINTR:
 		return EX_TEMPFAIL;
 	case -ENOMEM:
@@ -330,11 +332,14 @@ void broker_keep(sp_broker *b, const struct options *opt, const struct pool *poo
 			n++;
 		}
 	}
-	if (n == 0)
-		return;
 	/* A failure here is the workers' too, and they report it; an entry
-	 * not kept this time is kept next time, well within claim_ms. */
-	(void)sp_broker_keep(b, n, np, ip);
+	 * not kept this time is kept next time, well within claim_ms.  Our
+	 * name taken by another consumer while we were stopped is said once:
+	 * both go on (an entry is handled at least once either way). */
+	static int said;
+
+	if (sp_broker_keep(b, n, np, ip) == -EADDRINUSE && !said++ && !opt->o.quiet)
+		prog_warn_batch(opt->burl.name, "keep", sp_broker_why(b));
 }
 
 void broker_leave(sp_broker *b, const struct options *opt)

@@ -44,8 +44,8 @@ static void usage(FILE *out, int status)
 	      "                             of a ring: redis://HOST[:PORT]/NAME or\n"
 	      "                             unix:///PATH?stream=NAME (not with -r)\n"
 	      "     --host <name>         with --broker: this consumer's name in the batch\n"
-	      "                             (default: the machine's hostname); two\n"
-	      "                             consumers of one batch need different names\n"
+	      "                             (default: the machine's hostname); one\n"
+	      "                             consumer per name (a second one exits 64)\n"
 	      "     --claim-ms <ms>       with --broker: idle time after which another\n"
 	      "                             host's entries are taken (default 30000);\n"
 	      "                             too short, and a slow -x runs twice\n"
@@ -79,8 +79,9 @@ static void usage(FILE *out, int status)
 	      " -h, --help                display this help\n"
 	      " -V, --version             display version\n"
 	      "\n"
-	      "Exit status: 0 every file arrived verified and was handled; 64 usage;\n"
-	      "65 bad record, refused path, incomplete or lost file; 66 no such ring;\n"
+	      "Exit status: 0 every file arrived verified and was handled; 64 usage\n"
+	      "(also: --host is a running consumer's); 65 bad record, refused path,\n"
+	      "incomplete or lost file; 66 no such ring;\n"
 	      "69 a command of -x failed, or the server cannot be reached; 70 a worker\n"
 	      "crashed; 71 system error; 73 cannot write output, or out of room (the\n"
 	      "rest stays in the ring or on the server); 74 stdout failed;\n"
@@ -423,8 +424,13 @@ static int supervise(struct supervisor *s)
 	if (s->live == 0)
 		return -1;
 	/* --broker: the entries our workers hold are kept from other hosts'
-	 * claims every claim_ms / 4. */
-	int64_t keep_ns = c->opt.claim_ms * 1000000 / 4, next_keep = prog_now_ns() + keep_ns;
+	 * claims every claim_ms / 4, and our lease on the host name renewed
+	 * at least every third of its time. */
+	int64_t keep_ns = c->opt.claim_ms * 1000000 / 4, next_keep;
+
+	if (keep_ns > SP_BROKER_LEASE_MS * 1000000 / 3)
+		keep_ns = SP_BROKER_LEASE_MS * 1000000 / 3;
+	next_keep = prog_now_ns() + keep_ns;
 
 	while (s->live > 0) {
 		struct timespec slice = { 0, 250000000 }, *wait = show ? &slice : NULL;

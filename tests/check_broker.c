@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "broker.h"
 #include "batch.h"
+#include "prog.h"
 #include "testutil.h"
 
 
@@ -267,9 +270,9 @@ START_TEST(put_take_ack)
 	ck_assert_int_eq(sp_broker_take(c, &e, MS(10)), -EPIPE);
 	/* A producer of a complete batch is told so. */
 	ck_assert_int_eq(sp_broker_put(p, rec, n, -1), -EPIPE);
-	/* Complete: only the marker and the hosts' set are left, and the
-	 * last host out deletes them. */
-	ck_assert_int_eq(keys_of_batch(), 2);
+	/* Complete: only the marker, the hosts' set and the host's lease are
+	 * left, and the last host out deletes them. */
+	ck_assert_int_eq(keys_of_batch(), 3);           /* and the host's lease */
 	ck_assert_int_eq(sp_broker_host_leave(h), 0);
 	ck_assert_int_eq(keys_of_batch(), 0);
 	sp_broker_close(h);
@@ -455,7 +458,7 @@ START_TEST(join_only)
 	/* Complete: a worker started now is told so, and makes nothing. */
 	ck_assert_int_eq(sp_broker_open(url, &o, &w, &why), -EPIPE);
 	ck_assert_ptr_null(w);
-	ck_assert_int_eq(keys_of_batch(), 2);           /* the marker and the hosts */
+	ck_assert_int_eq(keys_of_batch(), 3);           /* the marker, the hosts, h1's lease */
 	ck_assert_int_eq(sp_broker_host_leave(c), 0);
 	ck_assert_int_eq(keys_of_batch(), 0);
 	ck_assert_int_eq(sp_broker_host_leave(c), 0);    /* twice: nothing */
@@ -502,12 +505,12 @@ START_TEST(hosts_at_the_end)
 	sp_broker_close(w);
 	/* h1 leaves first; h2's workers, starting only now, see the end. */
 	ck_assert_int_eq(sp_broker_host_leave(h1), 0);
-	ck_assert_int_eq(keys_of_batch(), 2);
+	ck_assert_int_eq(keys_of_batch(), 3);           /* the marker, the hosts, h2's lease */
 	ck_assert_int_eq(open_worker("h2.0", id, &w), -EPIPE);
 	/* A producer now: complete, and nothing made. */
 	ck_assert_int_eq(sp_broker_open(url, &(struct sp_broker_opts){ 0 }, &p2, &why), -EPIPE);
 	ck_assert_ptr_nonnull(strstr(why, "complete already"));
-	ck_assert_int_eq(keys_of_batch(), 2);
+	ck_assert_int_eq(keys_of_batch(), 3);
 	/* A host now joins the complete batch, and its workers see the end. */
 	h3 = open_host("h3");
 	ck_assert_int_eq(sp_broker_joined_complete(h3), 1);
@@ -515,7 +518,7 @@ START_TEST(hosts_at_the_end)
 	ck_assert_int_eq(sp_broker_complete(h3), 1);
 	ck_assert_int_eq(open_worker("h3.0", id, &w), -EPIPE);
 	ck_assert_int_eq(sp_broker_host_leave(h2), 0);
-	ck_assert_int_eq(keys_of_batch(), 2);           /* h3 is still in it */
+	ck_assert_int_eq(keys_of_batch(), 3);           /* h3 is still in it */
 	ck_assert_int_eq(sp_broker_host_leave(h3), 0);
 	ck_assert_int_eq(keys_of_batch(), 0);
 	/* The name is free: a new incarnation, whose hosts an old handle's
@@ -537,6 +540,59 @@ START_TEST(hosts_at_the_end)
 	sp_broker_close(h2);
 	sp_broker_close(h1);
 	sp_broker_close(p);
+}
+END_TEST
+
+/*
+ * One consumer per host name: while a process (forked, with
+ * a handle of its own, as a consumer's main process) renews its lease on
+ * "hx", another open as "hx" fails with -EADDRINUSE after waiting the
+ * lease's time out; once that process is killed, an open as "hx" waits
+ * out the dead one's lease (at most SP_BROKER_LEASE_MS) and succeeds.
+ */
+START_TEST(host_name_taken)
+{
+	struct sp_broker_opts o = { .host = "hx", .retry_ms = 20000 };
+	const char *why = NULL;
+	sp_broker *b;
+	int go[2];
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		/* Renews for 20 s at most, and dies with the test. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(go[0]);
+		if (sp_broker_open(url, &o, &b, &why) < 0)
+			_exit(1);
+		if (write(go[1], "1", 1) != 1)
+			_exit(1);
+		for (int i = 0; i < 200; i++) {
+			if (sp_broker_keep(b, 0, NULL, NULL) < 0)
+				_exit(1);
+			usleep(100000);
+		}
+		_exit(0);
+	}
+	close(go[1]);
+	ck_assert_int_eq(read(go[0], &c, 1), 1);
+	close(go[0]);
+	double t0 = prog_now_sec();
+
+	ck_assert_int_eq(sp_broker_open(url, &o, &b, &why), -EADDRINUSE);
+	ck_assert_ptr_nonnull(strstr(why, "another consumer"));
+	/* It waited the lease out first: a dead predecessor's would lapse. */
+	ck_assert(prog_now_sec() - t0 >= SP_BROKER_LEASE_MS / 1e3);
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+	ck_assert_int_eq(sp_broker_open(url, &o, &b, &why), 0);
+	ck_assert_int_eq(sp_broker_keep(b, 0, NULL, NULL), 0);
+	ck_assert_int_eq(sp_broker_host_leave(b), 0);
+	ck_assert_int_eq(keys_of_batch(), 2);           /* the batch (state, stream): no lease */
+	sp_broker_close(b);
 }
 END_TEST
 
@@ -853,6 +909,7 @@ int main(void)
 	tcase_add_test(members, same_name_rereads);
 	tcase_add_test(members, join_only);
 	tcase_add_test(members, hosts_at_the_end);
+	tcase_add_test(members, host_name_taken);
 	tcase_add_test(members, claim_idle);
 	tcase_add_test(members, file_finished_elsewhere);
 	tcase_add_test(hostile, hostile_entries);

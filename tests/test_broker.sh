@@ -15,7 +15,8 @@
 # Cases: usage; an unreachable server; a tree (small files, files in parts,
 # a symlink, an empty folder) through two consumer hosts into two folders,
 # whose union equals the input, nothing left on the server (with --stats,
-# --sync, --lz4, -z, then -d); a closed batch (exit 69); a worker killed
+# --sync, --lz4, -z, then -d); a closed batch (exit 69); two consumers
+# under one --host (the second exits 64); a worker killed
 # holding an entry (a whole file, a parted one); a whole host killed
 # holding a file (-x) and one killed half-way through assembling one (-o),
 # the other host completing with a small --claim-ms; a live host's entry
@@ -108,7 +109,7 @@ keys_of() { rcli --scan --pattern "shmpipe:{$1}:*"; }
 # set that a host killed before it left keeps until they expire.
 no_keys() {
 	if [ "${2:-}" = dead ]; then
-		[ -z "$(keys_of "$1" | grep -v ":[dh]$")" ]
+		[ -z "$(keys_of "$1" | grep -v ":[dh]$\|:l:[^:]*$")" ]
 	else
 		[ -z "$(keys_of "$1")" ]
 	fi
@@ -303,6 +304,22 @@ $TO $C -q --broker "$U" --host c1 -o "$T/cout"; crc=$?
 check "a closed batch: a second producer exits 69 with a message ($p1 $p2), a consumer takes the batch ($crc)" \
 	eval '[ "$p1$p2$crc" = 0690 ] && grep -q "^producer: .*closed" "$T/closed.err" && diff -r "$XSRC" "$T/cout" >/dev/null && no_keys $n || { cat "$T/closed.err"; false; }'
 rm -rf "$T/cout"
+
+# ---- One consumer per --host: a second consumer under the name of one
+# that runs (waiting for a batch not yet sent) waits the first one's
+# lease out, finds it renewed, and exits 64 saying why, taking nothing;
+# the first then takes the whole batch.
+n=b$$-samehost
+U=$(url $n)
+$TO $C -q --broker "$U" --host same -o "$T/sa" & c1=$!
+pids="$pids $c1"
+wait_for "[ \"\$(redis-cli -s '$SOCK' EXISTS 'shmpipe:{$n}:l:same')\" = 1 ]"
+$TO $C --broker "$U" --host same -o "$T/sb" 2>"$T/same.err"; c2rc=$?
+$TO $P -q --broker "$U" -C "$XSRC" .; prc=$?
+wait $c1; c1rc=$?
+check "one consumer per --host: a second under a running one's name exits 64 with why, writing nothing ($c2rc), the first takes the batch ($prc $c1rc)" \
+	eval '[ "$c2rc$prc$c1rc" = 6400 ] && grep -q "^consumer: batch $n: .*host same: another consumer of the batch runs under this name" "$T/same.err" && [ -z "$(ls -A "$T/sb" 2>/dev/null)" ] && diff -r "$XSRC" "$T/sa" >/dev/null && no_keys $n || { cat "$T/same.err"; false; }'
+rm -rf "$T/sa" "$T/sb"
 
 # ---- A worker killed while it holds an entry: a whole file (f3), then a
 # parted one (sub/big.bin).  The blocker has it in hand when the worker is

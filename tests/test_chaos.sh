@@ -146,7 +146,7 @@ if [ "$BROKER" = 1 ]; then
 	# Nothing left but what a host killed before it left keeps (its
 	# marker and host set expire); then the rest is deleted.
 	remove_ring() {
-		_left=$(keys_of "$1" | grep -v ":[dh]$")
+		_left=$(keys_of "$1" | grep -v ":[dh]$\|:l:[^:]*$")
 		keys_of "$1" | while read -r _k; do rcli DEL "$_k" >/dev/null; done
 		[ -z "$_left" ] || { echo "$_left" | head -n 3; return 1; }
 		no_shm "$1"

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "prog.h"
+
 static int member_ok(const char *s)
 {
 	size_t len = strlen(s);
@@ -42,6 +44,43 @@ static int random_hex(char *out)
 		return -errno;
 	snprintf(out, 17, "%016llx", (unsigned long long)v);
 	return 0;
+}
+
+/* The lease script: 0 (ours), the ms another's has left, or -errno. */
+static int lease(sp_broker *b)
+{
+	const char *keys[] = { b->k_l }, *args[] = { b->prod, BK_LEASE_MS };
+	int err = 0;
+	long long v = 0;
+	redisReply *r = bk_eval(b, BK_LEASE, 1, keys, 2, args, NULL, &err);
+
+	if (!r)
+		return err;
+	err = bk_int(r, &v);
+	freeReplyObject(r);
+	if (err < 0)
+		return bk_fail(b, -EPROTO, "unexpected reply to LEASE");
+	return v > 0 ? (int)(v < 1000 ? v : 1000) : 0;
+}
+
+/* Takes the host's lease, waiting out one a dead predecessor left; one
+ * renewed all along is a live consumer's of the same name. */
+static int take_lease(sp_broker *b)
+{
+	double deadline = prog_now_sec() + atoi(BK_LEASE_MS) / 1e3 + 1.0;
+
+	for (;;) {
+		int rc = lease(b);
+
+		if (rc <= 0)
+			return rc;
+		if (prog_now_sec() > deadline)
+			return bk_fail(b, -EADDRINUSE, "host %s: another consumer of the batch runs "
+				       "under this name (give each its own)", b->host);
+		if (b->o.stop && *b->o.stop)
+			return bk_fail(b, -EINTR, "interrupted");
+		bk_nap(rc < 100 ? rc : 100);
+	}
 }
 
 int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker **out,
@@ -100,6 +139,10 @@ int sp_broker_open(const char *url, const struct sp_broker_opts *opts, sp_broker
 	}
 
 	rc = bk_connect(b);
+	if (rc == 0 && b->host[0]) {
+		bk_key(b, b->k_l, "l:", b->host);
+		rc = take_lease(b);
+	}
 	if (rc == 0) {
 		snprintf(producers, sizeof(producers), "%u", b->o.producers);
 		keys[0] = b->k_m;
@@ -246,13 +289,13 @@ int sp_broker_joined_complete(const sp_broker *b)
 
 int sp_broker_host_leave(sp_broker *b)
 {
-	const char *keys[] = { b->k_m, b->k_d, b->k_h }, *args[] = { b->bid, b->host };
+	const char *keys[] = { b->k_m, b->k_d, b->k_h, b->k_l }, *args[] = { b->bid, b->host, b->prod };
 	int err = 0;
 	redisReply *r;
 
 	if (!b->host[0])
 		return 0;
-	r = bk_eval(b, BK_LEAVE, 3, keys, 2, args, NULL, &err);
+	r = bk_eval(b, BK_LEAVE, 4, keys, 3, args, NULL, &err);
 	if (r)
 		freeReplyObject(r);
 	return r ? 0 : err;
@@ -260,26 +303,33 @@ int sp_broker_host_leave(sp_broker *b)
 
 int sp_broker_keep(sp_broker *b, int n, const char *const *members, const char *const *ids)
 {
-	const char *keys[] = { b->k_s }, *args[1 + 2 * 16];
-	int done = 0;
+	const char *keys[] = { b->k_s, b->host[0] ? b->k_l : b->k_s }, *args[3 + 2 * 16];
+	int done = 0, lost = 0, i = 0;
 
-	/* In batches of 16 pairs: a consumer has at most 64 workers. */
-	for (int i = 0; i < n; ) {
+	/* In batches of 16 pairs (a consumer has at most 64 workers); the
+	 * lease with the first, or alone. */
+	do {
 		int k = 0, err = 0;
 		long long v = 0;
 		redisReply *r;
 
 		args[k++] = BK_GROUP;
-		for (; i < n && k < 1 + 2 * 16; i++) {
+		args[k++] = i == 0 && b->host[0] ? b->prod : "";
+		args[k++] = BK_LEASE_MS;
+		for (; i < n && k < 3 + 2 * 16; i++) {
 			args[k++] = members[i];
 			args[k++] = ids[i];
 		}
-		r = bk_eval(b, BK_KEEP, 1, keys, k, args, NULL, &err);
+		r = bk_eval(b, BK_KEEP, 2, keys, k, args, NULL, &err);
 		if (!r)
 			return err;
 		if (bk_int(r, &v) == 0)
-			done += (int)v;
+			done += (int)(v < 0 ? 0 : v);
+		lost |= v < 0;
 		freeReplyObject(r);
-	}
+	} while (i < n);
+	if (lost)
+		return bk_fail(b, -EADDRINUSE, "host %s: another consumer took this name while "
+			       "this one was stopped or cut off for over %s ms", b->host, BK_LEASE_MS);
 	return done;
 }

@@ -44,6 +44,10 @@
 #define SP_BROKER_WINDOW_DEFAULT (256ull << 20)
 #define SP_BROKER_CLAIM_MS_DEFAULT 30000LL
 #define SP_BROKER_RETRY_MS_DEFAULT 60000LL
+/* A consumer host's lease on its name (opts.host): it lapses this long
+ * after the host's last sp_broker_keep(), so keep at least every
+ * SP_BROKER_LEASE_MS / 3. */
+#define SP_BROKER_LEASE_MS 3000LL
 
 /* A parsed --broker URL:
  *   redis://[[USER]:PASSWORD@]HOST[:PORT]/NAME    (HOST may be [IPv6])
@@ -97,6 +101,15 @@ typedef struct sp_broker sp_broker;
  * producer) it fails with -EPIPE.  With opts->host the host is added to
  * the batch's hosts in the same step as the open: the last host out cannot
  * delete the marker between this open and this host's workers' opens.
+ * A host name is one consumer's at a time: the open takes a lease on it,
+ * which sp_broker_keep() renews and sp_broker_host_leave() gives back; a
+ * lease another handle holds is waited out (it lapses SP_BROKER_LEASE_MS
+ * after that one's last keep: a consumer started again after a crash
+ * waits that long at most), and if it is still renewed after
+ * SP_BROKER_LEASE_MS + 1 s, the open fails with -EADDRINUSE: another
+ * consumer of the batch runs under this name.  (Two would share their
+ * workers' member names, and the first to leave would take both out of
+ * the batch.)
  *
  * The first connection is not retried (a wrong URL is told at once).  On
  * failure *out is NULL and, if why is not NULL, *why holds the reason in
@@ -212,8 +225,12 @@ int sp_broker_joined_complete(const sp_broker *b);
  * server.  Without opts.host it does nothing. */
 int sp_broker_host_leave(sp_broker *b);
 /* Keeps n entries from being claimed by other hosts: for each pair
- * (members[i], ids[i]) still held by that member, resets its idle time.
- * Returns the count refreshed.  Call it every claim_ms / 4 or so. */
+ * (members[i], ids[i]) still held by that member, resets its idle time;
+ * with opts.host, renews the host's lease (n may be 0).  Returns the count
+ * refreshed, or -EADDRINUSE if another handle took the lease (this one
+ * was stopped, or cut off from the server, for longer than it lasts): the
+ * entries are kept all the same.  Call it every claim_ms / 4 or so, and
+ * at least every SP_BROKER_LEASE_MS / 3. */
 int sp_broker_keep(sp_broker *b, int n, const char *const *members, const char *const *ids);
 /* Is the batch complete?  Returns 1, 0, or an error. */
 int sp_broker_complete(sp_broker *b);

@@ -16,6 +16,9 @@
  * at once, so this is only how long a host killed before it left keeps
  * them. */
 #define BK_DONE_TTL "600"
+/* A host's lease, SP_BROKER_LEASE_MS as a string for the scripts. */
+#define BK_LEASE_MS "3000"
+_Static_assert(SP_BROKER_LEASE_MS == 3000, "BK_LEASE_MS is SP_BROKER_LEASE_MS");
 /* The longest a blocking read waits on the server in one call. */
 #define BK_BLOCK_MAX_MS 1000
 /* The socket's timeout: well above any BLOCK, so that only a dead link
@@ -26,7 +29,8 @@
 /* The scripts (scripts.c), run with EVALSHA.  Every one that changes the
  * batch takes KEYS = { meta, stream, done, hosts, doorbell[, file] } and
  * ARGV = { batch id, done ttl, ... }. */
-enum bk_script { BK_OPEN, BK_PUT, BK_SEAL, BK_ACK, BK_CHECK, BK_KEEP, BK_LEAVE, BK_NSCRIPTS };
+enum bk_script { BK_OPEN, BK_PUT, BK_SEAL, BK_ACK, BK_CHECK, BK_KEEP, BK_LEAVE, BK_LEASE,
+		 BK_NSCRIPTS };
 extern const char *const bk_scripts[BK_NSCRIPTS];
 
 struct sp_broker {
@@ -42,15 +46,17 @@ struct sp_broker {
 	/* Keys: "shmpipe:{NAME}:" then s (the batch stream), m (its state,
 	 * a hash), w (the producers' doorbell, a list), d (the complete
 	 * batch's marker: its id), h (the consumer hosts' set), f:RUN-SEQ
-	 * (a file's stream).  The braces make one Redis Cluster slot of a
-	 * batch. */
+	 * (a file's stream), l:HOST (a host's lease on its name).  The
+	 * braces make one Redis Cluster slot of a batch. */
 	char pre[BK_KEY_MAX];
 	char k_s[BK_KEY_MAX], k_m[BK_KEY_MAX], k_w[BK_KEY_MAX], k_d[BK_KEY_MAX], k_h[BK_KEY_MAX];
+	char k_l[BK_KEY_MAX];   /* with a host: its lease */
 	char bid[24];           /* the batch's incarnation: random, set by its creator */
 	unsigned producers;
 
 	/* Producer. */
-	char prod[24];          /* this handle's id, for puts counted once */
+	char prod[24];          /* this handle's id, for puts counted once and
+				 * as its host's lease token */
 	uint64_t puts;          /* number of the last put */
 	uint64_t peak;
 	int file_open;          /* the last put was a PART of file ffid (no END yet) */
@@ -77,6 +83,8 @@ redisReply *bk_call(sp_broker *b, int argc, const char **argv, const size_t *len
 redisReply *bk_eval(sp_broker *b, enum bk_script s, int nkeys, const char *const *keys,
 		    int nargs, const char *const *args, const size_t *alens, int *err);
 int bk_fail(sp_broker *b, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Sleeps ms milliseconds. */
+void bk_nap(long ms);
 /* out = the batch's prefix, suffix, then tail. */
 void bk_key(const sp_broker *b, char *out, const char *suffix, const char *tail);
 /* An integer reply (or the first element of an array of integers). */

@@ -37,7 +37,7 @@ int bk_int(const redisReply *r, long long *v)
 	return 0;
 }
 
-static void nap(long ms)
+void bk_nap(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 
@@ -244,7 +244,7 @@ redisReply *bk_call(sp_broker *b, int argc, const char **argv, const size_t *len
 			*err = -EINTR;
 			return NULL;
 		}
-		nap(wait);
+		bk_nap(wait);
 		if (wait < 1000)
 			wait *= 2;
 	}

@@ -141,25 +141,36 @@ const char *const bk_scripts[BK_NSCRIPTS] = {
 	"if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return -1 end\n"
 	"return complete()\n",
 
-	/* KEEP: KEYS 1 stream; ARGV 1 group, then pairs (member, entry id).
-	 * Resets the idle time of each entry that member still holds (not
-	 * of one claimed by another meanwhile).  Returns the count. */
+	/* KEEP: KEYS 1 stream, 2 the host's lease (or the stream: none);
+	 * ARGV 1 group, 2 lease token ('': none), 3 its time (ms), then pairs
+	 * (member, entry id).  Renews the lease (takes it again if it lapsed
+	 * and nobody took it), and resets the idle time of each entry that
+	 * member still holds (not of one claimed by another meanwhile).
+	 * Returns the count, or -1 (after the entries) if the lease is
+	 * another's. */
 	[BK_KEEP] =
 	"local n = 0\n"
-	"for i = 2, #ARGV - 1, 2 do\n"
+	"for i = 4, #ARGV - 1, 2 do\n"
 	"  local p = redis.pcall('XPENDING', KEYS[1], ARGV[1], ARGV[i + 1], ARGV[i + 1], 1, ARGV[i])\n"
 	"  if type(p) == 'table' and #p == 1 then\n"
 	"    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[i], 0, ARGV[i + 1], 'JUSTID')\n"
 	"    n = n + 1\n"
 	"  end\n"
 	"end\n"
+	"if ARGV[2] ~= '' then\n"
+	"  local v = redis.call('GET', KEYS[2])\n"
+	"  if v and v ~= ARGV[2] then return -1 end\n"
+	"  redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
+	"end\n"
 	"return n\n",
 
-	/* LEAVE: KEYS 1 meta, 2 done marker, 3 hosts; ARGV 1 the batch id,
-	 * 2 this host.  Leaves the batch joined, if it is still there (the
-	 * set may be another incarnation's by now); the last host out of a
-	 * complete batch deletes what is left of it. */
+	/* LEAVE: KEYS 1 meta, 2 done marker, 3 hosts, 4 the host's lease;
+	 * ARGV 1 the batch id, 2 this host, 3 its lease token.  Gives the
+	 * lease back (if still ours), and leaves the batch joined, if it is
+	 * still there (the set may be another incarnation's by now); the
+	 * last host out of a complete batch deletes what is left of it. */
 	[BK_LEAVE] =
+	"if redis.call('GET', KEYS[4]) == ARGV[3] then redis.call('DEL', KEYS[4]) end\n"
 	"local live = redis.call('HGET', KEYS[1], 'id') == ARGV[1]\n"
 	"local done = redis.call('GET', KEYS[2]) == ARGV[1]\n"
 	"if not live and not done then return 0 end\n"
@@ -167,5 +178,18 @@ const char *const bk_scripts[BK_NSCRIPTS] = {
 	"if done and redis.call('SCARD', KEYS[3]) == 0 then\n"
 	"  redis.call('DEL', KEYS[2], KEYS[3])\n"
 	"end\n"
+	"return 0\n",
+
+	/* LEASE: KEYS 1 the host's lease; ARGV 1 token, 2 its time (ms).
+	 * Takes the lease, or renews ours.  Returns 0, or the milliseconds
+	 * another's has left (at least 1). */
+	[BK_LEASE] =
+	"local v = redis.call('GET', KEYS[1])\n"
+	"if v and v ~= ARGV[1] then\n"
+	"  local t = redis.call('PTTL', KEYS[1])\n"
+	"  if t < 1 then t = 1 end\n"
+	"  return t\n"
+	"end\n"
+	"redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
 	"return 0\n",
 };
