@@ -71,6 +71,22 @@ static void hold(struct worker *w, int k, uint64_t ms, uint64_t seq)
 	atomic_store_explicit(&s->gen, g + 2, memory_order_release);
 }
 
+void broker_forget(struct pool *pool, int index)
+{
+	struct bslot *s = &pool->bslots[index];
+	uint64_t g = atomic_load_explicit(&s->gen, memory_order_relaxed);
+
+	/* The worker is gone: the supervisor is the slot's only writer, with
+	 * the protocol of hold(). */
+	atomic_store_explicit(&s->gen, g + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	for (int k = 0; k < BSLOT_IDS; k++) {
+		atomic_store_explicit(&s->ms[k], 0, memory_order_relaxed);
+		atomic_store_explicit(&s->seq[k], 0, memory_order_relaxed);
+	}
+	atomic_store_explicit(&s->gen, g + 2, memory_order_release);
+}
+
 /* The record's type if it has a readable header (a path refused still
  * names its type), else 0. */
 static unsigned record_type(const void *data, size_t len)
@@ -222,15 +238,11 @@ int broker_work(struct worker *w, int (*handle)(struct worker *, const void *, s
 			break;
 		}
 		if (has_aside && e.id_ms == aside.id_ms && e.id_seq == aside.id_seq) {
-			/* Handed to us again (our entries are re-read after a
-			 * reconnection): the file set aside is the one in hand
-			 * again, waited on alone. */
+			/* Handed to us again (our entries are re-read once
+			 * after a reconnection): it stays aside, read on from
+			 * where it was. */
 			sp_broker_drop(&e);
-			e = aside;
-			has_aside = 0;
-			k = 1;
-			rc = take_file(w, b, &e, handle, &err, SLICE_NS, -1);
-			goto done;
+			continue;
 		}
 		hold(w, 0, e.id_ms, e.id_seq);
 		if (e.kind == SP_BROKER_RECORD) {

@@ -254,6 +254,10 @@ void broker_keep(sp_broker *b, const struct options *opt, const struct pool *poo
 /* Leaves the batch (the last host out of a complete batch deletes its
  * marker) and closes the handle: after the workers and the sweep. */
 void broker_leave(sp_broker *b, const struct options *opt);
+/* Withdraws what slot index published: its worker ended and no
+ * replacement of its name will re-read its entries, so they are no longer
+ * kept from other workers' and hosts' claims. */
+void broker_forget(struct pool *pool, int index);
 /* The exit status a broker error (-errno) calls for. */
 int broker_status(int err);
 

@@ -350,9 +350,12 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 		if (atomic_load(&w->stopped) && !prog_stop && !halt)
 			prog_stop = SIGTERM;
 		/* A record given back on a signal (a -x command stopped)
-		 * goes to another reader. */
+		 * goes to another reader; so do the entries of a worker that
+		 * stopped on an error. */
 		if (ws)
 			forget_held(ws);
+		if (c->pool.bslots)
+			broker_forget(&c->pool, i);
 		return;
 	}
 	if (WIFSIGNALED(st) && !crash_signal(WTERMSIG(st))) {
@@ -384,6 +387,8 @@ static void reaped(struct supervisor *s, int i, pid_t pid, int st)
 	}
 	if (replace && spawn(s, i) > 0)
 		s->replaced++;
+	else if (c->pool.bslots)
+		broker_forget(&c->pool, i);   /* nobody of its name will re-read them */
 }
 
 /*

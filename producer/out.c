@@ -128,15 +128,13 @@ static int broker_put(struct producer *p, const void *rec, size_t len, long long
 	double deadline = prog_now_sec() + stop_wait_ns / 1e9;
 
 	for (;;) {
-		double t = prog_now_sec();
 		int rc = sp_broker_put(p->broker, rec, len, SLICE_NS);
 
 		if (rc == 0 || rc == -EINTR)
 			return rc;
-		/* -ETIMEDOUT after our slice is the window, full; after the
-		 * broker's own retries (a server that stayed LOADING or BUSY
-		 * for retry_ms) it is the server's failure. */
-		if (rc != -ETIMEDOUT || prog_now_sec() - t > SP_BROKER_RETRY_MS_DEFAULT / 2e3)
+		/* -EAGAIN: the window, still full after our slice; anything
+		 * else (-ETIMEDOUT: the server away for retry_ms) fails. */
+		if (rc != -EAGAIN)
 			return broker_failed(p, "put", rc);
 		if (prog_stop && (stop_wait_ns == 0 || prog_now_sec() > deadline))
 			return -EINTR;

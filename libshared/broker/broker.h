@@ -26,7 +26,9 @@
  *   -EPROTO      the server refused a command (its words: sp_broker_why())
  *   -EPIPE       producer: the batch is closed (all its producers sealed);
  *                consumer: the batch is complete
- *   -ETIMEDOUT   also: nothing happened before the caller's timeout
+ *   -ETIMEDOUT   also: nothing happened before the caller's timeout (a
+ *                take, a file's next record)
+ *   -EAGAIN      a put: the window stayed full for the caller's timeout
  *   -EINTR       *opts.stop was set while retrying
  * One handle belongs to one thread of one process; a forked child opens
  * its own.  The library never prints and never exits.
@@ -141,7 +143,8 @@ const char *sp_broker_batch_id(const sp_broker *b);
  * Backpressure: while the batch holds more than opts.window unacknowledged
  * bytes, a record that starts something new (a FILE, DIR, SYMLINK, or a
  * file's first part) waits, up to timeout_ns (-1: forever), then fails
- * with -ETIMEDOUT, nothing put: call again.  The other records of a file
+ * with -EAGAIN, nothing put: call again.  (-ETIMEDOUT is the server's:
+ * it stayed away, LOADING or BUSY for opts.retry_ms.)  The other records of a file
  * already begun never wait: its parts stay on the server until the whole
  * file is acknowledged (another host may have to start it again), and
  * waiting for them would wait for ourselves.  A put whose reply a lost

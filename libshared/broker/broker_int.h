@@ -65,6 +65,8 @@ struct sp_broker {
 
 	/* Consumer. */
 	char cursor[48];        /* XAUTOCLAIM's */
+	char replay[48];        /* while fresh: the last of our pending entries
+				 * re-read ("0" after each connection) */
 
 	char sha[BK_NSCRIPTS][48];
 	char why[320];

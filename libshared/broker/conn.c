@@ -172,6 +172,7 @@ int bk_connect(sp_broker *b)
 		return rc;
 	}
 	b->fresh = 1;
+	strcpy(b->replay, "0");
 	return 0;
 }
 
@@ -187,6 +188,7 @@ redisReply *bk_call(sp_broker *b, int argc, const char **argv, const size_t *len
 {
 	double deadline = 0;
 	long wait = 50;
+	int reloads = 0;
 
 	for (;;) {
 		redisReply *r = NULL;
@@ -197,8 +199,10 @@ redisReply *bk_call(sp_broker *b, int argc, const char **argv, const size_t *len
 		if (rc == 0)
 			r = once(b, argc, argv, lens);
 		if (r && r->type == REDIS_REPLY_ERROR) {
-			if (strncmp(r->str, "NOSCRIPT", 8) == 0) {
-				/* Flushed from the cache: load and run again. */
+			if (strncmp(r->str, "NOSCRIPT", 8) == 0 && reloads++ < 3) {
+				/* Flushed from the cache: load and run again (a
+				 * few times: a server that keeps forgetting them
+				 * is refusing the command). */
 				freeReplyObject(r);
 				rc = load_scripts(b);
 				if (rc == 0)

@@ -124,7 +124,7 @@ int sp_broker_put(sp_broker *b, const void *rec, size_t len, long long timeout_n
 		double left = deadline ? deadline - prog_now_sec() : 0.1;
 
 		if (left <= 0)
-			return -ETIMEDOUT;
+			return -EAGAIN;     /* still full: not the server's failure */
 		err = wait_doorbell(b, left < 0.1 ? (long)(left * 1000) + 1 : 100);
 		if (err < 0)
 			return err;

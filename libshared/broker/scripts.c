@@ -99,10 +99,13 @@ const char *const bk_scripts[BK_NSCRIPTS] = {
 	"redis.call('HSET', m, 'p:' .. ARGV[3], ARGV[4])\n"
 	"return {0, redis.call('HINCRBY', m, 'bytes', len)}\n",
 
-	/* SEAL: ARGV 3 producer id.  Counted once per producer.  Returns
-	 * 1 (the batch is complete now), 0, or -1. */
+	/* SEAL: ARGV 3 producer id.  Counted once per producer; a seal sent
+	 * again after the batch completed (its reply lost with a connection,
+	 * and the seal completed it, or the last ack came meanwhile) finds
+	 * the marker.  Returns 1 (the batch is complete), 0, or -1. */
 	[BK_SEAL] =
 	COMPLETE
+	"if redis.call('GET', KEYS[3]) == ARGV[1] then return 1 end\n"
 	"local h = redis.call('HMGET', KEYS[1], 'id', 's:' .. ARGV[3])\n"
 	"if h[1] ~= ARGV[1] then return -1 end\n"
 	"if not h[2] then\n"
@@ -168,9 +171,13 @@ const char *const bk_scripts[BK_NSCRIPTS] = {
 	 * ARGV 1 the batch id, 2 this host, 3 its lease token.  Gives the
 	 * lease back (if still ours), and leaves the batch joined, if it is
 	 * still there (the set may be another incarnation's by now); the
-	 * last host out of a complete batch deletes what is left of it. */
+	 * last host out of a complete batch deletes what is left of it.  A
+	 * name whose lease another handle holds is that consumer's now (we
+	 * were stopped longer than the lease): it stays in the set for it. */
 	[BK_LEAVE] =
-	"if redis.call('GET', KEYS[4]) == ARGV[3] then redis.call('DEL', KEYS[4]) end\n"
+	"local l = redis.call('GET', KEYS[4])\n"
+	"if l == ARGV[3] then redis.call('DEL', KEYS[4])\n"
+	"elseif l then return 0 end\n"
 	"local live = redis.call('HGET', KEYS[1], 'id') == ARGV[1]\n"
 	"local done = redis.call('GET', KEYS[2]) == ARGV[1]\n"
 	"if not live and not done then return 0 end\n"

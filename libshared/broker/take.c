@@ -235,11 +235,16 @@ int sp_broker_take(sp_broker *b, struct sp_broker_entry *e, long long timeout_ns
 	if (!b->member[0])
 		return bk_fail(b, -EINVAL, "a handle without a member name takes nothing");
 	/* What the group counts as ours first: a predecessor of our name
-	 * died holding it, or a reply was lost with a connection. */
+	 * died holding it, or a reply was lost with a connection.  Each once
+	 * per connection, in id order after the last one re-read: from "0"
+	 * every time, the first one (a file set aside, still ours) would come
+	 * back at every take and hide the others and the new entries. */
 	while (b->fresh) {
-		rc = read_group(b, e, "0", 0);
-		if (rc == 0)
+		rc = read_group(b, e, b->replay, 0);
+		if (rc == 0) {
+			snprintf(b->replay, sizeof(b->replay), "%s", e->id);
 			return 0;
+		}
 		if (rc < 0)
 			return rc;
 		if (rc == 1)
