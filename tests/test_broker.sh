@@ -17,7 +17,8 @@
 # whose union equals the input, nothing left on the server (with --stats,
 # --sync, --lz4, -z, then -d); a closed batch (exit 69); two consumers
 # under one --host (the second exits 64); a worker killed
-# holding an entry (a whole file, a parted one); a whole host killed
+# holding an entry (a whole file, a parted one); a worker crashing on
+# the same entry until it is not replaced (the other claims it); a whole host killed
 # holding a file (-x) and one killed half-way through assembling one (-o),
 # the other host completing with a small --claim-ms; a live host's entry
 # not claimed by another (its consumer keeps it); SIGTERM to a consumer
@@ -348,6 +349,37 @@ for victim in f3 sub/big.bin; do
 	check "worker killed holding $victim: every file handled at least once, nothing left on the server" \
 		eval 'diff -r "$XSRC" "$RX" >/dev/null && no_keys $n && no_shm $n'
 done
+
+# ---- A worker that crashes whenever it holds f3: its replacements (same
+# member name) take f3 again, and crash again, until the consumer starts
+# no more (after 8 crashes); then nobody of that name will take f3, so the
+# consumer must stop keeping it: its other worker claims it after
+# --claim-ms and the batch completes, exit 70 (a worker crashed).  Before
+# the supervisor withdrew a worker's slot that nobody replaces, f3 stayed
+# kept for ever and the consumer never ended.
+n=b$$-crashy
+U=$(url $n)
+RX=$T/cx RM=$T/cmark
+export RX RM
+rm -rf "$RX" "$RM"
+mkdir -p "$RM"
+fifo_open c
+crasher='case "$SHMPIPE_PATH" in f3) k=$(ls "$RM" | wc -l); if [ "$k" -lt 9 ]; then echo $PPID > "$RM/.p"; mv "$RM/.p" "$RM/p$k"; read x < "$RF"; exit 0; fi ;; esac; mkdir -p "$RX/$(dirname "$SHMPIPE_PATH")" && cat > "$RX/$SHMPIPE_PATH"'
+timeout 30 $C --broker "$U" --host cr -j 2 --claim-ms 500 -x "$crasher" 2>"$T/c.err" & cp=$!
+pids="$pids $cp"
+$TO $P -q --broker "$U" -C "$XSRC" .; prc=$?
+main=$(under $cp)
+killed=0
+for k in 0 1 2 3 4 5 6 7 8; do
+	wait_for "[ -s '$RM/p$k' ]" || break
+	w=$(worker_of "$(cat "$RM/p$k")" "$main")
+	[ -n "$w" ] && kill -SEGV "$w" && killed=$((killed + 1))
+done
+wait $cp; crc=$?
+fifo_close
+check "a worker crashing on f3 each time ($killed crashes): no more replacements, the other claims f3, the batch completes ($prc $crc: 70, a worker crashed)" \
+	eval '[ "$killed" = 9 ] && [ "$prc$crc" = 070 ] && diff -r "$XSRC" "$RX" >/dev/null && no_keys $n || { tail -n 5 "$T/c.err"; false; }'
+rm -rf "$RX" "$RM"
 
 # ---- A whole consumer host killed holding a file: host d1 (a process
 # group of its own) blocks in -x on the parted file and is killed with
